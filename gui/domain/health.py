@@ -1,0 +1,171 @@
+"""Derived facts about a snapshot: what is healthy and what is not.
+
+All functions are pure and take the snapshot (or its parts) as it is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from .snapshot import NO_LEADER, ClusterSnapshot, Group, Partition, Topic
+
+DEFAULT_MIN_ISR = 1
+
+
+def offline_replicas(p: Partition, alive: frozenset[int]) -> tuple[int, ...]:
+    """Replicas the cluster reports offline, or that sit on a broker that is not alive."""
+    reported = set(p.offline_replicas)
+    return tuple(r for r in p.replicas if r in reported or r not in alive)
+
+
+def is_offline(p: Partition, alive: frozenset[int]) -> bool:
+    return p.leader == NO_LEADER or p.leader not in alive
+
+
+def is_under_replicated(p: Partition) -> bool:
+    return len(p.isr) < len(p.replicas)
+
+
+def is_under_min_isr(p: Partition, min_isr: int | None) -> bool:
+    m = min_isr if min_isr is not None else DEFAULT_MIN_ISR
+    return len(p.isr) < m
+
+
+def partition_flags(p: Partition, alive: frozenset[int], min_isr: int | None) -> tuple[str, ...]:
+    flags = []
+    if is_offline(p, alive):
+        flags.append("OFFLINE")
+    if is_under_replicated(p):
+        flags.append("URP")
+    if is_under_min_isr(p, min_isr):
+        flags.append("<MIN-ISR")
+    return tuple(flags)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCounts:
+    brokers_up: int
+    brokers_down: int
+    topics: int
+    partitions: int
+    under_replicated: int
+    offline: int
+    under_min_isr: int
+    groups_by_state: tuple[tuple[str, int], ...]
+
+
+def _topic_partitions(snapshot: ClusterSnapshot) -> list[tuple[Topic, Partition]]:
+    return [(t, p) for t in snapshot.topics for p in t.partitions]
+
+
+def under_replicated_partitions(snapshot: ClusterSnapshot) -> list[Partition]:
+    return [p for p in snapshot.partitions if is_under_replicated(p)]
+
+
+def offline_partitions(snapshot: ClusterSnapshot) -> list[Partition]:
+    alive = snapshot.alive_broker_ids
+    return [p for p in snapshot.partitions if is_offline(p, alive)]
+
+
+def under_min_isr_partitions(snapshot: ClusterSnapshot) -> list[Partition]:
+    return [p for t, p in _topic_partitions(snapshot) if is_under_min_isr(p, t.min_insync_replicas)]
+
+
+def health_counts(snapshot: ClusterSnapshot) -> HealthCounts:
+    alive = snapshot.alive_broker_ids
+    urp = offline = under_min = 0
+    for t in snapshot.topics:
+        m = t.min_insync_replicas
+        for p in t.partitions:
+            urp += len(p.isr) < len(p.replicas)
+            offline += p.leader == NO_LEADER or p.leader not in alive
+            under_min += is_under_min_isr(p, m)
+    states = Counter(g.state for g in snapshot.groups)
+    return HealthCounts(
+        brokers_up=sum(1 for b in snapshot.brokers if b.alive),
+        brokers_down=sum(1 for b in snapshot.brokers if not b.alive),
+        topics=len(snapshot.topics),
+        partitions=snapshot.partition_count,
+        under_replicated=urp,
+        offline=offline,
+        under_min_isr=under_min,
+        groups_by_state=tuple(sorted(states.items())),
+    )
+
+
+def leader_counts(snapshot: ClusterSnapshot) -> dict[int, int]:
+    counts = Counter(p.leader for p in snapshot.partitions if p.leader != NO_LEADER)
+    return {b.node_id: counts.get(b.node_id, 0) for b in snapshot.brokers} | {
+        k: v for k, v in counts.items() if k not in snapshot.brokers_by_id
+    }
+
+
+def replica_counts(snapshot: ClusterSnapshot) -> dict[int, int]:
+    counts: Counter[int] = Counter()
+    for p in snapshot.partitions:
+        counts.update(p.replicas)
+    return {b.node_id: counts.get(b.node_id, 0) for b in snapshot.brokers} | {
+        k: v for k, v in counts.items() if k not in snapshot.brokers_by_id
+    }
+
+
+def partitions_on_broker(snapshot: ClusterSnapshot, node_id: int) -> list[Partition]:
+    return [p for p in snapshot.partitions if node_id in p.replicas]
+
+
+# -- lag ---------------------------------------------------------------------------------------
+
+
+def partition_lag(committed: int | None, end: int | None) -> int | None:
+    """Messages between a group's committed offset and the partition's end offset."""
+    if committed is None or end is None or committed < 0:
+        return None
+    return max(0, end - committed)
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionLag:
+    topic: str
+    partition: int
+    committed: int | None
+    end_offset: int | None
+    lag: int | None
+    member_id: str | None = None
+    client_id: str | None = None
+    host: str | None = None
+
+
+def group_partition_lags(snapshot: ClusterSnapshot, group: Group) -> list[PartitionLag]:
+    """Lag per partition the group has a committed offset for or is assigned."""
+    owners: dict[tuple[str, int], tuple[str, str, str]] = {}
+    for m in group.members:
+        for tp in m.assignment:
+            owners[tp] = (m.member_id, m.client_id, m.host)
+    committed = {(o.topic, o.partition): o.offset for o in group.offsets}
+    keys = sorted(set(committed) | set(owners))
+    by_key = snapshot.partitions_by_key
+    out = []
+    for k in keys:
+        p = by_key.get(k)
+        end = p.end_offset if p is not None else None
+        c = committed.get(k)
+        owner = owners.get(k, (None, None, None))
+        out.append(PartitionLag(k[0], k[1], c, end, partition_lag(c, end), *owner))
+    return out
+
+
+def group_lag(snapshot: ClusterSnapshot, group: Group) -> int | None:
+    """Total lag of a group over its committed partitions; None when nothing is known."""
+    by_key = snapshot.partitions_by_key
+    total = None
+    for o in group.offsets:
+        p = by_key.get((o.topic, o.partition))
+        lag = partition_lag(o.offset, p.end_offset if p is not None else None)
+        if lag is not None:
+            total = (total or 0) + lag
+    return total
+
+
+def group_lags(snapshot: ClusterSnapshot) -> dict[str, int | None]:
+    return {g.group_id: group_lag(snapshot, g) for g in snapshot.groups}

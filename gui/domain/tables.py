@@ -1,0 +1,333 @@
+"""Tables the views show, projected from a snapshot.
+
+Pure functions that turn a snapshot into rows of raw values (ints, strings, tuples,
+None) with one stable key per row. The worker thread builds them, so the GUI thread
+only swaps lists in; the Qt models format a cell only when it is painted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import health
+from .snapshot import NO_LEADER, ClusterSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    kind: str = "text"  # text | int | bytes | ids | flags | bool | replicas
+    tip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    columns: tuple[Column, ...]
+    keys: list[Any]
+    rows: list[tuple]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def empty(columns: tuple[Column, ...]) -> Table:
+    return Table(columns, [], [])
+
+
+# -- overview ----------------------------------------------------------------------------------
+
+OVERVIEW_COLUMNS = (Column("Property"), Column("Value"))
+
+
+def overview_table(s: ClusterSnapshot) -> Table:
+    h = health.health_counts(s)
+    controller = s.controller_id
+    ctrl = "unknown" if controller is None else str(controller)
+    if controller is not None and controller in s.brokers_by_id:
+        ctrl += f" ({s.brokers_by_id[controller].address})"
+    rows: list[tuple] = [
+        ("Cluster id", s.cluster_id or "unknown"),
+        ("Bootstrap servers", s.bootstrap),
+        ("Kafka version", s.kafka_version or "unknown"),
+        ("Controller", ctrl),
+        ("Brokers up", h.brokers_up),
+        ("Brokers down", h.brokers_down),
+        ("Racks", ", ".join(sorted({b.rack for b in s.brokers if b.rack})) or "none"),
+        ("Topics", h.topics),
+        ("Partitions", h.partitions),
+        ("Under-replicated partitions", h.under_replicated),
+        ("Offline partitions", h.offline),
+        ("Under-min-ISR partitions", h.under_min_isr),
+        ("Consumer groups", len(s.groups)),
+    ]
+    for state, n in h.groups_by_state:
+        rows.append((f"Groups {state}", n))
+    for w in s.warnings:
+        rows.append(("Warning", w))
+    return Table(OVERVIEW_COLUMNS, [r[0] if r[0] != "Warning" else ("Warning", r[1]) for r in rows], rows)
+
+
+# -- brokers -----------------------------------------------------------------------------------
+
+BROKER_COLUMNS = (
+    Column("Id", "int"),
+    Column("Address"),
+    Column("Rack"),
+    Column("Controller"),
+    Column("State"),
+    Column("Leaders", "int"),
+    Column("Replicas", "int"),
+    Column("Log dirs"),
+    Column("Size", "bytes"),
+)
+
+
+def brokers_table(s: ClusterSnapshot) -> Table:
+    leaders = health.leader_counts(s)
+    replicas = health.replica_counts(s)
+    rows = []
+    for b in sorted(s.brokers, key=lambda b: b.node_id):
+        dirs = "; ".join(
+            f"{d.path} ({_human_bytes(d.size_bytes)})" if d.error is None else f"{d.path} ({d.error})"
+            for d in b.log_dirs
+        )
+        rows.append(
+            (
+                b.node_id,
+                b.address,
+                b.rack or "",
+                "controller" if b.node_id == s.controller_id else "",
+                "up" if b.alive else "DOWN",
+                leaders.get(b.node_id, 0),
+                replicas.get(b.node_id, 0),
+                dirs,
+                b.size_bytes,
+            )
+        )
+    return Table(BROKER_COLUMNS, [r[0] for r in rows], rows)
+
+
+# -- topics ------------------------------------------------------------------------------------
+
+TOPIC_COLUMNS = (
+    Column("Topic"),
+    Column("Partitions", "int"),
+    Column("RF", "int", "replication factor"),
+    Column("min.insync", "int"),
+    Column("URP", "int", "under-replicated partitions"),
+    Column("Offline", "int"),
+    Column("Messages", "int", "sum of end minus start offsets"),
+    Column("Size", "bytes"),
+    Column("Internal", "bool"),
+)
+
+
+def topics_table(s: ClusterSnapshot) -> Table:
+    alive = s.alive_broker_ids
+    rows = []
+    for t in sorted(s.topics, key=lambda t: t.name):
+        urp = off = 0
+        msgs = 0
+        size = 0
+        known_size = False
+        for p in t.partitions:
+            urp += len(p.isr) < len(p.replicas)
+            off += p.leader == NO_LEADER or p.leader not in alive
+            if p.end_offset is not None and p.start_offset is not None:
+                msgs += p.end_offset - p.start_offset
+            if p.size_bytes is not None:
+                size += p.size_bytes
+                known_size = True
+        rows.append(
+            (
+                t.name,
+                len(t.partitions),
+                t.replication_factor,
+                t.min_insync_replicas,
+                urp,
+                off,
+                msgs,
+                size if known_size else None,
+                t.internal,
+            )
+        )
+    return Table(TOPIC_COLUMNS, [r[0] for r in rows], rows)
+
+
+# -- partitions --------------------------------------------------------------------------------
+
+PARTITION_COLUMNS = (
+    Column("Topic"),
+    Column("Partition", "int"),
+    Column("Leader", "int"),
+    Column("Replicas", "replicas", "L marks the leader"),
+    Column("ISR", "ids"),
+    Column("Out of sync", "ids"),
+    Column("Offline replicas", "ids"),
+    Column("Flags", "flags"),
+    Column("Start offset", "int"),
+    Column("End offset", "int"),
+    Column("Size", "bytes"),
+)
+
+
+def partitions_table(s: ClusterSnapshot, broker: int | None = None) -> Table:
+    """All partitions, or those with a replica on `broker`. Sorted by topic then partition."""
+    alive = s.alive_broker_ids
+    rows = []
+    keys = []
+    for t in sorted(s.topics, key=lambda t: t.name):
+        m = t.min_insync_replicas
+        for p in sorted(t.partitions, key=lambda p: p.partition):
+            if broker is not None and broker not in p.replicas:
+                continue
+            leader = p.leader
+            rows.append(
+                (
+                    t.name,
+                    p.partition,
+                    None if leader == NO_LEADER else leader,
+                    (p.replicas, leader),
+                    p.isr,
+                    p.out_of_sync,
+                    health.offline_replicas(p, alive),
+                    health.partition_flags(p, alive, m),
+                    p.start_offset,
+                    p.end_offset,
+                    p.size_bytes,
+                )
+            )
+            keys.append(p.key)
+    return Table(PARTITION_COLUMNS, keys, rows)
+
+
+# -- consumer groups ---------------------------------------------------------------------------
+
+GROUP_COLUMNS = (
+    Column("Group"),
+    Column("State"),
+    Column("Protocol type"),
+    Column("Assignor"),
+    Column("Coordinator", "int"),
+    Column("Members", "int"),
+    Column("Partitions", "int", "partitions with a committed offset"),
+    Column("Total lag", "int"),
+)
+
+
+def groups_table(s: ClusterSnapshot) -> Table:
+    rows = []
+    for g in sorted(s.groups, key=lambda g: g.group_id):
+        rows.append(
+            (
+                g.group_id,
+                g.state,
+                g.protocol_type,
+                g.protocol,
+                g.coordinator,
+                len(g.members),
+                len(g.offsets),
+                health.group_lag(s, g),
+            )
+        )
+    return Table(GROUP_COLUMNS, [r[0] for r in rows], rows)
+
+
+GROUP_PARTITION_COLUMNS = (
+    Column("Topic"),
+    Column("Partition", "int"),
+    Column("Committed", "int"),
+    Column("End offset", "int"),
+    Column("Lag", "int"),
+    Column("Member"),
+    Column("Client id"),
+    Column("Host"),
+)
+
+
+def group_partitions_table(s: ClusterSnapshot, group_id: str) -> Table:
+    g = s.groups_by_id.get(group_id)
+    if g is None:
+        return empty(GROUP_PARTITION_COLUMNS)
+    rows = [
+        (r.topic, r.partition, r.committed, r.end_offset, r.lag, r.member_id or "", r.client_id or "", r.host or "")
+        for r in health.group_partition_lags(s, g)
+    ]
+    return Table(GROUP_PARTITION_COLUMNS, [(r[0], r[1]) for r in rows], rows)
+
+
+GROUP_MEMBER_COLUMNS = (
+    Column("Member"),
+    Column("Instance id"),
+    Column("Client id"),
+    Column("Host"),
+    Column("Assigned partitions"),
+)
+
+
+def group_members_table(s: ClusterSnapshot, group_id: str) -> Table:
+    g = s.groups_by_id.get(group_id)
+    if g is None:
+        return empty(GROUP_MEMBER_COLUMNS)
+    rows = []
+    for m in sorted(g.members, key=lambda m: m.member_id):
+        by_topic: dict[str, list[int]] = {}
+        for t, p in m.assignment:
+            by_topic.setdefault(t, []).append(p)
+        assigned = "; ".join(f"{t}: {','.join(map(str, sorted(ps)))}" for t, ps in sorted(by_topic.items()))
+        rows.append((m.member_id, m.group_instance_id or "", m.client_id, m.host, assigned))
+    return Table(GROUP_MEMBER_COLUMNS, [r[0] for r in rows], rows)
+
+
+# -- formatting shared with the Qt models and CSV export --------------------------------------
+
+
+def _human_bytes(n: int | None) -> str:
+    if n is None:
+        return ""
+    if n < 0:
+        return "?"
+    v = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if v < 1024 or unit == "TiB":
+            return f"{int(v)} {unit}" if unit == "B" else f"{v:.1f} {unit}"
+        v /= 1024
+    return str(n)
+
+
+def format_cell(kind: str, value: Any) -> str:
+    """Text of a cell as the views show it and CSV exports it."""
+    if value is None:
+        return ""
+    if kind == "ids":
+        return ",".join(map(str, value))
+    if kind == "replicas":
+        replicas, leader = value
+        return ",".join(f"{r}L" if r == leader else str(r) for r in replicas)
+    if kind == "flags":
+        return " ".join(value)
+    if kind == "bytes":
+        return _human_bytes(value)
+    if kind == "bool":
+        return "yes" if value else ""
+    return str(value)
+
+
+def sort_key(kind: str, value: Any):
+    """A key that orders a column's values sensibly, with empty cells last."""
+    if value is None:
+        return (1, 0)
+    if kind == "replicas":
+        return (0, value[0])
+    if kind in ("ids", "flags"):
+        return (0, tuple(value))
+    return (0, value)
+
+
+def to_csv_rows(table: Table) -> list[list[str]]:
+    out = [[c.title for c in table.columns]]
+    kinds = [c.kind for c in table.columns]
+    for row in table.rows:
+        out.append([format_cell(k, v) for k, v in zip(kinds, row, strict=True)])
+    return out

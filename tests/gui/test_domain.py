@@ -1,0 +1,141 @@
+from dataclasses import replace
+
+from partita.gui.domain import events, health, rates, tables
+from partita.gui.domain.events import EventKind
+from partita.gui.domain.snapshot import NO_LEADER, Partition
+
+from .factories import group, snapshot
+
+
+def test_healthy_cluster_has_no_problem_partitions():
+    s = snapshot()
+    h = health.health_counts(s)
+    assert (h.brokers_up, h.brokers_down, h.topics, h.partitions) == (3, 0, 1, 3)
+    assert (h.under_replicated, h.offline, h.under_min_isr) == (0, 0, 0)
+
+
+def test_dead_broker_makes_partitions_under_replicated_and_offline_replicas():
+    parts = [
+        Partition("t", 0, 1, (1, 2, 3), (1, 2)),
+        Partition("t", 1, NO_LEADER, (3,), (3,)),
+        Partition("t", 2, 2, (2, 3), (2,)),
+    ]
+    s = snapshot(alive=(1, 2), partitions=parts, min_isr=2)
+    assert [p.partition for p in health.under_replicated_partitions(s)] == [0, 2]
+    assert [p.partition for p in health.offline_partitions(s)] == [1]
+    assert [p.partition for p in health.under_min_isr_partitions(s)] == [1, 2]
+    assert health.offline_replicas(parts[0], s.alive_broker_ids) == (3,)
+    assert health.partition_flags(parts[1], s.alive_broker_ids, 2) == ("OFFLINE", "<MIN-ISR")
+    assert parts[0].out_of_sync == (3,)
+
+
+def test_leader_on_dead_broker_counts_offline():
+    s = snapshot(alive=(2, 3), partitions=[Partition("t", 0, 1, (1, 2), (1,))])
+    assert health.health_counts(s).offline == 1
+
+
+def test_leader_and_replica_counts_per_broker():
+    s = snapshot()
+    assert health.leader_counts(s) == {1: 1, 2: 1, 3: 1}
+    assert health.replica_counts(s) == {1: 3, 2: 3, 3: 3}
+    s2 = snapshot(partitions=[Partition("t", 0, 2, (2, 3), (2, 3)), Partition("t", 1, 2, (2,), (2,))])
+    assert health.leader_counts(s2) == {1: 0, 2: 2, 3: 0}
+    assert [p.partition for p in health.partitions_on_broker(s2, 3)] == [0]
+
+
+def test_lag_is_end_minus_committed_per_partition_and_group():
+    g = group(offsets=((("orders", 0), 60), (("orders", 1), 50)))
+    s = snapshot(groups=[g])
+    assert health.group_lag(s, g) == 40 + 0
+    lags = health.group_partition_lags(s, g)
+    assert [(r.partition, r.committed, r.end_offset, r.lag) for r in lags] == [(0, 60, 100, 40), (1, 50, 50, 0)]
+    assert lags[0].client_id == "client-0"
+    assert health.partition_lag(None, 5) is None
+    assert health.partition_lag(-1, 5) is None
+    assert health.partition_lag(7, 5) == 0
+
+
+def test_group_without_offsets_has_unknown_lag():
+    g = group(offsets=())
+    assert health.group_lag(snapshot(groups=[g]), g) is None
+
+
+def test_diff_reports_broker_down_leader_change_and_isr_shrink():
+    a = snapshot()
+    parts = [
+        Partition("orders", 0, 2, (1, 2, 3), (2, 3)),
+        Partition("orders", 1, 2, (2, 3, 1), (2, 3)),
+        Partition("orders", 2, 3, (3, 1, 2), (3, 2)),
+    ]
+    b = snapshot(taken_at=105, alive=(2, 3), partitions=parts, controller=2)
+    evs = events.diff(a, b)
+    kinds = [(e.kind, e.partition) for e in evs]
+    assert (EventKind.BROKER_DOWN, None) in kinds
+    assert (EventKind.CONTROLLER_CHANGE, None) in kinds
+    assert (EventKind.LEADER_CHANGE, 0) in kinds
+    assert [e.partition for e in evs if e.kind is EventKind.ISR_SHRINK] == [0, 1, 2]
+    assert next(e for e in evs if e.kind is EventKind.LEADER_CHANGE).describe() == "orders-0: leader 1 → 2"
+    back = events.diff(b, a)
+    assert (EventKind.BROKER_UP, None) in [(e.kind, e.partition) for e in back]
+    assert [e.partition for e in back if e.kind is EventKind.ISR_EXPAND] == [0, 1, 2]
+    assert events.diff(None, a) == []
+
+
+def test_diff_reports_offline_and_topic_changes():
+    a = snapshot(partitions=[Partition("x", 0, 3, (3,), (3,))])
+    b = snapshot(alive=(1, 2), partitions=[Partition("x", 0, NO_LEADER, (3,), (3,)), Partition("y", 0, 1, (1,), (1,))])
+    kinds = {e.kind for e in events.diff(a, b)}
+    assert {EventKind.PARTITION_OFFLINE, EventKind.TOPIC_CREATED, EventKind.BROKER_DOWN} <= kinds
+
+
+def test_rates_from_end_offset_deltas():
+    a = snapshot(taken_at=100.0)
+    parts = [replace(p, end_offset=p.end_offset + 20 * (p.partition + 1)) for p in a.partitions]
+    b = snapshot(taken_at=102.0, partitions=parts)
+    r = rates.rates(a, b)
+    assert r.messages_per_s == (20 + 40 + 60) / 2
+    assert r.by_topic == (("orders", 60.0),)
+    assert r.bytes_per_s == 0.0
+    assert rates.rates(b, a) is None
+
+
+def test_rates_ignore_offsets_going_backwards():
+    a = snapshot(taken_at=1.0)
+    parts = [replace(p, end_offset=0) for p in a.partitions]
+    assert rates.rates(a, snapshot(taken_at=2.0, partitions=parts)).messages_per_s == 0
+
+
+def test_partitions_table_marks_leader_and_flags():
+    parts = [Partition("t", 0, 2, (1, 2, 3), (2, 3), start_offset=0, end_offset=9)]
+    s = snapshot(alive=(2, 3), partitions=parts)
+    t = tables.partitions_table(s)
+    assert t.keys == [("t", 0)]
+    row = dict(zip([c.title for c in t.columns], t.rows[0], strict=True))
+    assert tables.format_cell("replicas", row["Replicas"]) == "1,2L,3"
+    assert row["Out of sync"] == (1,)
+    assert row["Offline replicas"] == (1,)
+    assert tables.format_cell("flags", row["Flags"]) == "URP"
+    assert tables.partitions_table(s, broker=1).keys == [("t", 0)]
+    assert tables.partitions_table(snapshot(), broker=9).keys == []
+
+
+def test_brokers_overview_groups_tables():
+    s = snapshot(alive=(1, 3), groups=[group()])
+    b = tables.brokers_table(s)
+    assert [r[4] for r in b.rows] == ["up", "DOWN", "up"]
+    assert b.rows[0][3] == "controller"
+    ov = dict(tables.overview_table(s).rows)
+    assert ov["Brokers down"] == 1 and ov["Racks"] == "a, b, c"
+    g = tables.groups_table(s)
+    assert g.rows[0][-1] == 40
+    gp = tables.group_partitions_table(s, "billing")
+    assert [r[4] for r in gp.rows] == [40, 0]
+    assert tables.group_members_table(s, "billing").rows[0][4] == "orders: 0,1"
+    assert tables.group_partitions_table(s, "nope").rows == []
+    csv = tables.to_csv_rows(b)
+    assert csv[0][0] == "Id" and csv[1][8] == "1000 B"
+
+
+def test_sort_keys_put_empty_last():
+    vals = [5, None, 1]
+    assert sorted(vals, key=lambda v: tables.sort_key("int", v)) == [1, 5, None]
