@@ -1,0 +1,40 @@
+"""pytest fixtures that run real Apache Kafka (see tests/support/apache_kafka.py).
+
+``apache_kafka``          1 KRaft node, no rack, 1 log dir.
+``apache_kafka_cluster``  3 KRaft nodes (all voters), racks a/b/c, 2 log dirs each.
+
+Both are session-scoped ``KafkaCluster`` objects: ``.bootstrap``, ``.broker_ids``, ``.pid(id)``,
+``.kill(id)``, ``.stop(id)``, ``.start(id)``, ``.wait_ready()``. A test that kills or stops a node must
+start it again (and wait_ready) before it ends, since later tests share the cluster.
+
+``PARTITA_KAFKA_VERSION`` picks another Kafka version (default: apache_kafka.DEFAULT_VERSION).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.apache_kafka import DEFAULT_VERSION, KafkaCluster
+
+
+def _version() -> str:
+    return os.environ.get("PARTITA_KAFKA_VERSION") or DEFAULT_VERSION
+
+
+@pytest.fixture(scope="session")
+def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    workdir = tmp_path_factory.mktemp("apache-kafka-1")
+    with KafkaCluster(brokers=1, racks=None, log_dirs=1, workdir=workdir, version=_version()) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def apache_kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    workdir = tmp_path_factory.mktemp("apache-kafka-3")
+    with KafkaCluster(
+        brokers=3, racks=("a", "b", "c"), log_dirs=2, workdir=workdir, version=_version()
+    ) as cluster:
+        yield cluster
