@@ -1,0 +1,537 @@
+"""Reads a Kafka cluster into a ClusterSnapshot.
+
+Two halves: `KafkaReader` talks to the cluster and returns what it said as plain
+data (`RawCluster`); `assemble` turns that into a snapshot. A generated RawCluster
+(the scale bench) goes through the same `assemble`, poller, bridge and views as a
+live one.
+
+Requests per refresh, batched so that they grow with brokers and groups and never
+with partitions:
+  DescribeCluster 1 · Metadata 1 · DescribeConfigs 1 (topics not seen yet; all every
+  `config_every` refreshes) · ListOffsets 2 per leader broker (earliest, latest) ·
+  DescribeLogDirs 1 per broker · ListGroups 1 per broker · FindCoordinator 1 per batch
+  · DescribeGroups 1 per coordinator · OffsetFetch 1 per coordinator (v8 batches
+  groups; older brokers: 1 per group).
+confluent-kafka's AdminClient covers cluster, metadata, configs and offsets;
+kafka-python's admin client covers log dirs (confluent has none) and groups (it
+batches DescribeGroups and OffsetFetch per coordinator where librdkafka sends one
+request per group).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from partita.gui.domain.snapshot import (
+    NO_LEADER,
+    Broker,
+    ClusterSnapshot,
+    CommittedOffset,
+    Group,
+    GroupMember,
+    LogDir,
+    Partition,
+    Topic,
+)
+
+from .settings import ConnectionSettings, confluent_config, kafka_python_config
+
+log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT_S = 10.0
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
+
+
+class ClusterUnreachable(Exception):
+    """The cluster did not answer the requests a snapshot cannot do without."""
+
+
+# -- what the cluster said ---------------------------------------------------------------------
+
+
+@dataclass
+class RawLogDir:
+    path: str
+    error: str | None
+    partition_sizes: dict[tuple[str, int], int]
+
+
+@dataclass
+class RawGroup:
+    group_id: str
+    state: str
+    protocol_type: str = ""
+    protocol: str = ""
+    coordinator: int | None = None
+    # (member_id, group_instance_id, client_id, host, [(topic, partition)])
+    members: list[tuple[str, str | None, str, str, list[tuple[str, int]]]] = field(default_factory=list)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class RawCluster:
+    bootstrap: str
+    cluster_id: str | None
+    controller_id: int | None
+    nodes: list[tuple[int, str, int, str | None]]  # id, host, port, rack
+    # topic -> partition -> (leader, replicas, isr, offline replicas)
+    topics: dict[str, dict[int, tuple[int, list[int], list[int], list[int]]]]
+    min_isr: dict[str, int] = field(default_factory=dict)
+    start_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    end_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    log_dirs: dict[int, list[RawLogDir]] | None = None
+    groups: list[RawGroup] | None = None
+    kafka_version: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    topic_ids: dict[str, str] = field(default_factory=dict)
+
+
+# -- raw → snapshot ----------------------------------------------------------------------------
+
+
+def assemble(
+    raw: RawCluster,
+    *,
+    taken_at: float,
+    known_brokers: dict[int, Broker] | None = None,
+    refresh_seconds: float = 0.0,
+    requests: int | None = None,
+) -> ClusterSnapshot:
+    """Build a snapshot. Brokers seen before but absent now are kept, marked down, with their
+    last address and rack; replicas on brokers never seen appear as down brokers too."""
+    known = dict(known_brokers or {})
+    # partition sizes: the leader's replica if reported, else the largest replica
+    sizes_by_broker: dict[int, dict[tuple[str, int], int]] = {}
+    broker_dirs: dict[int, tuple[LogDir, ...]] = {}
+    if raw.log_dirs is not None:
+        for node, dirs in raw.log_dirs.items():
+            per: dict[tuple[str, int], int] = {}
+            out = []
+            for d in dirs:
+                total = sum(d.partition_sizes.values())
+                out.append(LogDir(d.path, total if d.error is None else -1, d.error))
+                for k, v in d.partition_sizes.items():
+                    per[k] = per.get(k, 0) + v
+            sizes_by_broker[node] = per
+            broker_dirs[node] = tuple(out)
+
+    alive_ids = set()
+    brokers: dict[int, Broker] = {}
+    for node_id, host, port, rack in raw.nodes:
+        alive_ids.add(node_id)
+        brokers[node_id] = Broker(node_id, host, port, rack, True, broker_dirs.get(node_id, ()))
+    for node_id, b in known.items():
+        if node_id not in brokers:
+            brokers[node_id] = Broker(node_id, b.host, b.port, b.rack, False, ())
+
+    topics = []
+    for name in sorted(raw.topics):
+        parts = []
+        for pid, (leader, replicas, isr, offline) in sorted(raw.topics[name].items()):
+            key = (name, pid)
+            size = None
+            if sizes_by_broker:
+                on_leader = sizes_by_broker.get(leader, {}).get(key)
+                if on_leader is not None:
+                    size = on_leader
+                else:
+                    vals = [s[key] for s in sizes_by_broker.values() if key in s]
+                    size = max(vals) if vals else None
+            for r in replicas:
+                if r not in brokers:
+                    brokers[r] = Broker(r, "?", 0, None, False, ())
+            parts.append(
+                Partition(
+                    name,
+                    pid,
+                    leader if leader is not None else NO_LEADER,
+                    tuple(replicas),
+                    tuple(isr),
+                    tuple(offline),
+                    raw.start_offsets.get(key),
+                    raw.end_offsets.get(key),
+                    size,
+                )
+            )
+        topics.append(
+            Topic(
+                name,
+                tuple(parts),
+                internal=name in INTERNAL_TOPICS,
+                min_insync_replicas=raw.min_isr.get(name),
+                topic_id=raw.topic_ids.get(name),
+            )
+        )
+
+    groups = []
+    for g in sorted(raw.groups or (), key=lambda g: g.group_id):
+        members = tuple(
+            GroupMember(mid, cid, host, inst, tuple(sorted(assign)))
+            for mid, inst, cid, host, assign in g.members
+        )
+        offsets = tuple(CommittedOffset(t, p, o) for (t, p), o in sorted(g.offsets.items()))
+        groups.append(Group(g.group_id, g.state, g.protocol_type, g.protocol, g.coordinator, members, offsets, g.error))
+
+    return ClusterSnapshot(
+        taken_at=taken_at,
+        bootstrap=raw.bootstrap,
+        cluster_id=raw.cluster_id,
+        controller_id=raw.controller_id,
+        brokers=tuple(sorted(brokers.values(), key=lambda b: b.node_id)),
+        topics=tuple(topics),
+        groups=tuple(groups),
+        kafka_version=raw.kafka_version,
+        warnings=tuple(raw.warnings),
+        refresh_seconds=refresh_seconds,
+        requests=requests,
+    )
+
+
+# -- talking to Kafka --------------------------------------------------------------------------
+
+
+class RequestCounter:
+    """Counts requests the kafka-python client sends, and librdkafka's from its statistics."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.kafka_python = 0
+        self._rdkafka_tx: int | None = None
+
+    def add(self, n: int = 1) -> None:
+        with self._lock:
+            self.kafka_python += n
+
+    def on_stats(self, stats_json: str) -> None:
+        import json
+
+        try:
+            stats = json.loads(stats_json)
+            tx = sum(b.get("tx", 0) for b in stats.get("brokers", {}).values())
+        except (ValueError, AttributeError):
+            return
+        with self._lock:
+            self._rdkafka_tx = tx
+
+    @property
+    def rdkafka(self) -> int | None:
+        with self._lock:
+            return self._rdkafka_tx
+
+
+class KafkaReader:
+    """One cluster connection: confluent-kafka AdminClient plus kafka-python's admin client."""
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        timeout: float = REQUEST_TIMEOUT_S,
+        config_every: int = 12,
+        with_log_dirs: bool = True,
+        with_groups: bool = True,
+        count_requests: bool = False,
+    ) -> None:
+        settings.validate()
+        self.settings = settings
+        self.timeout = timeout
+        self.config_every = config_every
+        self.with_log_dirs = with_log_dirs
+        self.with_groups = with_groups
+        self.counter = RequestCounter()
+        self._count = count_requests
+        self._admin = None
+        self._kp = None
+        self._kp_failed_at = 0.0
+        self._min_isr: dict[str, int] = {}
+        self._refreshes = 0
+        self._version: str | None = None
+
+    # connections are made lazily, on the poller's thread
+
+    def _confluent(self):
+        if self._admin is None:
+            from confluent_kafka.admin import AdminClient
+
+            extra = {}
+            if self._count:
+                extra = {"statistics.interval.ms": 200, "stats_cb": self.counter.on_stats}
+            self._admin = AdminClient(confluent_config(self.settings, **extra))
+        return self._admin
+
+    def _kafka_python(self):
+        if self._kp is None:
+            if time.monotonic() - self._kp_failed_at < 10:
+                return None
+            try:
+                from kafka.admin import KafkaAdminClient
+
+                kp = KafkaAdminClient(**kafka_python_config(self.settings))
+            except Exception as e:  # NoBrokersAvailable and friends: retry on a later refresh
+                self._kp_failed_at = time.monotonic()
+                log.info("kafka-python admin client unavailable: %s", e)
+                return None
+            if self._count:
+                manager = kp._manager
+                send = manager.send
+                counter = self.counter
+
+                def counting_send(*a, **kw):
+                    counter.add()
+                    return send(*a, **kw)
+
+                manager.send = counting_send
+            self._kp = kp
+        return self._kp
+
+    def close(self) -> None:
+        kp, self._kp, self._admin = self._kp, None, None
+        if kp is not None:
+            try:
+                kp.close()
+            except Exception:
+                pass
+
+    # one refresh
+
+    def read(self) -> RawCluster:
+        from confluent_kafka import KafkaException, TopicPartition
+        from confluent_kafka.admin import ConfigResource, OffsetSpec, ResourceType
+
+        admin = self._confluent()
+        t = self.timeout
+        try:
+            desc = admin.describe_cluster(request_timeout=t).result(timeout=t + 1)
+            md = admin.list_topics(timeout=t)
+        except (KafkaException, TimeoutError, Exception) as e:  # noqa: B014 - keep the reason
+            raise ClusterUnreachable(_reason(e)) from e
+        self._refreshes += 1
+        warnings: list[str] = []
+        nodes = [(n.id, n.host, n.port, n.rack or None) for n in desc.nodes]
+        alive = {n[0] for n in nodes}
+        controller = desc.controller.id if desc.controller is not None else None
+
+        topics: dict[str, dict[int, tuple[int, list[int], list[int], list[int]]]] = {}
+        for name, tm in md.topics.items():
+            if tm.error is not None and not tm.partitions:
+                warnings.append(f"topic {name}: {tm.error.str()}")
+                continue
+            topics[name] = {
+                pid: (pm.leader, list(pm.replicas), list(pm.isrs), [r for r in pm.replicas if r not in alive])
+                for pid, pm in tm.partitions.items()
+            }
+
+        # min.insync.replicas: one DescribeConfigs for topics not seen yet, all now and then
+        if self._refreshes % self.config_every == 1:
+            wanted = list(topics)
+        else:
+            wanted = [n for n in topics if n not in self._min_isr]
+        if wanted:
+            try:
+                futures = admin.describe_configs(
+                    [ConfigResource(ResourceType.TOPIC, n) for n in wanted], request_timeout=t
+                )
+                for res, fut in futures.items():
+                    try:
+                        entry = fut.result(timeout=t + 1).get("min.insync.replicas")
+                        if entry is not None and entry.value is not None:
+                            self._min_isr[res.name] = int(entry.value)
+                    except Exception as e:
+                        warnings.append(f"configs of {res.name}: {_reason(e)}")
+            except Exception as e:
+                warnings.append(f"topic configs: {_reason(e)}")
+        for gone in set(self._min_isr) - set(topics):
+            del self._min_isr[gone]
+
+        # offsets: one batched call per spec; librdkafka sends one ListOffsets per leader
+        tps = [
+            TopicPartition(name, pid)
+            for name, parts in topics.items()
+            for pid, (leader, *_rest) in parts.items()
+            if leader in alive
+        ]
+        start, end = {}, {}
+        if tps:
+            for spec, out in ((OffsetSpec.earliest(), start), (OffsetSpec.latest(), end)):
+                try:
+                    futures = admin.list_offsets({tp: spec for tp in tps}, request_timeout=t)
+                except Exception as e:
+                    warnings.append(f"offsets: {_reason(e)}")
+                    continue
+                failed = 0
+                for tp, fut in futures.items():
+                    try:
+                        out[(tp.topic, tp.partition)] = fut.result(timeout=t + 1).offset
+                    except Exception:
+                        failed += 1
+                if failed:
+                    warnings.append(f"offsets unavailable for {failed} partitions")
+
+        kp = self._kafka_python() if (self.with_log_dirs or self.with_groups) else None
+        log_dirs = None
+        if self.with_log_dirs and kp is not None:
+            log_dirs = self._read_log_dirs(kp, alive, warnings)
+        groups = None
+        if self.with_groups:
+            if kp is not None:
+                groups = self._read_groups(kp, warnings)
+            else:
+                warnings.append("consumer groups: admin client not connected yet")
+        if self._version is None and kp is not None:
+            self._version = self._read_version(kp, alive)
+
+        return RawCluster(
+            bootstrap=self.settings.bootstrap,
+            cluster_id=desc.cluster_id,
+            controller_id=controller,
+            nodes=nodes,
+            topics=topics,
+            min_isr=dict(self._min_isr),
+            start_offsets=start,
+            end_offsets=end,
+            log_dirs=log_dirs,
+            groups=groups,
+            kafka_version=self._version,
+            warnings=warnings,
+        )
+
+    def _read_log_dirs(self, kp, alive: set[int], warnings: list[str]) -> dict[int, list[RawLogDir]] | None:
+        out: dict[int, list[RawLogDir]] = {}
+        for node in sorted(alive):
+            try:
+                [resp] = kp.describe_log_dirs(brokers=[node])
+            except Exception as e:
+                warnings.append(f"log dirs of broker {node}: {_reason(e)}")
+                continue
+            dirs = []
+            for d in resp["log_dirs"]:
+                sizes = {
+                    (tp["name"], p["partition_index"]): p["partition_size"]
+                    for tp in d.get("topics", ())
+                    for p in tp.get("partitions", ())
+                    if not p.get("is_future_key")
+                }
+                err = d.get("error_code", 0)
+                dirs.append(RawLogDir(d["log_dir"], None if not err else f"error {err}", sizes))
+            out[node] = dirs
+        return out
+
+    def _read_groups(self, kp, warnings: list[str]) -> list[RawGroup] | None:
+        try:
+            listed = kp.list_groups()
+        except Exception as e:
+            warnings.append(f"consumer groups: {_reason(e)}")
+            return None
+        ids = [g["group_id"] for g in listed if g.get("protocol_type", "consumer") in ("consumer", "")]
+        if not ids:
+            return []
+        groups = {
+            g["group_id"]: RawGroup(g["group_id"], g.get("group_state") or "Unknown", g.get("protocol_type") or "")
+            for g in listed
+            if g["group_id"] in ids
+        }
+        try:
+            coordinators = kp._manager.run(kp._find_coordinator_ids, ids)
+        except Exception:
+            coordinators = {}
+        for gid, node in coordinators.items():
+            if gid in groups:
+                groups[gid].coordinator = node
+        try:
+            described = _chunked(kp.describe_groups, ids)
+        except Exception as e:
+            warnings.append(f"describe groups: {_reason(e)}")
+            described = {}
+        for gid, d in described.items():
+            g = groups.get(gid)
+            if g is None:
+                continue
+            g.state = d.get("group_state") or g.state
+            g.protocol_type = d.get("protocol_type") or g.protocol_type
+            g.protocol = d.get("protocol_data") or ""
+            for m in d.get("members", ()):
+                assign = m.get("member_assignment") or {}
+                tps = [
+                    (a["topic"], p) for a in (assign.get("assigned_partitions") or ()) for p in a.get("partitions", ())
+                ]
+                g.members.append((m["member_id"], m.get("group_instance_id"), m.get("client_id", ""), m.get("client_host", ""), tps))
+            if d.get("error"):
+                g.error = str(d["error"])
+        try:
+            offsets = _chunked(kp.list_group_offsets, ids)
+        except Exception:
+            # one bad group fails a whole batch: fall back to one group at a time
+            offsets = {}
+            for gid in ids:
+                try:
+                    offsets.update(kp.list_group_offsets([gid]))
+                except Exception as e:
+                    groups[gid].error = _reason(e)
+        for gid, tps in offsets.items():
+            if gid in groups:
+                groups[gid].offsets = {(tp.topic, tp.partition): om.offset for tp, om in tps.items() if om.offset >= 0}
+        return list(groups.values())
+
+    def _read_version(self, kp, alive: set[int]) -> str | None:
+        for node in sorted(alive):
+            try:
+                v = kp.get_broker_version_data(node).broker_version
+                return ".".join(map(str, v)) + "+" if v else None
+            except Exception:
+                continue
+        return None
+
+
+def _chunked(call, ids: list[str], size: int = 1000) -> dict:
+    out: dict = {}
+    for i in range(0, len(ids), size):
+        out.update(call(ids[i : i + size]))
+    return out
+
+
+def _reason(e: BaseException) -> str:
+    try:
+        from confluent_kafka import KafkaException
+
+        if isinstance(e, KafkaException) and e.args:
+            err = e.args[0]
+            if hasattr(err, "str"):
+                return err.str()
+    except ImportError:  # pragma: no cover
+        pass
+    return str(e) or type(e).__name__
+
+
+class ClusterClient:
+    """Reads a cluster into snapshots, remembering brokers that have gone down."""
+
+    def __init__(self, reader, clock=time.time) -> None:
+        self.reader = reader
+        self.clock = clock
+        self._known: dict[int, Broker] = {}
+
+    def snapshot(self) -> ClusterSnapshot:
+        t0 = time.perf_counter()
+        raw = self.reader.read()
+        snap = assemble(
+            raw,
+            taken_at=self.clock(),
+            known_brokers=self._known,
+            refresh_seconds=time.perf_counter() - t0,
+        )
+        self._known = {b.node_id: b for b in snap.brokers if b.host != "?"}
+        return snap
+
+    def forget_brokers(self, ids: Iterable[int]) -> None:
+        for i in ids:
+            self._known.pop(i, None)
+
+    def close(self) -> None:
+        close = getattr(self.reader, "close", None)
+        if close:
+            close()

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def wait_snapshot(client, predicate, timeout=60.0, interval=0.5):
+    """Refresh until predicate(snapshot) holds; returns that snapshot."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = client.snapshot()
+            if predicate(last):
+                return last
+        except Exception as e:  # noqa: BLE001 - keep trying until the deadline
+            last = e
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last: {last!r}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def topic_name():
+    return f"console-{uuid.uuid4().hex[:8]}"
+
+
+def create_topic(bootstrap, name, partitions=6, rf=3, config=None):
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, partitions, rf, config=config or {})])[name].result(30)
+
+
+def produce(bootstrap, topic, n, partitions=None):
+    from confluent_kafka import Producer
+
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    for i in range(n):
+        if partitions is None:
+            p.produce(topic, f"m{i}".encode(), key=str(i).encode())
+        else:
+            p.produce(topic, f"m{i}".encode(), partition=i % partitions)
+    assert p.flush(30) == 0
+
+
+def consume_and_commit(bootstrap, topic, group, n, timeout=60):
+    """Consume n messages in group and commit synchronously; returns the consumer (still in the group)."""
+    from confluent_kafka import Consumer
+
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "client.id": f"{group}-client",
+        }
+    )
+    c.subscribe([topic])
+    got = 0
+    deadline = time.monotonic() + timeout
+    while got < n and time.monotonic() < deadline:
+        for m in c.consume(num_messages=min(500, n - got), timeout=1):
+            if not m.error():
+                got += 1
+    assert got == n, f"consumed {got} of {n}"
+    c.commit(asynchronous=False)
+    return c
