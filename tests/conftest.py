@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.support.kafka_fixtures"]
+pytest_plugins = ["tests.support.kafka_fixtures", "tests.support.engine_fixtures"]

@@ -1,0 +1,62 @@
+"""Helpers shared by several API handlers: topic lookup, auto-creation, controller calls."""
+
+from __future__ import annotations
+
+from partita.engine.cluster.configs import topic_name_problem
+from partita.engine.cluster.rpc import RpcError
+from partita.engine.protocol.errors import ErrorCode
+
+AUTO_CREATE_WAIT_S = 2.0
+
+
+async def controller_call(ctx, op: str, **args):
+    try:
+        return await ctx.broker.controller.call(op, **args)
+    except RpcError as exc:
+        raise_code = ErrorCode(exc.code) if exc.code in ErrorCode._value2member_map_ else ErrorCode.unknown_server_error
+        from partita.engine.protocol.errors import KafkaError
+
+        raise KafkaError(raise_code, exc.message) from exc
+    except (ConnectionError, TimeoutError) as exc:
+        from partita.engine.protocol.errors import KafkaError
+
+        raise KafkaError(ErrorCode.request_timed_out, f"controller unavailable: {exc}") from exc
+
+
+async def wait_for_topics(ctx, names, timeout_s: float = AUTO_CREATE_WAIT_S) -> None:
+    """Wait until this broker's image has every topic in `names` with leaders (or the timeout)."""
+
+    def ready(image):
+        for name in names:
+            topic = image.topics.get(name)
+            if topic is None or any(p.leader < 0 for p in topic.partitions):
+                return False
+        return True
+
+    await ctx.broker.wait_for_metadata(ready, timeout_s)
+
+
+def auto_create_allowed(ctx) -> bool:
+    return ctx.broker.setting("auto.create.topics.enable", "true").lower() == "true"
+
+
+async def auto_create(ctx, names: list[str]) -> dict[str, ErrorCode]:
+    """Create missing topics with the broker defaults; returns an error per name that failed."""
+    errors: dict[str, ErrorCode] = {}
+    wanted = []
+    for name in names:
+        if topic_name_problem(name):
+            errors[name] = ErrorCode.invalid_topic_exception
+        else:
+            wanted.append(name)
+    if not wanted:
+        return errors
+    results = await controller_call(
+        ctx, "CreateTopics", topics=[{"name": n, "num_partitions": -1, "replication_factor": -1} for n in wanted]
+    )
+    for r in results:
+        code = ErrorCode(r["error_code"])
+        if code not in (ErrorCode.none, ErrorCode.topic_already_exists):
+            errors[r["name"]] = code
+    await wait_for_topics(ctx, [n for n in wanted if n not in errors])
+    return errors

@@ -1,0 +1,148 @@
+"""Produce (key 0), versions 0–10 advertised; 0–2 refused with UNSUPPORTED_VERSION.
+
+Kafka 4.0 advertises Produce from v0 (older librdkafka disables compression otherwise)
+and refuses v0–2 per partition at request time; so do we. Batches stay bytes: the log
+validates headers and CRCs and patches offsets in place. acks=0 gets no response; acks=1
+answers after the leader's append; acks=-1 (all) first checks min.insync.replicas, then
+waits until the high watermark passes the batch. If the ISR shrinks below the minimum
+while waiting, the answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND (the data is in the log).
+Transactions are not supported: a transactional produce is refused with
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from datetime import UTC, datetime, timedelta
+
+from partita.engine.api.registry import RawRequest, api
+from partita.engine.broker.partition import now_ms
+from partita.engine.log.errors import LogError
+from partita.engine.protocol import codec
+from partita.engine.protocol.errors import ErrorCode
+
+_NO_OFFSET = -1
+
+
+@api(0, 0, 10)
+async def handle_produce(request, ctx):
+    if isinstance(request, RawRequest):
+        return _refuse_old_version(request)
+    acks = request.acks
+    results: dict[tuple[str, int], dict] = {}
+    waits = []
+    broker = ctx.broker
+    timeout_s = max(request.timeout.total_seconds(), 0.001)
+    for topic_data in request.topic_data:
+        name = topic_data.name
+        for pd in topic_data.partition_data:
+            key = (name, pd.index)
+            result = results[key] = {"error_code": ErrorCode.none, "base_offset": _NO_OFFSET,
+                                     "log_append_time": -1, "log_start_offset": -1, "error_message": None}
+            if request.transactional_id is not None:
+                result["error_code"] = ErrorCode.transactional_id_authorization_failed
+                result["error_message"] = "transactions are not supported by the Partita engine"
+                continue
+            if acks not in (0, 1, -1):
+                result["error_code"] = ErrorCode.invalid_required_acks
+                continue
+            partition = broker.replicas.get(name, pd.index)
+            if partition is None or not partition.is_leader:
+                known = broker.metadata.partition(name, pd.index) is not None
+                result["error_code"] = (ErrorCode.not_leader_or_follower if known
+                                        else ErrorCode.unknown_topic_or_partition)
+                continue
+            if not pd.records:
+                result["error_code"] = ErrorCode.invalid_record
+                result["error_message"] = "the request carries no record batch"
+                continue
+            if acks == -1:
+                min_isr = int(broker.replicas.topic_setting(broker.metadata.topics[name], "min.insync.replicas"))
+                if len(partition.state.isr) < min_isr:
+                    result["error_code"] = ErrorCode.not_enough_replicas
+                    result["error_message"] = (f"the ISR {list(partition.state.isr)} is smaller than "
+                                               f"min.insync.replicas={min_isr}")
+                    continue
+            try:
+                appended = partition.log.append_as_leader(pd.records, partition.leader_epoch, now_ms())
+            except LogError as exc:
+                result["error_code"] = ErrorCode(exc.code)
+                result["error_message"] = exc.message
+                continue
+            result["base_offset"] = appended.base_offset
+            result["log_append_time"] = appended.log_append_time
+            result["log_start_offset"] = partition.log.log_start_offset
+            partition.maybe_advance_hw()
+            partition.notify()
+            if acks == -1 and not appended.duplicate:
+                waits.append((result, partition, appended.last_offset + 1, min_isr))
+    if acks == 0:
+        return None
+    if waits:
+        await asyncio.gather(*(_await_replication(r, p, o, m, timeout_s) for r, p, o, m in waits))
+    return _response(ctx.api_version, results)
+
+
+async def _await_replication(result, partition, offset, min_isr, timeout_s) -> None:
+    try:
+        await partition.wait_for_hw(offset, timeout_s)
+    except TimeoutError:
+        result["error_code"] = ErrorCode.request_timed_out
+        return
+    except Exception as exc:  # leadership lost while waiting
+        result["error_code"] = getattr(exc, "code", ErrorCode.not_leader_or_follower)
+        return
+    if len(partition.state.isr) < min_isr:
+        result["error_code"] = ErrorCode.not_enough_replicas_after_append
+
+
+def _timestamp(ms: int):
+    return None if ms < 0 else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _response(version: int, results: dict):
+    m = codec.response_module(0, version)
+    by_topic: dict[str, list] = {}
+    for (name, index), r in results.items():
+        by_topic.setdefault(name, []).append(
+            codec.build(
+                m.PartitionProduceResponse,
+                index=index,
+                error_code=r["error_code"],
+                base_offset=r["base_offset"],
+                log_append_time=_timestamp(r["log_append_time"]),
+                log_start_offset=r["log_start_offset"],
+                record_errors=(),
+                error_message=r["error_message"],
+            )
+        )
+    topics = tuple(codec.build(m.TopicProduceResponse, name=n, partition_responses=tuple(ps))
+                   for n, ps in by_topic.items())
+    return codec.build(m.ProduceResponse, responses=topics, throttle_time=timedelta(0))
+
+
+def _refuse_old_version(request: RawRequest) -> bytes:
+    """Parse a v0–2 request just enough to answer UNSUPPORTED_VERSION for each partition."""
+    body, pos = bytes(request.body), 0
+    (acks,) = struct.unpack_from(">h", body, pos)
+    pos += 6  # acks, timeout
+    (topic_count,) = struct.unpack_from(">i", body, pos)
+    pos += 4
+    out = [struct.pack(">i", topic_count)]
+    for _ in range(topic_count):
+        (name_len,) = struct.unpack_from(">h", body, pos)
+        name = body[pos + 2 : pos + 2 + name_len]
+        pos += 2 + name_len
+        (partition_count,) = struct.unpack_from(">i", body, pos)
+        pos += 4
+        out.append(struct.pack(">h", name_len) + name + struct.pack(">i", partition_count))
+        for _ in range(partition_count):
+            index, size = struct.unpack_from(">ii", body, pos)
+            pos += 8 + max(size, 0)
+            out.append(struct.pack(">ihq", index, int(ErrorCode.unsupported_version), -1))
+            if request.api_version >= 2:
+                out.append(struct.pack(">q", -1))
+    if request.api_version >= 1:
+        out.append(struct.pack(">i", 0))
+    return None if acks == 0 else b"".join(out)

@@ -1,0 +1,130 @@
+"""Fetch (key 1), versions 4–12.
+
+Consumers read up to the high watermark (read_committed too: no transactions, so the
+last stable offset is the high watermark); followers (replica_id >= 0) read up to the
+log end offset, and their fetch offset tells the leader how far they are. Whole batches
+are sent, at most partition_max_bytes per partition and max_bytes per response, except
+that the first partition with data always gets at least one whole batch (KIP-74). With
+less than min_bytes available the request waits up to max_wait, woken by appends and
+high-watermark moves rather than polling. Fetch sessions (KIP-227) are not created:
+session id 0 tells clients to keep sending full fetches. current_leader_epoch is checked
+(FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from partita.engine.api.registry import api
+from partita.engine.broker.partition import now_ms
+from partita.engine.log.errors import LogError
+from partita.engine.protocol import codec
+from partita.engine.protocol.errors import ErrorCode
+
+
+class _Slot:
+    __slots__ = ("topic", "index", "offset", "max_bytes", "epoch", "partition", "error", "records", "hw", "lso", "start")
+
+    def __init__(self, topic, index, offset, max_bytes, epoch):
+        self.topic, self.index, self.offset, self.max_bytes, self.epoch = topic, index, offset, max_bytes, epoch
+        self.partition = None
+        self.error = ErrorCode.none
+        self.records = b""
+        self.hw = self.lso = self.start = -1
+
+
+@api(1, 4, 12)
+async def handle_fetch(request, ctx):
+    broker = ctx.broker
+    replica_id = request.replica_id
+    is_follower = replica_id >= 0
+    slots = []
+    for t in request.topics:
+        for p in t.partitions:
+            slot = _Slot(t.topic, p.partition, p.fetch_offset, p.partition_max_bytes,
+                         getattr(p, "current_leader_epoch", -1))
+            slots.append(slot)
+            partition = broker.replicas.get(t.topic, p.partition)
+            if partition is None:
+                slot.error = (ErrorCode.not_leader_or_follower if broker.metadata.partition(t.topic, p.partition)
+                              else ErrorCode.unknown_topic_or_partition)
+            elif not partition.is_leader:
+                slot.error = ErrorCode.not_leader_or_follower
+            elif slot.epoch >= 0 and slot.epoch != partition.leader_epoch:
+                slot.error = (ErrorCode.fenced_leader_epoch if slot.epoch < partition.leader_epoch
+                              else ErrorCode.unknown_leader_epoch)
+            else:
+                slot.partition = partition
+
+    max_wait_s = request.max_wait.total_seconds()
+    min_bytes = request.min_bytes
+    max_bytes = getattr(request, "max_bytes", 0x7FFFFFFF)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max_wait_s
+    while True:
+        total = _read_all(slots, max_bytes, is_follower, replica_id, broker)
+        remaining = deadline - loop.time()
+        if total >= min_bytes or remaining <= 0 or any(s.error != ErrorCode.none for s in slots):
+            break
+        waiters = [s.partition.changed() for s in slots if s.partition is not None]
+        if not waiters:
+            break
+        await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+    return _response(ctx.api_version, slots)
+
+
+def _read_all(slots, max_bytes, is_follower, replica_id, broker) -> int:
+    total = 0
+    ts = now_ms()
+    for slot in slots:
+        partition = slot.partition
+        if partition is None:
+            continue
+        plog = partition.log
+        if is_follower:
+            if partition.record_follower_fetch(replica_id, slot.offset, ts):
+                broker.replicas.follower_caught_up(partition, replica_id)
+        slot.hw = slot.lso = partition.high_watermark
+        slot.start = plog.log_start_offset
+        budget = min(slot.max_bytes, max_bytes - total)
+        if budget <= 0 and total > 0:
+            slot.records = b""
+            continue
+        upper = None if is_follower else partition.high_watermark
+        try:
+            result = plog.read(slot.offset, max(budget, 1), upper_bound=upper, min_one=(total == 0))
+        except LogError as exc:
+            slot.error = ErrorCode(exc.code)
+            slot.records = b""
+            continue
+        slot.records = result.records
+        total += len(slot.records)
+    return total
+
+
+def _response(version, slots):
+    m = codec.response_module(1, version)
+    by_topic: dict[str, list] = {}
+    for s in slots:
+        by_topic.setdefault(s.topic, []).append(
+            codec.build(
+                m.PartitionData,
+                partition_index=s.index,
+                error_code=s.error,
+                high_watermark=s.hw,
+                last_stable_offset=s.lso,
+                log_start_offset=s.start,
+                aborted_transactions=None,
+                preferred_read_replica=-1,
+                records=s.records,
+            )
+        )
+    return codec.build(
+        m.FetchResponse,
+        throttle_time=timedelta(0),
+        error_code=ErrorCode.none,
+        session_id=0,
+        responses=tuple(codec.build(m.FetchableTopicResponse, topic=t, partitions=tuple(ps))
+                        for t, ps in by_topic.items()),
+    )

@@ -1,0 +1,54 @@
+"""InitProducerId (key 22), versions 0–4, for idempotent producers.
+
+Producer ids come from the controller in blocks, so they are unique across the cluster
+and across restarts. A request carrying its current producer id and epoch (v3+, KIP-360)
+gets the same id with the next epoch. Transactions are not supported: a transactional
+id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from partita.engine.api.common import controller_call
+from partita.engine.api.registry import api
+from partita.engine.protocol import codec
+from partita.engine.protocol.errors import ErrorCode
+
+_MAX_EPOCH = 32767
+
+
+class ProducerIdBlock:
+    """The block of ids this broker hands out next; refilled from the controller."""
+
+    def __init__(self):
+        self.next = 0
+        self.end = 0
+
+    async def take(self, ctx) -> int:
+        if self.next >= self.end:
+            block = await controller_call(ctx, "AllocateProducerIds", node_id=ctx.broker.node_id)
+            self.next, self.end = block["first"], block["first"] + block["count"]
+        pid = self.next
+        self.next += 1
+        return pid
+
+
+@api(22, 0, 4)
+async def handle_init_producer_id(request, ctx):
+    m = codec.response_module(22, ctx.api_version)
+
+    def answer(error, pid=-1, epoch=-1):
+        return codec.build(m.InitProducerIdResponse, throttle_time=timedelta(0), error_code=error,
+                           producer_id=pid, producer_epoch=epoch)
+
+    if request.transactional_id is not None:
+        return answer(ErrorCode.transactional_id_authorization_failed)
+    current = getattr(request, "producer_id", -1)
+    epoch = getattr(request, "producer_epoch", -1)
+    if current >= 0 and 0 <= epoch < _MAX_EPOCH - 1:
+        return answer(ErrorCode.none, current, epoch + 1)
+    block = getattr(ctx.broker, "producer_ids", None)
+    if block is None:
+        block = ctx.broker.producer_ids = ProducerIdBlock()
+    return answer(ErrorCode.none, await block.take(ctx), 0)

@@ -1,0 +1,125 @@
+"""DescribeConfigs (key 32), versions 1–4.
+
+Topic resources (type 2) list every topic config with its effective value and where it
+came from (topic override, broker setting, Kafka default); broker resources (type 4)
+list the broker settings, with the broker's own id, rack and log dirs. configuration_keys
+narrows the list; synonyms (v1+) show the fallback chain; documentation is not provided.
+Broker loggers (type 8) are not supported.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from partita.engine.api.registry import api
+from partita.engine.cluster.configs import BROKER_CONFIGS, TOPIC_CONFIGS, effective_topic_config
+from partita.engine.protocol import codec
+from partita.engine.protocol.errors import ErrorCode
+
+TOPIC, BROKER = 2, 4
+# ConfigSource values
+DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT_BROKER, STATIC_BROKER, DEFAULT = 1, 2, 3, 4, 5
+_TYPES = {"bool": 1, "string": 2, "int": 3, "long": 5, "double": 6, "list": 7, "class": 8, "password": 9}
+
+
+@api(32, 1, 4)
+async def handle_describe_configs(request, ctx):
+    m = codec.response_module(32, ctx.api_version)
+    results = []
+    for res in request.resources:
+        keys = set(res.configuration_keys) if res.configuration_keys else None
+        error, message, entries = ErrorCode.none, None, []
+        if res.resource_type == TOPIC:
+            topic = ctx.broker.metadata.topics.get(res.resource_name)
+            if topic is None:
+                error, message = ErrorCode.unknown_topic_or_partition, f"Topic {res.resource_name} does not exist"
+            else:
+                entries = _topic_entries(ctx, topic, keys, request.include_synonyms)
+        elif res.resource_type == BROKER:
+            entries, error, message = _broker_entries(ctx, res.resource_name, keys, request.include_synonyms)
+        else:
+            error, message = ErrorCode.invalid_request, f"Unsupported resource type {res.resource_type}"
+        configs = tuple(
+            codec.build(
+                m.DescribeConfigsResourceResult,
+                name=name, value=value, read_only=read_only, config_source=source, is_sensitive=False,
+                is_default=source == DEFAULT,
+                synonyms=tuple(codec.build(m.DescribeConfigsSynonym, name=n, value=v, source=s) for n, v, s in syns),
+                config_type=_TYPES.get(kind, 0), documentation=None,
+            )
+            for name, value, source, read_only, kind, syns in entries
+        )
+        results.append(codec.build(m.DescribeConfigsResult, error_code=error, error_message=message,
+                                   resource_type=res.resource_type, resource_name=res.resource_name, configs=configs))
+    return codec.build(m.DescribeConfigsResponse, throttle_time=timedelta(0), results=tuple(results))
+
+
+def _broker_levels(ctx):
+    static = ctx.broker.config.settings
+    dynamic_default = ctx.broker.metadata.broker_configs.get(-1, {})
+    return static, dynamic_default
+
+
+def _topic_entries(ctx, topic, keys, synonyms):
+    static, dynamic_default = _broker_levels(ctx)
+    broker_level = {**static, **dynamic_default}
+    out = []
+    for name, definition in TOPIC_CONFIGS.items():
+        if keys is not None and name not in keys:
+            continue
+        value, where = effective_topic_config(name, topic.configs, broker_level)
+        if where == "topic":
+            source = DYNAMIC_TOPIC
+        elif where == "broker":
+            source = DYNAMIC_DEFAULT_BROKER if definition.broker_key in dynamic_default else STATIC_BROKER
+        else:
+            source = DEFAULT
+        syns = []
+        if synonyms:
+            if name in topic.configs:
+                syns.append((name, topic.configs[name], DYNAMIC_TOPIC))
+            bk = definition.broker_key
+            if bk and bk in dynamic_default:
+                syns.append((bk, dynamic_default[bk], DYNAMIC_DEFAULT_BROKER))
+            if bk and bk in static:
+                syns.append((bk, static[bk], STATIC_BROKER))
+            if bk:
+                syns.append((bk, BROKER_CONFIGS[bk].default if bk in BROKER_CONFIGS else definition.default, DEFAULT))
+        out.append((name, value, source, False, definition.kind, syns))
+    return out
+
+
+def _broker_entries(ctx, resource_name, keys, synonyms):
+    image = ctx.broker.metadata
+    static, dynamic_default = _broker_levels(ctx)
+    if resource_name == "":
+        node_id, info = None, None
+    else:
+        try:
+            node_id = int(resource_name)
+        except ValueError:
+            return [], ErrorCode.invalid_request, f"Invalid broker id {resource_name!r}"
+        info = image.brokers.get(node_id)
+        if info is None:
+            return [], ErrorCode.invalid_request, f"Broker {resource_name} does not exist"
+    per_broker = image.broker_configs.get(node_id, {}) if node_id is not None else {}
+    out = []
+    for name, definition in BROKER_CONFIGS.items():
+        if keys is not None and name not in keys:
+            continue
+        if name in per_broker:
+            value, source = per_broker[name], DYNAMIC_BROKER
+        elif name in dynamic_default:
+            value, source = dynamic_default[name], DYNAMIC_DEFAULT_BROKER
+        elif name in static:
+            value, source = static[name], STATIC_BROKER
+        else:
+            value, source = definition.default, DEFAULT
+        syns = [(name, value, source)] if synonyms else []
+        out.append((name, value, source, False, definition.kind, syns))
+    if info is not None:
+        for name, value in (("broker.id", str(node_id)), ("node.id", str(node_id)), ("broker.rack", info.rack),
+                            ("log.dirs", ",".join(info.log_dirs))):
+            if keys is None or name in keys:
+                out.append((name, value, STATIC_BROKER, True, "string", [(name, value, STATIC_BROKER)] if synonyms else []))
+    return out, ErrorCode.none, None

@@ -1,0 +1,30 @@
+"""DescribeCluster (key 60), versions 0–1: cluster id, controller id and live brokers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from partita.engine.api.k03_metadata import NO_OPERATIONS
+from partita.engine.api.registry import api
+from partita.engine.protocol import codec
+from partita.engine.protocol.errors import ErrorCode
+
+
+@api(60, 0, 1)
+async def handle_describe_cluster(request, ctx):
+    m = codec.response_module(60, ctx.api_version)
+    image = ctx.broker.metadata
+    if getattr(request, "endpoint_type", 1) != 1:
+        return codec.build(m.DescribeClusterResponse, throttle_time=timedelta(0),
+                           error_code=ErrorCode.unsupported_endpoint_type,
+                           error_message="only broker endpoints are served", endpoint_type=request.endpoint_type,
+                           cluster_id=image.cluster_id, controller_id=-1, brokers=(),
+                           cluster_authorized_operations=NO_OPERATIONS)
+    brokers = tuple(
+        codec.build(m.DescribeClusterBroker, broker_id=b.node_id, host=b.host, port=b.port, rack=b.rack)
+        for b in sorted(image.live_brokers(), key=lambda b: b.node_id)
+    )
+    return codec.build(m.DescribeClusterResponse, throttle_time=timedelta(0), error_code=ErrorCode.none,
+                       error_message=None, endpoint_type=1, cluster_id=image.cluster_id,
+                       controller_id=image.controller_id, brokers=brokers,
+                       cluster_authorized_operations=NO_OPERATIONS)

@@ -1,0 +1,160 @@
+"""A broker process: its Kafka listener, its logs and replicas, and its link to the controller.
+
+The broker registers with the controller (BrokerRegistration), heartbeats, and receives
+every new metadata image the controller commits. It never changes cluster metadata
+itself: topic creation, ISR changes and the like are requests to the controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from partita.engine.broker.config import BrokerConfig
+from partita.engine.broker.connection import serve_connection
+from partita.engine.broker.dispatch import Dispatcher
+from partita.engine.broker.hooks import FaultHooks
+from partita.engine.broker.replica_fetcher import FetcherManager
+from partita.engine.broker.replica_manager import ReplicaManager
+from partita.engine.cluster.metadata import MetadataImage
+from partita.engine.cluster.rpc import RpcClient
+from partita.engine.log.config import LogConfig
+from partita.engine.log.log_manager import LogManager
+
+log = logging.getLogger(__name__)
+HEARTBEAT_S = 0.25
+
+
+class Broker:
+    def __init__(self, config: BrokerConfig):
+        self.config = config
+        self.hooks = FaultHooks()
+        self.metadata = MetadataImage.empty(config.cluster_id)
+        self.logs = LogManager([Path(d) for d in config.log_dirs], LogConfig())
+        self.replicas = ReplicaManager(self)
+        self.fetchers = FetcherManager(self)
+        self.groups = None  # the group coordinator attaches itself here (engine/groups)
+        self.controller: RpcClient | None = None
+        self.server: asyncio.base_events.Server | None = None
+        self.stopped = asyncio.Event()
+        self._image_changed = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def node_id(self) -> int:
+        return self.config.node_id
+
+    def setting(self, name: str, default: str) -> str:
+        """A broker setting: the cluster's dynamic value, then this broker's static one."""
+        dynamic = self.metadata.broker_configs
+        for scope in (self.node_id, -1):
+            if name in dynamic.get(scope, {}):
+                return dynamic[scope][name]
+        return self.config.setting(name, default)
+
+    async def start(self) -> None:
+        dispatcher = Dispatcher(self)
+        max_request = int(self.config.setting("socket.request.max.bytes", "104857600"))
+        self.server = await asyncio.start_server(
+            lambda r, w: serve_connection(dispatcher, r, w, max_request),
+            self.config.host,
+            self.config.port,
+            reuse_address=True,
+            limit=1 << 20,
+        )
+        self.controller = await RpcClient.connect(
+            self.config.controller_host, self.config.controller_port, on_push=self._on_push
+        )
+        result = await self.controller.call(
+            "BrokerRegistration",
+            node_id=self.node_id,
+            host=self.config.host,
+            port=self.config.port,
+            rack=self.config.rack,
+            log_dirs=list(self.config.log_dirs),
+        )
+        self._install(MetadataImage.from_json(result["image"]))
+        self.replicas.start()
+        if self.groups is None:
+            self._attach_groups()
+        loop = asyncio.get_running_loop()
+        self._tasks += [loop.create_task(self._heartbeat()), loop.create_task(self._retention())]
+        loop.create_task(self._exit_when_controller_gone())
+        log.info("broker %d serving on %s:%d", self.node_id, self.config.host, self.config.port)
+
+    def _attach_groups(self) -> None:
+        try:
+            from partita.engine.groups.coordinator import GroupCoordinator
+        except ImportError:
+            return
+        self.groups = GroupCoordinator(self)
+
+    def _on_push(self, message: dict) -> None:
+        if message.get("push") == "metadata":
+            image = MetadataImage.from_json(message["image"])
+            if image.version > self.metadata.version:
+                self._install(image)
+
+    def _install(self, image: MetadataImage) -> None:
+        self.metadata = image
+        self.replicas.apply_image(image)
+        if self.groups is not None:
+            self.groups.on_metadata(image)
+        self._image_changed.set()
+        self._image_changed = asyncio.Event()
+
+    async def wait_for_metadata(self, predicate, timeout_s: float) -> bool:
+        """Wait until `predicate(image)` holds (after a controller change we asked for)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not predicate(self.metadata):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._image_changed.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await self.controller.call("BrokerHeartbeat", node_id=self.node_id, timeout=5)
+            except Exception as exc:
+                log.warning("heartbeat failed: %s", exc)
+
+    async def _retention(self) -> None:
+        interval = int(self.config.setting("log.retention.check.interval.ms", "300000")) / 1000
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                from partita.engine.broker.partition import now_ms
+
+                deleted = self.logs.apply_retention(now_ms())
+                if deleted:
+                    log.info("retention deleted %d bytes", deleted)
+            except Exception:
+                log.exception("retention check failed")
+
+    async def _exit_when_controller_gone(self) -> None:
+        await self.controller.closed
+        if not self.stopped.is_set():
+            log.warning("lost the connection to the supervisor; shutting down")
+            self.stopped.set()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self.fetchers.stop()
+        if self.server:
+            self.server.close()
+        if self.groups is not None and hasattr(self.groups, "close"):
+            await self.groups.close()
+        self.replicas.close()
+        self.logs.close()
+        if self.controller:
+            await self.controller.close()
+        self.stopped.set()

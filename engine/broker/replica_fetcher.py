@@ -1,0 +1,251 @@
+"""Followers fetch from leaders, as Kafka's replica fetchers do: one task per leader broker.
+
+A follower sends Fetch with its replica id; the leader learns the follower's log end
+offset from the fetch offset. After a leader change the follower first asks the new
+leader where its last epoch ends (OffsetForLeaderEpoch) and truncates anything past that,
+so replicas never diverge. Movement of replicas being added by a reassignment is limited
+to `follower.replication.throttled.rate` bytes/s when that is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from kio.schema.fetch.v12 import request as fetch_req
+from kio.schema.offset_for_leader_epoch.v4 import request as ofle_req
+
+from partita.engine.broker.kafka_client import KafkaConnection
+from partita.engine.protocol.errors import ErrorCode
+
+log = logging.getLogger(__name__)
+FETCH_VERSION = 12
+OFLE_VERSION = 4
+UNLIMITED = 2**63 - 1
+
+
+class FetcherManager:
+    def __init__(self, broker):
+        self.broker = broker
+        self.fetchers: dict[int, LeaderFetcher] = {}
+
+    def reconcile(self, replicas) -> None:
+        wanted: dict[int, set[tuple[str, int]]] = {}
+        for key, partition in replicas.partitions.items():
+            state = partition.state
+            if state is None or state.leader in (-1, self.broker.config.node_id):
+                continue
+            wanted.setdefault(state.leader, set()).add(key)
+        for leader_id, fetcher in list(self.fetchers.items()):
+            keep = wanted.get(leader_id, set())
+            fetcher.set_partitions(keep)
+            if not keep:
+                fetcher.stop()
+                del self.fetchers[leader_id]
+        for leader_id, keys in wanted.items():
+            if leader_id not in self.fetchers:
+                self.fetchers[leader_id] = LeaderFetcher(self.broker, leader_id)
+                self.fetchers[leader_id].set_partitions(keys)
+
+    def remove(self, key) -> None:
+        for fetcher in self.fetchers.values():
+            fetcher.partitions.pop(key, None)
+
+    def stop(self) -> None:
+        for fetcher in self.fetchers.values():
+            fetcher.stop()
+        self.fetchers.clear()
+
+
+class LeaderFetcher:
+    def __init__(self, broker, leader_id: int):
+        self.broker = broker
+        self.leader_id = leader_id
+        # key -> leader epoch this follower last truncated for (None: must truncate first)
+        self.partitions: dict[tuple[str, int], int | None] = {}
+        self.wake = asyncio.Event()
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        self.conn: KafkaConnection | None = None
+        self._throttle_window_start = time.monotonic()
+        self._throttle_bytes = 0
+
+    def set_partitions(self, keys: set) -> None:
+        for key in list(self.partitions):
+            if key not in keys:
+                del self.partitions[key]
+        for key in keys:
+            partition = self.broker.replicas.get(*key)
+            epoch = partition.leader_epoch if partition else None
+            if self.partitions.get(key, -2) != epoch:
+                self.partitions[key] = None  # new leader epoch: truncate before fetching
+        self.wake.set()
+
+    def stop(self) -> None:
+        self.task.cancel()
+        if self.conn:
+            self.conn.close()
+
+    async def _connect(self) -> KafkaConnection:
+        info = self.broker.metadata.brokers.get(self.leader_id)
+        if info is None or not info.alive:
+            raise ConnectionError(f"leader {self.leader_id} is not alive")
+        return await KafkaConnection.open(info.host, info.port, f"partita-replica-{self.broker.config.node_id}")
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                if not self.partitions:
+                    self.wake.clear()
+                    await self.wake.wait()
+                    continue
+                if self.conn is None:
+                    self.conn = await self._connect()
+                await self._truncate_where_needed()
+                await self._fetch_once()
+                backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("fetcher for leader %d: %s", self.leader_id, exc)
+                if self.conn:
+                    self.conn.close()
+                    self.conn = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+
+    async def _truncate_where_needed(self) -> None:
+        pending = [k for k, epoch in self.partitions.items() if epoch is None]
+        if not pending:
+            return
+        topics: dict[str, list] = {}
+        for topic, index in pending:
+            partition = self.broker.replicas.get(topic, index)
+            if partition is None:
+                continue
+            latest = partition.log.latest_epoch
+            topics.setdefault(topic, []).append(
+                ofle_req.OffsetForLeaderPartition(
+                    partition=index,
+                    current_leader_epoch=partition.leader_epoch,
+                    leader_epoch=latest if latest is not None and latest >= 0 else -1,
+                )
+            )
+        request = ofle_req.OffsetForLeaderEpochRequest(
+            replica_id=self.broker.config.node_id,
+            topics=tuple(ofle_req.OffsetForLeaderTopic(topic=t, partitions=tuple(ps)) for t, ps in topics.items()),
+        )
+        response = await self.conn.request(23, OFLE_VERSION, request)
+        for t in response.topics:
+            for p in t.partitions:
+                key = (t.topic, p.partition)
+                partition = self.broker.replicas.get(*key)
+                if partition is None or key not in self.partitions:
+                    continue
+                if p.error_code != ErrorCode.none:
+                    raise RuntimeError(f"OffsetForLeaderEpoch {key}: {p.error_code.name}")
+                plog = partition.log
+                if p.leader_epoch >= 0 and p.end_offset >= 0 and p.end_offset < plog.log_end_offset:
+                    log.info("truncating %s-%d from %d to %d (leader epoch %d ends there)",
+                             t.topic, p.partition, plog.log_end_offset, p.end_offset, p.leader_epoch)
+                    plog.truncate_to(p.end_offset)
+                    partition.high_watermark = min(partition.high_watermark, plog.log_end_offset)
+                self.partitions[key] = partition.leader_epoch
+
+    def _throttle_rate(self) -> int:
+        image = self.broker.metadata
+        dynamic = {**image.broker_configs.get(-1, {}), **image.broker_configs.get(self.broker.config.node_id, {})}
+        value = dynamic.get("follower.replication.throttled.rate") or dynamic.get("leader.replication.throttled.rate")
+        return int(value) if value else UNLIMITED
+
+    def _throttled(self, partition) -> bool:
+        state = partition.state
+        return state is not None and self.broker.config.node_id in state.adding
+
+    async def _fetch_once(self) -> None:
+        rate = self._throttle_rate()
+        max_bytes = int(self.broker.config.setting("replica.fetch.max.bytes", "1048576"))
+        topics: dict[str, list] = {}
+        throttled_keys = set()
+        for key in list(self.partitions):
+            partition = self.broker.replicas.get(*key)
+            if partition is None or self.partitions.get(key) is None:
+                continue
+            part_max = max_bytes
+            if rate != UNLIMITED and self._throttled(partition):
+                throttled_keys.add(key)
+                part_max = max(1, min(max_bytes, rate // 10))
+            topics.setdefault(key[0], []).append(
+                fetch_req.FetchPartition(
+                    partition=key[1],
+                    current_leader_epoch=partition.leader_epoch,
+                    fetch_offset=partition.log.log_end_offset,
+                    last_fetched_epoch=-1,
+                    log_start_offset=partition.log.log_start_offset,
+                    partition_max_bytes=part_max,
+                )
+            )
+        if not topics:
+            await asyncio.sleep(0.05)
+            return
+        request = fetch_req.FetchRequest(
+            cluster_id=None,
+            replica_id=self.broker.config.node_id,
+            max_wait=timedelta(milliseconds=500),
+            min_bytes=1,
+            max_bytes=0x7FFFFFFF,
+            isolation_level=0,
+            session_id=0,
+            session_epoch=-1,
+            topics=tuple(fetch_req.FetchTopic(topic=t, partitions=tuple(ps)) for t, ps in topics.items()),
+            forgotten_topics_data=(),
+            rack_id="",
+        )
+        response = await self.conn.request(1, FETCH_VERSION, request)
+        if response.error_code != ErrorCode.none:
+            raise RuntimeError(f"fetch from leader {self.leader_id}: {response.error_code.name}")
+        throttled_bytes = 0
+        for t in response.responses:
+            for p in t.partitions:
+                key = (t.topic, p.partition_index)
+                partition = self.broker.replicas.get(*key)
+                if partition is None or key not in self.partitions:
+                    continue
+                self._apply(partition, key, p)
+                if key in throttled_keys and p.records:
+                    throttled_bytes += len(p.records)
+        if throttled_bytes:
+            await self._throttle(throttled_bytes, rate)
+
+    def _apply(self, partition, key, p) -> None:
+        plog = partition.log
+        code = p.error_code
+        if code == ErrorCode.none:
+            if p.records:
+                plog.append_as_follower(bytes(p.records))
+                partition.notify()
+            if p.log_start_offset > plog.log_start_offset and p.log_start_offset <= plog.log_end_offset:
+                plog.delete_records_before(p.log_start_offset)
+            partition.high_watermark = min(p.high_watermark, plog.log_end_offset)
+        elif code == ErrorCode.offset_out_of_range:
+            if plog.log_end_offset > p.high_watermark >= 0:
+                plog.truncate_to(max(p.high_watermark, plog.log_start_offset))
+            else:
+                log.info("%s-%d: restarting at the leader's log start offset %d", *key, p.log_start_offset)
+                plog.truncate_fully_and_start_at(max(p.log_start_offset, 0))
+        elif code in (ErrorCode.fenced_leader_epoch, ErrorCode.unknown_leader_epoch,
+                      ErrorCode.not_leader_or_follower, ErrorCode.unknown_topic_or_partition):
+            pass  # our metadata or the leader's is stale; the next image sorts it out
+        else:
+            log.warning("fetch of %s-%d from leader %d: %s", *key, self.leader_id, code.name)
+
+    async def _throttle(self, nbytes: int, rate: int) -> None:
+        now = time.monotonic()
+        if now - self._throttle_window_start > 1.0:
+            self._throttle_window_start, self._throttle_bytes = now, 0
+        self._throttle_bytes += nbytes
+        allowed_at = self._throttle_window_start + self._throttle_bytes / rate
+        if allowed_at > now:
+            await asyncio.sleep(allowed_at - now)

@@ -1,0 +1,173 @@
+"""The partitions this broker hosts, and their roles as the controller's images say.
+
+Owns the Partition objects: creates logs for newly assigned replicas, switches roles on
+leader changes (starting or stopping follower fetching), deletes logs of replicas that
+moved away or whose topic was deleted, and proposes ISR changes to the controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from partita.engine.broker.partition import Partition, now_ms
+from partita.engine.cluster.configs import TOPIC_CONFIGS, effective_topic_config
+from partita.engine.cluster.metadata import MetadataImage, TopicState
+from partita.engine.log.config import LogConfig
+
+log = logging.getLogger(__name__)
+_CHECKPOINT = "replication-offset-checkpoint"
+
+
+class ReplicaManager:
+    def __init__(self, broker):
+        self.broker = broker
+        self.node_id = broker.config.node_id
+        self.partitions: dict[tuple[str, int], Partition] = {}
+        self._checkpointed_hw = self._read_hw_checkpoints()
+        self._isr_task: asyncio.Task | None = None
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def topic_setting(self, topic: TopicState, name: str) -> str:
+        image = self.broker.metadata
+        broker_level = {**self.broker.config.settings, **image.broker_configs.get(-1, {})}
+        value, _ = effective_topic_config(name, topic.configs, broker_level)
+        return value
+
+    def log_config(self, topic: TopicState) -> LogConfig:
+        return LogConfig.from_kafka_configs({name: self.topic_setting(topic, name) for name in TOPIC_CONFIGS})
+
+    # -- metadata -------------------------------------------------------------------------
+
+    def apply_image(self, image: MetadataImage) -> None:
+        assigned: set[tuple[str, int]] = set()
+        for topic in image.topics.values():
+            config = None
+            for index, state in enumerate(topic.partitions):
+                if self.node_id not in state.replicas:
+                    continue
+                key = (topic.name, index)
+                assigned.add(key)
+                partition = self.partitions.get(key)
+                if partition is None:
+                    config = config or self.log_config(topic)
+                    plog = self.broker.logs.get(topic.name, index) or self.broker.logs.create(topic.name, index, config)
+                    partition = self.partitions[key] = Partition(topic.name, index, plog, self.node_id)
+                elif config is None and partition.state is not None:
+                    config = self.log_config(topic)
+                    partition.log.config = config
+                self._apply_state(partition, state)
+        for key in list(self.partitions):
+            if key not in assigned:
+                partition = self.partitions.pop(key)
+                partition.become_follower(partition.state) if partition.state else None
+                self.broker.fetchers.remove(key)
+                self.broker.logs.delete(*key)
+                log.info("removed replica %s-%d", *key)
+        self.broker.fetchers.reconcile(self)
+
+    def _apply_state(self, partition: Partition, state) -> None:
+        previous = partition.state
+        if state.leader == self.node_id:
+            if previous is None or previous.leader != self.node_id or previous.leader_epoch != state.leader_epoch:
+                partition.become_leader(state, self._checkpointed_hw.get((partition.topic, partition.index)))
+            else:
+                partition.update_state(state)
+        else:
+            if previous is None or previous.leader_epoch != state.leader_epoch or previous.leader != state.leader:
+                partition.become_follower(state)
+            else:
+                partition.update_state(state)
+
+    def get(self, topic: str, index: int) -> Partition | None:
+        return self.partitions.get((topic, index))
+
+    # -- ISR maintenance ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._isr_task = asyncio.get_running_loop().create_task(self._isr_loop())
+
+    async def _isr_loop(self) -> None:
+        max_lag = int(self.broker.config.setting("replica.lag.time.max.ms", "30000"))
+        interval = max(0.05, min(max_lag / 4000, 0.5))
+        ticks = 0
+        while True:
+            await asyncio.sleep(interval)
+            ticks += 1
+            ts = now_ms()
+            for partition in list(self.partitions.values()):
+                if not partition.is_leader or partition.isr_change_in_flight:
+                    continue
+                lagging = partition.lagging_followers(ts, max_lag)
+                if lagging:
+                    new_isr = [r for r in partition.state.isr if r not in lagging]
+                    log.info("shrinking ISR of %s-%d from %s to %s", partition.topic, partition.index,
+                             list(partition.state.isr), new_isr)
+                    self.propose_isr(partition, new_isr)
+            if ticks % max(1, int(5 / interval)) == 0:
+                self.write_hw_checkpoints()
+
+    def follower_caught_up(self, partition: Partition, replica_id: int) -> None:
+        if partition.isr_change_in_flight:
+            return
+        new_isr = [*partition.state.isr, replica_id]
+        log.info("expanding ISR of %s-%d from %s to %s", partition.topic, partition.index,
+                 list(partition.state.isr), new_isr)
+        self.propose_isr(partition, new_isr)
+
+    def propose_isr(self, partition: Partition, new_isr: list[int]) -> None:
+        partition.isr_change_in_flight = True
+        state = partition.state
+
+        async def send():
+            try:
+                await self.broker.controller.call(
+                    "AlterPartition", node_id=self.node_id, topic=partition.topic, partition=partition.index,
+                    leader_epoch=state.leader_epoch, partition_epoch=state.partition_epoch, isr=new_isr,
+                )
+            except Exception as exc:
+                log.warning("AlterPartition for %s-%d failed: %s", partition.topic, partition.index, exc)
+            finally:
+                # The new image (if any) has been pushed before the reply; allow the next proposal.
+                partition.isr_change_in_flight = False
+
+        asyncio.get_running_loop().create_task(send())
+
+    # -- high watermark checkpoints -------------------------------------------------------
+
+    def _read_hw_checkpoints(self) -> dict[tuple[str, int], int]:
+        result = {}
+        for d in self.broker.config.log_dirs:
+            path = Path(d) / _CHECKPOINT
+            try:
+                lines = path.read_text().splitlines()
+            except OSError:
+                continue
+            for line in lines[2:]:
+                parts = line.split()
+                if len(parts) == 3:
+                    result[(parts[0], int(parts[1]))] = int(parts[2])
+        return result
+
+    def write_hw_checkpoints(self) -> None:
+        """Kafka's replication-offset-checkpoint format: version, count, then `topic partition hw`."""
+        by_dir: dict[str, list[str]] = {d: [] for d in self.broker.config.log_dirs}
+        for (topic, index), partition in self.partitions.items():
+            directory = str(Path(partition.log.directory).parent)
+            by_dir.setdefault(directory, []).append(f"{topic} {index} {partition.high_watermark}")
+        for d, lines in by_dir.items():
+            path = Path(d) / _CHECKPOINT
+            tmp = path.with_suffix(".tmp")
+            try:
+                tmp.write_text("\n".join(["0", str(len(lines)), *lines]) + "\n")
+                os.replace(tmp, path)
+            except OSError as exc:
+                log.warning("cannot write %s: %s", path, exc)
+
+    def close(self) -> None:
+        if self._isr_task:
+            self._isr_task.cancel()
+        self.write_hw_checkpoints()

@@ -1,0 +1,118 @@
+"""`partita-engine`: start, inspect and stop a local Kafka cluster."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from partita.engine.cluster import launcher
+
+
+def _settings(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects NAME=VALUE, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _dir(args) -> Path:
+    return Path(args.dir) if args.dir else launcher.default_cluster_dir()
+
+
+def cmd_up(args) -> int:
+    racks = [r for r in args.racks.split(",") if r] if args.racks else None
+    info = launcher.up(_dir(args), brokers=args.brokers, racks=racks, log_dirs=args.log_dirs,
+                       settings=_settings(args.set), timeout=args.timeout)
+    print(f"bootstrap.servers={info.bootstrap_servers}", flush=True)
+    if args.detach:
+        return 0
+    print(f"cluster {info.cluster_id} running in {info.cluster_dir}; Ctrl-C stops it", file=sys.stderr, flush=True)
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    except KeyboardInterrupt:
+        pass
+    launcher.stop(_dir(args))
+    return 0
+
+
+def cmd_status(args) -> int:
+    info = launcher.status(_dir(args))
+    if args.json:
+        print(json.dumps(info.to_json() if info else {"running": False, "cluster_dir": str(_dir(args))}, indent=2))
+        return 0 if info else 1
+    if info is None:
+        print(f"no cluster running in {_dir(args)}")
+        return 1
+    print(f"cluster {info.cluster_id} in {info.cluster_dir}")
+    print(f"bootstrap.servers={info.bootstrap_servers}")
+    print(f"controller: {info.controller_id}")
+    print(f"{'id':>4} {'rack':<8} {'address':<22} {'pid':>8}  state")
+    for b in info.brokers:
+        state = b.state + ("" if b.alive or b.state != "running" else " (fenced)")
+        print(f"{b.node_id:>4} {b.rack or '-':<8} {b.host + ':' + str(b.port):<22} {b.pid or '-':>8}  {state}")
+    return 0
+
+
+def cmd_stop(args) -> int:
+    if not launcher.stop(_dir(args)):
+        print(f"no cluster running in {_dir(args)}")
+        return 1
+    print("stopped")
+    return 0
+
+
+def _broker_cmd(action):
+    def run(args) -> int:
+        action(_dir(args), args.broker_id)
+        return 0
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="partita-engine", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_dir(p):
+        p.add_argument("--dir", help="cluster directory (default: the platform's data dir, cluster 'default')")
+        return p
+
+    up = with_dir(sub.add_parser("up", help="start a cluster (or restart the one in --dir)"))
+    up.add_argument("--brokers", type=int, default=1)
+    up.add_argument("--racks", default="", help="comma-separated racks, assigned to brokers in turn")
+    up.add_argument("--log-dirs", type=int, default=1, help="log dirs (disks) per broker")
+    up.add_argument("--detach", action="store_true", help="return once ready and leave the cluster running")
+    up.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a Kafka broker setting")
+    up.add_argument("--timeout", type=float, default=60.0)
+    up.set_defaults(run=cmd_up)
+
+    st = with_dir(sub.add_parser("status", help="show the cluster's brokers"))
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(run=cmd_status)
+
+    with_dir(sub.add_parser("stop", help="stop the cluster")).set_defaults(run=cmd_stop)
+    for name, action, text in [
+        ("kill-broker", launcher.kill_broker, "SIGKILL a broker process"),
+        ("stop-broker", launcher.stop_broker, "stop a broker gracefully"),
+        ("start-broker", launcher.start_broker, "start a stopped or killed broker"),
+    ]:
+        p = with_dir(sub.add_parser(name, help=text))
+        p.add_argument("broker_id", type=int)
+        p.set_defaults(run=_broker_cmd(action))
+
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except launcher.LauncherError as exc:
+        print(f"partita-engine: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

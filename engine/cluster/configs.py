@@ -1,0 +1,166 @@
+"""Topic and broker configuration: Kafka's names, defaults and validation.
+
+A topic config not set on the topic falls back to the broker default named beside it
+(`retention.ms` ← `log.retention.ms`), as in Kafka, and DescribeConfigs reports where each
+value came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigDef:
+    name: str
+    default: str | None
+    kind: str  # "int", "long", "bool", "string", "list", "double", "class", "password"
+    broker_key: str | None = None  # the broker-level default that backs a topic config
+    choices: tuple[str, ...] = ()
+    sensitive: bool = False
+
+
+def _d(name, default, kind, broker_key=None, choices=()):
+    return ConfigDef(name, default, kind, broker_key, tuple(choices))
+
+
+TOPIC_CONFIGS: dict[str, ConfigDef] = {
+    c.name: c
+    for c in [
+        _d("cleanup.policy", "delete", "list", "log.cleanup.policy", ("delete", "compact")),
+        _d("compression.type", "producer", "string", "compression.type",
+           ("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")),
+        _d("delete.retention.ms", "86400000", "long", "log.cleaner.delete.retention.ms"),
+        _d("file.delete.delay.ms", "60000", "long", "log.segment.delete.delay.ms"),
+        _d("flush.messages", "9223372036854775807", "long", "log.flush.interval.messages"),
+        _d("flush.ms", "9223372036854775807", "long", "log.flush.interval.ms"),
+        _d("index.interval.bytes", "4096", "int", "log.index.interval.bytes"),
+        _d("max.compaction.lag.ms", "9223372036854775807", "long", "log.cleaner.max.compaction.lag.ms"),
+        _d("max.message.bytes", "1048588", "int", "message.max.bytes"),
+        _d("message.timestamp.type", "CreateTime", "string", "log.message.timestamp.type",
+           ("CreateTime", "LogAppendTime")),
+        _d("message.timestamp.before.max.ms", "9223372036854775807", "long", "log.message.timestamp.before.max.ms"),
+        _d("message.timestamp.after.max.ms", "3600000", "long", "log.message.timestamp.after.max.ms"),
+        _d("min.cleanable.dirty.ratio", "0.5", "double", "log.cleaner.min.cleanable.ratio"),
+        _d("min.compaction.lag.ms", "0", "long", "log.cleaner.min.compaction.lag.ms"),
+        _d("min.insync.replicas", "1", "int", "min.insync.replicas"),
+        _d("preallocate", "false", "bool", "log.preallocate"),
+        _d("retention.bytes", "-1", "long", "log.retention.bytes"),
+        _d("retention.ms", "604800000", "long", "log.retention.ms"),
+        _d("segment.bytes", "1073741824", "int", "log.segment.bytes"),
+        _d("segment.index.bytes", "10485760", "int", "log.index.size.max.bytes"),
+        _d("segment.jitter.ms", "0", "long", "log.roll.jitter.ms"),
+        _d("segment.ms", "604800000", "long", "log.roll.ms"),
+        _d("unclean.leader.election.enable", "false", "bool", "unclean.leader.election.enable"),
+        _d("leader.replication.throttled.replicas", "", "list"),
+        _d("follower.replication.throttled.replicas", "", "list"),
+    ]
+}
+
+BROKER_CONFIGS: dict[str, ConfigDef] = {
+    c.name: c
+    for c in [
+        _d("auto.create.topics.enable", "true", "bool"),
+        _d("num.partitions", "1", "int"),
+        _d("default.replication.factor", "1", "int"),
+        _d("min.insync.replicas", "1", "int"),
+        _d("message.max.bytes", "1048588", "int"),
+        _d("socket.request.max.bytes", "104857600", "int"),
+        _d("replica.lag.time.max.ms", "30000", "long"),
+        _d("replica.fetch.max.bytes", "1048576", "int"),
+        _d("unclean.leader.election.enable", "false", "bool"),
+        _d("log.retention.ms", "604800000", "long"),
+        _d("log.retention.bytes", "-1", "long"),
+        _d("log.segment.bytes", "1073741824", "int"),
+        _d("log.roll.ms", "604800000", "long"),
+        _d("log.retention.check.interval.ms", "300000", "long"),
+        _d("log.cleanup.policy", "delete", "list"),
+        _d("log.message.timestamp.type", "CreateTime", "string"),
+        _d("log.index.interval.bytes", "4096", "int"),
+        _d("compression.type", "producer", "string"),
+        _d("offsets.topic.num.partitions", "50", "int"),
+        _d("offsets.topic.replication.factor", "3", "int"),
+        _d("offsets.retention.minutes", "10080", "int"),
+        _d("group.initial.rebalance.delay.ms", "3000", "int"),
+        _d("group.min.session.timeout.ms", "6000", "int"),
+        _d("group.max.session.timeout.ms", "1800000", "int"),
+        _d("group.max.size", "2147483647", "int"),
+        _d("leader.replication.throttled.rate", "9223372036854775807", "long"),
+        _d("follower.replication.throttled.rate", "9223372036854775807", "long"),
+        _d("replica.alter.log.dirs.io.max.bytes.per.second", "9223372036854775807", "long"),
+    ]
+}
+
+# Broker settings that may change at runtime through IncrementalAlterConfigs.
+DYNAMIC_BROKER_CONFIGS = frozenset(
+    {
+        "leader.replication.throttled.rate",
+        "follower.replication.throttled.rate",
+        "replica.alter.log.dirs.io.max.bytes.per.second",
+        "log.retention.ms",
+        "log.retention.bytes",
+        "log.segment.bytes",
+        "log.roll.ms",
+        "message.max.bytes",
+        "min.insync.replicas",
+        "unclean.leader.election.enable",
+        "num.partitions",
+        "compression.type",
+        "log.cleanup.policy",
+        "log.message.timestamp.type",
+    }
+)
+
+_LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]+$")
+MAX_TOPIC_NAME = 249
+
+
+def topic_name_problem(name: str) -> str | None:
+    """Why `name` is not a legal Kafka topic name, or None."""
+    if not name:
+        return "Topic name is illegal, it can't be empty"
+    if name in (".", ".."):
+        return "Topic name cannot be \".\" or \"..\""
+    if len(name) > MAX_TOPIC_NAME:
+        return f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME} characters, topic name: {name}"
+    if not _LEGAL_TOPIC.match(name):
+        return (
+            f"Topic name {name} is illegal, it contains a character other than "
+            "ASCII alphanumerics, '.', '_' and '-'"
+        )
+    return None
+
+
+def config_value_problem(definition: ConfigDef, value: str | None) -> str | None:
+    """Why `value` is not valid for `definition`, or None."""
+    if value is None:
+        return None
+    try:
+        if definition.kind in ("int", "long"):
+            int(value)
+        elif definition.kind == "double":
+            float(value)
+        elif definition.kind == "bool":
+            if value.lower() not in ("true", "false"):
+                return f"Invalid value {value} for configuration {definition.name}: Expected value to be either true or false"
+    except ValueError:
+        return f"Invalid value {value} for configuration {definition.name}: Not a number of type {definition.kind.upper()}"
+    if definition.choices:
+        items = value.split(",") if definition.kind == "list" else [value]
+        for item in items:
+            if item.strip() not in definition.choices:
+                return f"Invalid value {value} for configuration {definition.name}: String must be one of: {', '.join(definition.choices)}"
+    if definition.name == "min.insync.replicas" and int(value) < 1:
+        return f"Invalid value {value} for configuration min.insync.replicas: Value must be at least 1"
+    return None
+
+
+def effective_topic_config(name: str, topic_configs, broker_configs) -> tuple[str | None, str]:
+    """(value, source) where source is 'topic', 'broker' or 'default'."""
+    if name in topic_configs:
+        return topic_configs[name], "topic"
+    definition = TOPIC_CONFIGS[name]
+    if definition.broker_key and definition.broker_key in broker_configs:
+        return broker_configs[definition.broker_key], "broker"
+    return definition.default, "default"

@@ -1,0 +1,564 @@
+"""The controller: the single writer of cluster metadata.
+
+It runs inside the supervisor's event loop; every operation is synchronous from reading
+the current image to persisting the new one, so operations never interleave and need no
+locks. A change is written to the metadata store before it is acknowledged and then
+pushed to every broker as a whole new image.
+
+Leadership follows Kafka's KRaft controller: a leader is chosen from the ISR in replica
+order; when a broker is lost it leaves every ISR it was in (unless it was the last
+member, which Kafka keeps so the partition can come back without data loss), and each
+leader it held moves to the next live ISR member with a bumped leader epoch. With no
+live ISR member the partition goes offline (leader -1) unless unclean election is on.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from types import MappingProxyType
+
+from partita.engine.cluster import placement
+from partita.engine.cluster.configs import (
+    BROKER_CONFIGS,
+    DYNAMIC_BROKER_CONFIGS,
+    TOPIC_CONFIGS,
+    config_value_problem,
+    effective_topic_config,
+    topic_name_problem,
+)
+from partita.engine.cluster.metadata import (
+    NO_LEADER,
+    BrokerInfo,
+    MetadataImage,
+    PartitionState,
+    TopicState,
+)
+from partita.engine.cluster.store import MetadataStore
+from partita.engine.protocol.errors import ErrorCode
+
+log = logging.getLogger(__name__)
+E = ErrorCode
+
+
+class ControllerError(Exception):
+    def __init__(self, code: ErrorCode, message: str = ""):
+        self.code = code
+        self.message = message
+        super().__init__(f"{code.name}: {message}")
+
+
+def _result(code: ErrorCode = E.none, message: str | None = None, **extra) -> dict:
+    return {"error_code": int(code), "error_message": message, **extra}
+
+
+class Controller:
+    def __init__(self, store: MetadataStore, cluster_id: str, static_broker_configs: dict[str, str]):
+        self.store = store
+        self.static_broker_configs = dict(static_broker_configs)
+        loaded = store.load()
+        self.image = loaded if loaded is not None else MetadataImage.empty(cluster_id)
+        self._listeners: list[Callable[[MetadataImage], None]] = []
+        if loaded is None:
+            self._commit(self.image)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[MetadataImage], None]) -> None:
+        self._listeners.append(listener)
+
+    def _commit(self, new: MetadataImage) -> MetadataImage:
+        alive = sorted(b.node_id for b in new.brokers.values() if b.alive)
+        new = replace(
+            new,
+            version=self.image.version + 1,
+            controller_id=alive[0] if alive else NO_LEADER,
+            topic_ids=MappingProxyType({t.topic_id: t.name for t in new.topics.values()}),
+        )
+        self.store.save(self.image, new)
+        self.image = new
+        for listener in self._listeners:
+            listener(new)
+        return new
+
+    def _with_topics(self, topics: dict[str, TopicState], brokers=None) -> MetadataImage:
+        return replace(
+            self.image,
+            topics=MappingProxyType(topics),
+            brokers=MappingProxyType(brokers) if brokers is not None else self.image.brokers,
+        )
+
+    def broker_setting(self, name: str) -> str:
+        """A broker-level setting: dynamic cluster-wide value, then static, then Kafka's default."""
+        dynamic = self.image.broker_configs.get(-1, {})
+        if name in dynamic:
+            return dynamic[name]
+        if name in self.static_broker_configs:
+            return self.static_broker_configs[name]
+        return BROKER_CONFIGS[name].default
+
+    def _topic_setting(self, topic: TopicState, name: str) -> str:
+        value, _source = effective_topic_config(name, topic.configs, {**self.static_broker_configs,
+                                                                        **self.image.broker_configs.get(-1, {})})
+        return value
+
+    # -- leadership ---------------------------------------------------------------------
+
+    def _alive(self) -> set[int]:
+        return {b.node_id for b in self.image.brokers.values() if b.alive}
+
+    @staticmethod
+    def _choose_leader(state: PartitionState, alive: set[int], unclean: bool) -> tuple[int, tuple[int, ...]]:
+        """(leader, isr) after an election; leader -1 when no eligible replica is live."""
+        targets = [r for r in state.replicas if r not in state.removing] or list(state.replicas)
+        for r in targets:
+            if r in state.isr and r in alive:
+                return r, state.isr
+        for r in state.replicas:
+            if r in state.isr and r in alive:
+                return r, state.isr
+        if unclean:
+            for r in state.replicas:
+                if r in alive:
+                    return r, (r,)
+        return NO_LEADER, state.isr
+
+    def _reelect(self, topic: TopicState, state: PartitionState, alive: set[int]) -> PartitionState:
+        unclean = self._topic_setting(topic, "unclean.leader.election.enable") == "true"
+        leader, isr = self._choose_leader(state, alive, unclean)
+        if leader == state.leader and isr == state.isr:
+            return state
+        return replace(
+            state,
+            leader=leader,
+            isr=isr,
+            leader_epoch=state.leader_epoch + 1,
+            partition_epoch=state.partition_epoch + 1,
+        )
+
+    # -- brokers --------------------------------------------------------------------------
+
+    def register_broker(self, node_id: int, host: str, port: int, rack: str | None, log_dirs: list[str]) -> MetadataImage:
+        brokers = dict(self.image.brokers)
+        brokers[node_id] = BrokerInfo(node_id, host, port, rack, tuple(log_dirs), alive=True)
+        alive = {n for n, b in brokers.items() if b.alive}
+        topics = {}
+        for name, topic in self.image.topics.items():
+            changed = topic
+            for index, state in enumerate(topic.partitions):
+                if state.leader == NO_LEADER and node_id in state.replicas:
+                    new_state = self._reelect(topic, state, alive)
+                    if new_state is not state:
+                        changed = changed.with_partition(index, new_state)
+            topics[name] = changed
+        log.info("broker %d registered (%s:%d, rack %s)", node_id, host, port, rack)
+        return self._commit(self._with_topics(topics, brokers))
+
+    def broker_lost(self, node_id: int, reason: str) -> None:
+        broker = self.image.brokers.get(node_id)
+        if broker is None or not broker.alive:
+            return
+        log.warning("broker %d lost: %s", node_id, reason)
+        brokers = dict(self.image.brokers)
+        brokers[node_id] = replace(broker, alive=False)
+        alive = {n for n, b in brokers.items() if b.alive}
+        topics = {}
+        for name, topic in self.image.topics.items():
+            changed = topic
+            for index, state in enumerate(topic.partitions):
+                if node_id not in state.replicas:
+                    continue
+                new_state = state
+                if node_id in state.isr and len(state.isr) > 1:
+                    new_state = replace(
+                        state,
+                        isr=tuple(r for r in state.isr if r != node_id),
+                        partition_epoch=state.partition_epoch + 1,
+                    )
+                if state.leader == node_id:
+                    new_state = self._reelect(topic, replace(new_state, leader=NO_LEADER), alive)
+                    if new_state.leader_epoch == state.leader_epoch:  # no leader found: still a change
+                        new_state = replace(new_state, leader_epoch=state.leader_epoch + 1,
+                                            partition_epoch=new_state.partition_epoch + 1)
+                if new_state is not state:
+                    changed = changed.with_partition(index, new_state)
+            topics[name] = changed
+        self._commit(self._with_topics(topics, brokers))
+
+    # -- topics ---------------------------------------------------------------------------
+
+    def _placement_brokers(self) -> list[BrokerInfo]:
+        return [b for b in self.image.brokers.values() if b.alive]
+
+    def create_topics(self, topics: list[dict], validate_only: bool = False) -> list[dict]:
+        results = []
+        new_topics = dict(self.image.topics)
+        for spec in topics:
+            name = spec["name"]
+            try:
+                state = self._new_topic(name, spec, new_topics)
+            except ControllerError as exc:
+                results.append(_result(exc.code, exc.message, name=name))
+                continue
+            except placement.PlacementError as exc:
+                results.append(_result(E.invalid_replication_factor, str(exc), name=name))
+                continue
+            if not validate_only:
+                new_topics[name] = state
+            results.append(
+                _result(
+                    name=name,
+                    topic_id=str(state.topic_id),
+                    num_partitions=len(state.partitions),
+                    replication_factor=len(state.partitions[0].replicas),
+                    configs=self._describe_topic_configs(state),
+                )
+            )
+        if not validate_only and len(new_topics) != len(self.image.topics):
+            self._commit(self._with_topics(new_topics))
+        return results
+
+    def _new_topic(self, name: str, spec: dict, existing: dict) -> TopicState:
+        problem = topic_name_problem(name)
+        if problem:
+            raise ControllerError(E.invalid_topic_exception, problem)
+        if name in existing:
+            raise ControllerError(E.topic_already_exists, f"Topic '{name}' already exists.")
+        configs = {}
+        for key, value in (spec.get("configs") or {}).items():
+            definition = TOPIC_CONFIGS.get(key)
+            if definition is None:
+                raise ControllerError(E.invalid_config, f"Unknown topic config name: {key}")
+            problem = config_value_problem(definition, value)
+            if problem:
+                raise ControllerError(E.invalid_config, problem)
+            if value is not None:
+                configs[key] = value
+        alive = self._placement_brokers()
+        assignments = spec.get("assignments") or {}
+        if assignments:
+            replica_lists = [list(assignments[str(p)] if str(p) in assignments else assignments[p])
+                             for p in range(len(assignments))]
+            known = set(self.image.brokers)
+            for replicas in replica_lists:
+                if len(set(replicas)) != len(replicas):
+                    raise ControllerError(E.invalid_replica_assignment, f"Duplicate replica assignment {replicas}")
+                if not set(replicas) <= known:
+                    raise ControllerError(E.invalid_replica_assignment,
+                                          f"Unknown brokers in replica assignment {replicas}")
+        else:
+            partitions = spec.get("num_partitions", -1)
+            if partitions in (-1, None):
+                partitions = int(self.broker_setting("num.partitions"))
+            rf = spec.get("replication_factor", -1)
+            if rf in (-1, None):
+                rf = min(int(self.broker_setting("default.replication.factor")), max(1, len(alive)))
+            if partitions < 1:
+                raise ControllerError(E.invalid_partitions, "Number of partitions must be larger than 0.")
+            if rf < 1:
+                raise ControllerError(E.invalid_replication_factor, "Replication factor must be larger than 0.")
+            if not alive:
+                raise ControllerError(E.invalid_replication_factor, "No live brokers to place replicas on.")
+            replica_lists = placement.assign(alive, partitions, rf, first_index=len(existing))
+        alive_ids = {b.node_id for b in alive}
+        states = []
+        for replicas in replica_lists:
+            isr = tuple(r for r in replicas if r in alive_ids) or tuple(replicas)
+            leader = next((r for r in replicas if r in alive_ids), NO_LEADER)
+            states.append(PartitionState(tuple(replicas), isr, leader))
+        return TopicState(name, uuid.uuid4(), tuple(states), MappingProxyType(configs))
+
+    def _describe_topic_configs(self, topic: TopicState) -> list[dict]:
+        broker = {**self.static_broker_configs, **self.image.broker_configs.get(-1, {})}
+        out = []
+        for name in TOPIC_CONFIGS:
+            value, source = effective_topic_config(name, topic.configs, broker)
+            out.append({"name": name, "value": value, "source": source})
+        return out
+
+    def delete_topics(self, names: list[str]) -> list[dict]:
+        topics = dict(self.image.topics)
+        results = []
+        for name in names:
+            topic = topics.get(name)
+            if topic is None:
+                results.append(_result(E.unknown_topic_or_partition, "This server does not host this topic-partition.",
+                                       name=name))
+                continue
+            if topic.internal:
+                results.append(_result(E.topic_authorization_failed, f"Cannot delete internal topic {name}",
+                                       name=name))
+                continue
+            del topics[name]
+            results.append(_result(name=name, topic_id=str(topic.topic_id)))
+        if len(topics) != len(self.image.topics):
+            self._commit(self._with_topics(topics))
+        return results
+
+    def create_partitions(self, requests: list[dict], validate_only: bool = False) -> list[dict]:
+        topics = dict(self.image.topics)
+        results = []
+        alive = self._placement_brokers()
+        alive_ids = {b.node_id for b in alive}
+        for req in requests:
+            name, count = req["name"], req["count"]
+            topic = topics.get(name)
+            if topic is None:
+                results.append(_result(E.unknown_topic_or_partition, f"The topic '{name}' does not exist.", name=name))
+                continue
+            current = len(topic.partitions)
+            if count < current:
+                results.append(_result(E.invalid_partitions,
+                                       f"Topic currently has {current} partitions, which is higher than the "
+                                       f"requested {count}.", name=name))
+                continue
+            if count == current:
+                results.append(_result(E.invalid_partitions, f"Topic already has {current} partitions.", name=name))
+                continue
+            rf = len(topic.partitions[0].replicas)
+            try:
+                if req.get("assignments"):
+                    lists = [list(a) for a in req["assignments"]]
+                    if len(lists) != count - current:
+                        raise placement.PlacementError(
+                            f"Increasing the number of partitions by {count - current} but "
+                            f"{len(lists)} assignments provided.")
+                else:
+                    lists = placement.assign(alive, count - current, rf, first_index=current)
+            except placement.PlacementError as exc:
+                code = E.invalid_replica_assignment if req.get("assignments") else E.invalid_replication_factor
+                results.append(_result(code, str(exc), name=name))
+                continue
+            new_states = [
+                PartitionState(tuple(r), tuple(x for x in r if x in alive_ids) or tuple(r),
+                               next((x for x in r if x in alive_ids), NO_LEADER))
+                for r in lists
+            ]
+            if not validate_only:
+                topics[name] = replace(topic, partitions=topic.partitions + tuple(new_states))
+            results.append(_result(name=name))
+        if not validate_only and any(topics[n] is not self.image.topics.get(n) for n in topics):
+            self._commit(self._with_topics(topics))
+        return results
+
+    # -- configs --------------------------------------------------------------------------
+
+    def describe_topic_configs(self, name: str) -> list[dict]:
+        topic = self.image.topics.get(name)
+        if topic is None:
+            raise ControllerError(E.unknown_topic_or_partition, f"Topic {name} does not exist")
+        return self._describe_topic_configs(topic)
+
+    def alter_configs(self, resources: list[dict], validate_only: bool = False) -> list[dict]:
+        """IncrementalAlterConfigs: resource_type 2 (topic) or 4 (broker); ops 0 set, 1 delete, 2 append, 3 subtract."""
+        topics = dict(self.image.topics)
+        broker_configs = {k: dict(v) for k, v in self.image.broker_configs.items()}
+        results = []
+        for res in resources:
+            rtype, rname = res["resource_type"], res["resource_name"]
+            try:
+                if rtype == 2:
+                    topic = topics.get(rname)
+                    if topic is None:
+                        raise ControllerError(E.unknown_topic_or_partition, f"Topic {rname} does not exist")
+                    configs = self._apply_ops(dict(topic.configs), res["configs"], TOPIC_CONFIGS, None)
+                    topics[rname] = replace(topic, configs=MappingProxyType(configs))
+                elif rtype == 4:
+                    key = -1 if rname in ("", None) else int(rname)
+                    if key != -1 and key not in self.image.brokers:
+                        raise ControllerError(E.invalid_request, f"Broker {rname} does not exist")
+                    broker_configs[key] = self._apply_ops(broker_configs.get(key, {}), res["configs"],
+                                                          BROKER_CONFIGS, DYNAMIC_BROKER_CONFIGS)
+                else:
+                    raise ControllerError(E.invalid_request, f"Unsupported resource type {rtype}")
+                results.append(_result(resource_type=rtype, resource_name=rname))
+            except ControllerError as exc:
+                results.append(_result(exc.code, exc.message, resource_type=rtype, resource_name=rname))
+            except ValueError as exc:
+                results.append(_result(E.invalid_request, str(exc), resource_type=rtype, resource_name=rname))
+        if not validate_only:
+            self._commit(replace(
+                self._with_topics(topics),
+                broker_configs=MappingProxyType({k: MappingProxyType(v) for k, v in broker_configs.items()}),
+            ))
+        return results
+
+    @staticmethod
+    def _apply_ops(current: dict, ops: list[dict], definitions: dict, dynamic: frozenset | None) -> dict:
+        for op in ops:
+            name, value, kind = op["name"], op.get("value"), op.get("op", 0)
+            definition = definitions.get(name)
+            if definition is None or (dynamic is not None and name not in dynamic):
+                raise ControllerError(E.invalid_config, f"Cannot update these configs dynamically: {{{name}}}"
+                                      if definition else f"Unknown config name: {name}")
+            if kind == 0:
+                problem = config_value_problem(definition, value)
+                if problem:
+                    raise ControllerError(E.invalid_config, problem)
+                current[name] = value
+            elif kind == 1:
+                current.pop(name, None)
+            elif kind in (2, 3):
+                if definition.kind != "list":
+                    raise ControllerError(E.invalid_config,
+                                          f"Config {name} is not a list, so APPEND/SUBTRACT are not allowed")
+                items = [x for x in (current.get(name) or definition.default or "").split(",") if x]
+                for item in (value or "").split(","):
+                    if kind == 2 and item not in items:
+                        items.append(item)
+                    elif kind == 3 and item in items:
+                        items.remove(item)
+                current[name] = ",".join(items)
+            else:
+                raise ControllerError(E.invalid_request, f"Unknown config operation {kind}")
+        return current
+
+    # -- partition state from leaders -----------------------------------------------------
+
+    def alter_partition(self, node_id: int, topic_name: str, partition: int, leader_epoch: int,
+                        partition_epoch: int, new_isr: list[int]) -> dict:
+        topic = self.image.topics.get(topic_name)
+        state = self.image.partition(topic_name, partition)
+        if topic is None or state is None:
+            return _result(E.unknown_topic_or_partition)
+        if state.leader != node_id or state.leader_epoch != leader_epoch:
+            return _result(E.fenced_leader_epoch, state=state.to_json())
+        if state.partition_epoch != partition_epoch:
+            return _result(E.invalid_update_version, state=state.to_json())
+        alive = self._alive()
+        isr = tuple(r for r in state.replicas if r in new_isr)
+        if any(r not in alive for r in isr if r not in state.isr):
+            return _result(E.ineligible_replica, state=state.to_json())
+        if node_id not in isr:
+            return _result(E.invalid_request, "the leader must stay in the ISR", state=state.to_json())
+        new_state = replace(state, isr=isr, partition_epoch=state.partition_epoch + 1)
+        new_state = self._maybe_complete_reassignment(topic, new_state, alive)
+        self._commit(self._with_topics({**self.image.topics, topic_name: topic.with_partition(partition, new_state)}))
+        return _result(state=new_state.to_json())
+
+    # -- reassignment ---------------------------------------------------------------------
+
+    def _maybe_complete_reassignment(self, topic: TopicState, state: PartitionState, alive: set[int]) -> PartitionState:
+        if not state.reassigning or not all(r in state.isr for r in state.adding):
+            return state
+        target = tuple(r for r in state.replicas if r not in state.removing)
+        isr = tuple(r for r in state.isr if r in target)
+        done = replace(state, replicas=target, isr=isr, adding=(), removing=())
+        if state.leader not in target:
+            done = self._reelect(topic, replace(done, leader=NO_LEADER), alive)
+            done = replace(done, leader_epoch=max(done.leader_epoch, state.leader_epoch + 1))
+        log.info("reassignment of %s completed: replicas %s", topic.name, list(target))
+        return done
+
+    def alter_reassignments(self, requests: list[dict]) -> list[dict]:
+        """Each request: topic, partition, replicas (None cancels)."""
+        topics = dict(self.image.topics)
+        alive = self._alive()
+        results = []
+        for req in requests:
+            name, index, target = req["topic"], req["partition"], req.get("replicas")
+            topic = topics.get(name)
+            state = topic.partitions[index] if topic and 0 <= index < len(topic.partitions) else None
+            if state is None:
+                results.append(_result(E.unknown_topic_or_partition, "The partition does not exist.",
+                                       topic=name, partition=index))
+                continue
+            if target is None:
+                if not state.reassigning:
+                    results.append(_result(E.no_reassignment_in_progress,
+                                           "No ongoing reassignment for this partition.", topic=name, partition=index))
+                    continue
+                original = tuple(r for r in state.replicas if r not in state.adding)
+                new_state = replace(state, replicas=original, isr=tuple(r for r in state.isr if r in original) or
+                                    (state.leader,), adding=(), removing=(), partition_epoch=state.partition_epoch + 1)
+                if new_state.leader not in original:
+                    new_state = self._reelect(topic, replace(new_state, leader=NO_LEADER), alive)
+            else:
+                target = tuple(target)
+                if not target or len(set(target)) != len(target):
+                    results.append(_result(E.invalid_replica_assignment, f"Invalid replica list {list(target)}",
+                                           topic=name, partition=index))
+                    continue
+                unknown = [r for r in target if r not in self.image.brokers]
+                if unknown:
+                    results.append(_result(E.invalid_replica_assignment,
+                                           f"Replica assignment has brokers that are not registered: {unknown}",
+                                           topic=name, partition=index))
+                    continue
+                original = tuple(r for r in state.replicas if r not in state.adding)
+                adding = tuple(r for r in target if r not in original)
+                removing = tuple(r for r in original if r not in target)
+                replicas = target + tuple(r for r in original if r not in target)
+                new_state = replace(state, replicas=replicas, adding=adding, removing=removing,
+                                    partition_epoch=state.partition_epoch + 1)
+                new_state = self._maybe_complete_reassignment(topic, new_state, alive)
+            topic = topic.with_partition(index, new_state)
+            topics[name] = topic
+            results.append(_result(topic=name, partition=index))
+        self._commit(self._with_topics(topics))
+        return results
+
+    def list_reassignments(self) -> list[dict]:
+        out = []
+        for topic in self.image.topics.values():
+            for index, state in enumerate(topic.partitions):
+                if state.reassigning:
+                    out.append({"topic": topic.name, "partition": index, "replicas": list(state.replicas),
+                                "adding": list(state.adding), "removing": list(state.removing)})
+        return out
+
+    # -- producer ids ---------------------------------------------------------------------
+
+    def allocate_producer_ids(self, node_id: int, count: int = 1000) -> dict:
+        """A block of producer ids, persisted before it is handed out (Kafka's AllocateProducerIds)."""
+        first = int(self.store.get_meta("next_producer_id", "0"))
+        self.store.set_meta("next_producer_id", str(first + count))
+        return {"first": first, "count": count}
+
+    # -- elections ------------------------------------------------------------------------
+
+    def elect_leaders(self, election_type: int, partitions: list[tuple[str, int]] | None) -> list[dict]:
+        """0 = preferred, 1 = unclean. None means every partition."""
+        if partitions is None:
+            partitions = [(t.name, i) for t in self.image.topics.values() for i in range(len(t.partitions))]
+        topics = dict(self.image.topics)
+        alive = self._alive()
+        results = []
+        for name, index in partitions:
+            topic = topics.get(name)
+            state = topic.partitions[index] if topic and 0 <= index < len(topic.partitions) else None
+            if state is None:
+                results.append(_result(E.unknown_topic_or_partition, None, topic=name, partition=index))
+                continue
+            preferred = state.replicas[0]
+            if election_type == 0:
+                if state.leader == preferred:
+                    results.append(_result(E.election_not_needed, "Leader election not needed for topic partition.",
+                                           topic=name, partition=index))
+                    continue
+                if preferred not in alive or preferred not in state.isr:
+                    results.append(_result(E.preferred_leader_not_available,
+                                           f"Failed to elect leader for partition {name}-{index} under strategy "
+                                           "PreferredReplicaPartitionLeaderElectionStrategy",
+                                           topic=name, partition=index))
+                    continue
+                new_state = replace(state, leader=preferred, leader_epoch=state.leader_epoch + 1,
+                                    partition_epoch=state.partition_epoch + 1)
+            else:
+                if state.leader != NO_LEADER:
+                    results.append(_result(E.election_not_needed, "Leader election not needed for topic partition.",
+                                           topic=name, partition=index))
+                    continue
+                leader, isr = self._choose_leader(state, alive, unclean=True)
+                if leader == NO_LEADER:
+                    results.append(_result(E.eligible_leaders_not_available, "No live replica to elect.",
+                                           topic=name, partition=index))
+                    continue
+                new_state = replace(state, leader=leader, isr=isr, leader_epoch=state.leader_epoch + 1,
+                                    partition_epoch=state.partition_epoch + 1)
+            topics[name] = topic.with_partition(index, new_state)
+            results.append(_result(topic=name, partition=index))
+        self._commit(self._with_topics(topics))
+        return results

@@ -1,0 +1,236 @@
+"""Start, inspect and stop a local cluster: the API behind the CLI and the console.
+
+`up` starts a detached supervisor process for a cluster directory (or finds the one
+already running) and returns once every broker accepts requests. Everything else talks
+to that supervisor over its internal channel, or reads the description it keeps in
+cluster.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from partita.engine.cluster import layout
+from partita.engine.cluster.rpc import RpcClient
+
+
+class LauncherError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class BrokerProcess:
+    node_id: int
+    host: str
+    port: int
+    rack: str | None
+    pid: int | None
+    alive: bool
+    state: str
+    log_dirs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    cluster_dir: Path
+    cluster_id: str
+    bootstrap_servers: str
+    controller_id: int
+    supervisor_pid: int
+    supervisor_port: int
+    ready: bool
+    brokers: tuple[BrokerProcess, ...]
+
+    @classmethod
+    def from_description(cls, cluster_dir: Path, d: dict) -> ClusterInfo:
+        return cls(
+            cluster_dir,
+            d["cluster_id"],
+            d["bootstrap_servers"],
+            d["controller_id"],
+            d["supervisor"]["pid"],
+            d["supervisor"]["port"],
+            d["ready"],
+            tuple(
+                BrokerProcess(b["node_id"], b["host"], b["port"], b["rack"], b["pid"], b["alive"], b["state"],
+                              tuple(b["log_dirs"]))
+                for b in d["brokers"]
+            ),
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "cluster_dir": str(self.cluster_dir),
+            "cluster_id": self.cluster_id,
+            "bootstrap_servers": self.bootstrap_servers,
+            "controller_id": self.controller_id,
+            "supervisor_pid": self.supervisor_pid,
+            "ready": self.ready,
+            "brokers": [
+                {"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack, "pid": b.pid,
+                 "alive": b.alive, "state": b.state, "log_dirs": list(b.log_dirs)}
+                for b in self.brokers
+            ],
+        }
+
+
+def default_cluster_dir(name: str = "default") -> Path:
+    return Path(platformdirs.user_data_dir("partita")) / "clusters" / name
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped) is not alive.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True
+
+
+def status(cluster_dir: Path) -> ClusterInfo | None:
+    """The running cluster in `cluster_dir`, or None when its supervisor is not running."""
+    d = layout.read_json(layout.description_path(cluster_dir))
+    if d is None or not _pid_alive(d["supervisor"]["pid"]):
+        return None
+    return ClusterInfo.from_description(cluster_dir, d)
+
+
+async def _call(port: int, op: str, timeout: float = 30.0, **args):
+    client = await RpcClient.connect(layout.HOST, port)
+    try:
+        return await client.call(op, timeout=timeout, **args)
+    finally:
+        await client.close()
+
+
+def _rpc(cluster_dir: Path, op: str, timeout: float = 30.0, **args):
+    info = status(cluster_dir)
+    if info is None:
+        raise LauncherError(f"no cluster is running in {cluster_dir}")
+    return asyncio.run(_call(info.supervisor_port, op, timeout=timeout, **args))
+
+
+def up(
+    cluster_dir: Path,
+    brokers: int = 3,
+    racks: tuple[str, ...] | list[str] | None = ("a", "b", "c"),
+    log_dirs: int = 2,
+    settings: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> ClusterInfo:
+    """Start the cluster in `cluster_dir` detached (creating it if new) and wait until it is ready.
+
+    An existing directory keeps its shape (brokers, racks, ports, data); a running
+    cluster is returned as it is.
+    """
+    cluster_dir = Path(cluster_dir)
+    running = status(cluster_dir)
+    if running is not None:
+        return wait_ready(cluster_dir, timeout)
+    cluster_dir.mkdir(parents=True, exist_ok=True)
+    spec_file = layout.spec_path(cluster_dir)
+    if not spec_file.exists():
+        if brokers < 1:
+            raise LauncherError("a cluster needs at least one broker")
+        defaults = {
+            "offsets.topic.replication.factor": str(min(3, brokers)),
+            "default.replication.factor": "1",
+        }
+        spec = layout.new_spec(cluster_dir, brokers, list(racks) if racks else None, log_dirs,
+                               {**defaults, **(settings or {})})
+        layout.write_json_atomically(spec_file, spec.to_json())
+    elif settings:
+        spec = layout.ClusterSpec.from_json(layout.read_json(spec_file))
+        spec.settings.update(settings)
+        layout.write_json_atomically(spec_file, spec.to_json())
+    spec = layout.ClusterSpec.from_json(layout.read_json(spec_file))
+    if not layout.port_is_free(spec.supervisor_port):
+        spec.supervisor_port = layout.free_port()
+        layout.write_json_atomically(spec_file, spec.to_json())
+    logs = cluster_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    layout.description_path(cluster_dir).unlink(missing_ok=True)
+    with open(logs / "supervisor.log", "ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "partita.engine.cluster.supervisor", str(cluster_dir)],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while status(cluster_dir) is None:
+        if process.poll() is not None:
+            raise LauncherError(f"the supervisor exited with code {process.returncode}; see {logs / 'supervisor.log'}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise LauncherError(f"the cluster did not start within {timeout:.0f} s; see {logs}")
+        time.sleep(0.02)
+    return wait_ready(cluster_dir, max(1.0, deadline - time.monotonic()))
+
+
+def wait_ready(cluster_dir: Path, timeout: float = 60.0) -> ClusterInfo:
+    try:
+        d = _rpc(cluster_dir, "WaitReady", timeout=timeout, timeout_s=timeout)
+    except TimeoutError as exc:
+        raise LauncherError(f"the cluster in {cluster_dir} did not become ready within {timeout:.0f} s") from exc
+    return ClusterInfo.from_description(Path(cluster_dir), d)
+
+
+def stop(cluster_dir: Path, timeout: float = 30.0) -> bool:
+    """Stop the cluster gracefully; False when none was running."""
+    info = status(cluster_dir)
+    if info is None:
+        return False
+    try:
+        _rpc(cluster_dir, "Shutdown")
+    except (ConnectionError, OSError):
+        pass
+    deadline = time.monotonic() + timeout
+    while _pid_alive(info.supervisor_pid):
+        if time.monotonic() > deadline:
+            os.kill(info.supervisor_pid, 9)
+            for b in info.brokers:
+                if b.pid:
+                    try:
+                        os.kill(b.pid, 9)
+                    except ProcessLookupError:
+                        pass
+            break
+        time.sleep(0.05)
+    return True
+
+
+def kill_broker(cluster_dir: Path, node_id: int) -> None:
+    _check_broker(cluster_dir, node_id)
+    _rpc(cluster_dir, "KillBroker", node_id=node_id)
+
+
+def stop_broker(cluster_dir: Path, node_id: int) -> None:
+    _check_broker(cluster_dir, node_id)
+    _rpc(cluster_dir, "StopBroker", node_id=node_id)
+
+
+def start_broker(cluster_dir: Path, node_id: int) -> None:
+    _check_broker(cluster_dir, node_id)
+    _rpc(cluster_dir, "StartBroker", node_id=node_id)
+
+
+def _check_broker(cluster_dir: Path, node_id: int) -> None:
+    info = status(cluster_dir)
+    if info is None:
+        raise LauncherError(f"no cluster is running in {cluster_dir}")
+    if node_id not in {b.node_id for b in info.brokers}:
+        known = ", ".join(str(b.node_id) for b in info.brokers)
+        raise LauncherError(f"broker {node_id} is not part of this cluster (brokers: {known})")

@@ -1,0 +1,132 @@
+"""The cluster's metadata as immutable values: what the controller owns and brokers read.
+
+The controller replaces the whole image on every change and pushes it to the brokers;
+nothing here is ever mutated in place, so a handler can hold an image for the length of
+a request without locks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+NO_LEADER = -1
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerInfo:
+    node_id: int
+    host: str
+    port: int
+    rack: str | None
+    log_dirs: tuple[str, ...] = ()
+    alive: bool = False
+
+    def to_json(self) -> dict:
+        return {"node_id": self.node_id, "host": self.host, "port": self.port, "rack": self.rack,
+                "log_dirs": list(self.log_dirs), "alive": self.alive}
+
+    @classmethod
+    def from_json(cls, d: dict) -> BrokerInfo:
+        return cls(d["node_id"], d["host"], d["port"], d.get("rack"), tuple(d.get("log_dirs", ())), d.get("alive", False))
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionState:
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+    leader: int
+    leader_epoch: int = 0
+    partition_epoch: int = 0
+    adding: tuple[int, ...] = ()
+    removing: tuple[int, ...] = ()
+
+    @property
+    def reassigning(self) -> bool:
+        return bool(self.adding or self.removing)
+
+    def to_json(self) -> dict:
+        return {"replicas": list(self.replicas), "isr": list(self.isr), "leader": self.leader,
+                "leader_epoch": self.leader_epoch, "partition_epoch": self.partition_epoch,
+                "adding": list(self.adding), "removing": list(self.removing)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> PartitionState:
+        return cls(tuple(d["replicas"]), tuple(d["isr"]), d["leader"], d["leader_epoch"],
+                   d["partition_epoch"], tuple(d.get("adding", ())), tuple(d.get("removing", ())))
+
+
+@dataclass(frozen=True, slots=True)
+class TopicState:
+    name: str
+    topic_id: uuid.UUID
+    partitions: tuple[PartitionState, ...]
+    configs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def internal(self) -> bool:
+        return self.name in INTERNAL_TOPICS
+
+    def with_partition(self, index: int, state: PartitionState) -> TopicState:
+        parts = list(self.partitions)
+        parts[index] = state
+        return replace(self, partitions=tuple(parts))
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "topic_id": str(self.topic_id),
+                "partitions": [p.to_json() for p in self.partitions], "configs": dict(self.configs)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> TopicState:
+        return cls(d["name"], uuid.UUID(d["topic_id"]), tuple(PartitionState.from_json(p) for p in d["partitions"]),
+                   MappingProxyType(dict(d.get("configs", {}))))
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataImage:
+    version: int
+    cluster_id: str
+    controller_id: int
+    brokers: Mapping[int, BrokerInfo]
+    topics: Mapping[str, TopicState]
+    broker_configs: Mapping[int, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
+    topic_ids: Mapping[uuid.UUID, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def empty(cls, cluster_id: str = "") -> MetadataImage:
+        return cls(0, cluster_id, NO_LEADER, MappingProxyType({}), MappingProxyType({}))
+
+    def live_brokers(self) -> list[BrokerInfo]:
+        return [b for b in self.brokers.values() if b.alive]
+
+    def partition(self, topic: str, index: int) -> PartitionState | None:
+        t = self.topics.get(topic)
+        if t is None or not 0 <= index < len(t.partitions):
+            return None
+        return t.partitions[index]
+
+    def to_json(self) -> dict:
+        return {
+            "version": self.version,
+            "cluster_id": self.cluster_id,
+            "controller_id": self.controller_id,
+            "brokers": [b.to_json() for b in self.brokers.values()],
+            "topics": [t.to_json() for t in self.topics.values()],
+            "broker_configs": {str(k): dict(v) for k, v in self.broker_configs.items()},
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> MetadataImage:
+        topics = {t["name"]: TopicState.from_json(t) for t in d["topics"]}
+        return cls(
+            d["version"],
+            d["cluster_id"],
+            d["controller_id"],
+            MappingProxyType({b["node_id"]: BrokerInfo.from_json(b) for b in d["brokers"]}),
+            MappingProxyType(topics),
+            MappingProxyType({int(k): MappingProxyType(v) for k, v in d.get("broker_configs", {}).items()}),
+            MappingProxyType({t.topic_id: t.name for t in topics.values()}),
+        )

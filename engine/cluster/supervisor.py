@@ -1,0 +1,274 @@
+"""The supervisor process: hosts the controller and runs one OS process per broker.
+
+It notices a broker's exit at once (it is the parent) and tells the controller, which
+moves that broker's leaderships; it also fences brokers whose heartbeats stop. The live
+description of the cluster (pids, ports, states) is rewritten to cluster.json on every
+change, for `partita-engine status`, the console and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from partita.engine.broker.config import BrokerConfig
+from partita.engine.cluster import layout
+from partita.engine.cluster.controller import Controller, ControllerError
+from partita.engine.cluster.metadata import MetadataImage
+from partita.engine.cluster.rpc import RpcError, RpcSession, serve_session
+from partita.engine.cluster.store import MetadataStore
+
+log = logging.getLogger(__name__)
+SESSION_TIMEOUT_S = 3.0
+
+
+class ChildBroker:
+    def __init__(self, spec: layout.BrokerSpec):
+        self.spec = spec
+        self.process: asyncio.subprocess.Process | None = None
+        self.state = "stopped"  # starting, running, stopped, killed, exited
+        self.exit_code: int | None = None
+        self.last_heartbeat = 0.0
+        self.session: RpcSession | None = None
+        self.expected_exit = False
+
+
+class Supervisor:
+    def __init__(self, cluster_dir: Path, spec: layout.ClusterSpec):
+        self.dir = cluster_dir
+        self.spec = spec
+        self.brokers = {b.node_id: ChildBroker(b) for b in spec.brokers}
+        self.store = MetadataStore(cluster_dir / "metadata.db")
+        self.controller = Controller(self.store, spec.cluster_id, spec.settings)
+        self.controller.subscribe(self._on_image)
+        self.sessions: set[RpcSession] = set()
+        self.ready = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.server = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.server = await asyncio.start_server(
+            lambda r, w: serve_session(r, w, self._handle, self._on_session_closed),
+            layout.HOST, self.spec.supervisor_port, reuse_address=True,
+        )
+        self._write_description()
+        for node_id in self.brokers:
+            await self.start_broker(node_id)
+        loop = asyncio.get_running_loop()
+        liveness = loop.create_task(self._liveness())
+        await self.stopping.wait()
+        liveness.cancel()
+        await self._stop_all()
+        self.server.close()
+        self.store.close()
+        layout.description_path(self.dir).unlink(missing_ok=True)
+
+    async def start_broker(self, node_id: int) -> None:
+        bp = self.brokers[node_id]
+        if bp.process is not None and bp.process.returncode is None:
+            return
+        spec = bp.spec
+        if not layout.port_is_free(spec.port):
+            spec.port = layout.free_port()
+            layout.write_json_atomically(layout.spec_path(self.dir), self.spec.to_json())
+        for d in spec.log_dirs:
+            Path(d).mkdir(parents=True, exist_ok=True)
+        config = BrokerConfig(
+            node_id=node_id, host=layout.HOST, port=spec.port, rack=spec.rack, log_dirs=tuple(spec.log_dirs),
+            controller_host=layout.HOST, controller_port=self.spec.supervisor_port,
+            cluster_id=self.spec.cluster_id, settings=self.spec.settings,
+        )
+        config_path = self.dir / f"broker-{node_id}" / "broker.json"
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(config.to_json())
+        logs = self.dir / "logs"
+        logs.mkdir(exist_ok=True)
+        log_file = open(logs / f"broker-{node_id}.log", "ab")  # noqa: SIM115 - handed to the child
+        bp.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "partita.engine.broker", str(config_path),
+            stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+        )
+        log_file.close()
+        bp.state, bp.exit_code, bp.expected_exit = "starting", None, False
+        bp.last_heartbeat = time.monotonic()
+        asyncio.get_running_loop().create_task(self._watch(bp, bp.process))
+        self._write_description()
+
+    async def _watch(self, bp: ChildBroker, process) -> None:
+        code = await process.wait()
+        if bp.process is not process:
+            return
+        bp.exit_code = code
+        bp.state = "killed" if code == -signal.SIGKILL else ("stopped" if bp.expected_exit else "exited")
+        self.controller.broker_lost(bp.spec.node_id, f"process {process.pid} ended with code {code}")
+        self._write_description()
+
+    def kill_broker(self, node_id: int) -> None:
+        bp = self.brokers[node_id]
+        if bp.process is not None and bp.process.returncode is None:
+            bp.process.send_signal(signal.SIGKILL)
+
+    async def stop_broker(self, node_id: int, timeout: float = 15.0) -> None:
+        bp = self.brokers[node_id]
+        process = bp.process
+        if process is None or process.returncode is not None:
+            return
+        bp.expected_exit = True
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+
+    async def _stop_all(self) -> None:
+        await asyncio.gather(*(self.stop_broker(n) for n in self.brokers))
+
+    async def _liveness(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            now = time.monotonic()
+            for bp in self.brokers.values():
+                alive = self.controller.image.brokers.get(bp.spec.node_id)
+                if alive and alive.alive and now - bp.last_heartbeat > SESSION_TIMEOUT_S:
+                    self.controller.broker_lost(bp.spec.node_id, "heartbeats stopped")
+
+    # -- description ------------------------------------------------------------------------
+
+    def _on_image(self, image: MetadataImage) -> None:
+        message = {"push": "metadata", "image": image.to_json()}
+        for session in list(self.sessions):
+            if session.node_id is not None:
+                session.push(message)
+        registered = {b.node_id for b in image.live_brokers()}
+        for node_id, bp in self.brokers.items():
+            if node_id in registered and bp.state == "starting":
+                bp.state = "running"
+        if not self.ready.is_set() and all(bp.state == "running" for bp in self.brokers.values()):
+            self.ready.set()
+        self._write_description()
+
+    def describe(self) -> dict:
+        image = self.controller.image
+        brokers = []
+        for node_id, bp in sorted(self.brokers.items()):
+            live = image.brokers.get(node_id)
+            brokers.append({
+                "node_id": node_id,
+                "host": layout.HOST,
+                "port": bp.spec.port,
+                "rack": bp.spec.rack,
+                "log_dirs": bp.spec.log_dirs,
+                "pid": bp.process.pid if bp.process and bp.process.returncode is None else None,
+                "state": bp.state,
+                "alive": bool(live and live.alive),
+                "exit_code": bp.exit_code,
+            })
+        return {
+            "cluster_id": self.spec.cluster_id,
+            "supervisor": {"pid": os.getpid(), "port": self.spec.supervisor_port},
+            "bootstrap_servers": ",".join(f"{layout.HOST}:{b['port']}" for b in brokers),
+            "controller_id": image.controller_id,
+            "ready": self.ready.is_set(),
+            "brokers": brokers,
+        }
+
+    def _write_description(self) -> None:
+        layout.write_json_atomically(layout.description_path(self.dir), self.describe())
+
+    # -- RPC ------------------------------------------------------------------------------
+
+    def _on_session_closed(self, session: RpcSession) -> None:
+        self.sessions.discard(session)
+
+    async def _handle(self, op: str, args: dict, session: RpcSession):
+        self.sessions.add(session)
+        c = self.controller
+        try:
+            if op == "BrokerRegistration":
+                node_id = args["node_id"]
+                session.node_id = node_id
+                bp = self.brokers.get(node_id)
+                if bp is not None:
+                    bp.last_heartbeat = time.monotonic()
+                image = c.register_broker(node_id, args["host"], args["port"], args.get("rack"), args["log_dirs"])
+                return {"image": image.to_json()}
+            if op == "BrokerHeartbeat":
+                bp = self.brokers.get(args["node_id"])
+                if bp is not None:
+                    bp.last_heartbeat = time.monotonic()
+                    live = c.image.brokers.get(args["node_id"])
+                    if live is not None and not live.alive and bp.state == "running":
+                        c.register_broker(live.node_id, live.host, live.port, live.rack, list(live.log_dirs))
+                return {}
+            if op == "AlterPartition":
+                return c.alter_partition(args["node_id"], args["topic"], args["partition"], args["leader_epoch"],
+                                         args["partition_epoch"], args["isr"])
+            if op == "CreateTopics":
+                return c.create_topics(args["topics"], args.get("validate_only", False))
+            if op == "DeleteTopics":
+                return c.delete_topics(args["names"])
+            if op == "CreatePartitions":
+                return c.create_partitions(args["topics"], args.get("validate_only", False))
+            if op == "IncrementalAlterConfigs":
+                return c.alter_configs(args["resources"], args.get("validate_only", False))
+            if op == "AlterPartitionReassignments":
+                return c.alter_reassignments(args["partitions"])
+            if op == "ListPartitionReassignments":
+                return c.list_reassignments()
+            if op == "ElectLeaders":
+                parts = args.get("partitions")
+                return c.elect_leaders(args["election_type"], [tuple(p) for p in parts] if parts is not None else None)
+            if op == "AllocateProducerIds":
+                return c.allocate_producer_ids(args["node_id"])
+            if op == "DescribeTopicConfigs":
+                return c.describe_topic_configs(args["name"])
+            if op == "Status":
+                return self.describe()
+            if op == "KillBroker":
+                self.kill_broker(args["node_id"])
+                return {}
+            if op == "StopBroker":
+                await self.stop_broker(args["node_id"])
+                return {}
+            if op == "StartBroker":
+                await self.start_broker(args["node_id"])
+                return {}
+            if op == "WaitReady":
+                await asyncio.wait_for(self.ready.wait(), args.get("timeout_s", 30))
+                return self.describe()
+            if op == "Shutdown":
+                self.stopping.set()
+                return {}
+        except ControllerError as exc:
+            raise RpcError(int(exc.code), exc.message) from exc
+        except KeyError as exc:
+            raise RpcError(42, f"missing or unknown argument {exc}") from exc
+        raise RpcError(35, f"unknown operation {op}")
+
+
+def main() -> None:
+    """`python -m partita.engine.cluster.supervisor CLUSTER_DIR` (the launcher starts it)."""
+    cluster_dir = Path(sys.argv[1])
+    spec = layout.ClusterSpec.from_json(layout.read_json(layout.spec_path(cluster_dir)))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor %(levelname)s %(name)s: %(message)s")
+
+    async def run():
+        supervisor = Supervisor(cluster_dir, spec)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, supervisor.stopping.set)
+        loop.add_signal_handler(signal.SIGINT, supervisor.stopping.set)
+        await supervisor.run()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Sans-I/O protocol layer: bytes in, messages out, and back. Knows nothing of sockets."""

@@ -1,0 +1,116 @@
+"""The controller's decisions: placement across racks, elections, ISR, reassignment — no processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from partita.engine.cluster.controller import Controller
+from partita.engine.cluster.metadata import NO_LEADER, BrokerInfo
+from partita.engine.cluster.placement import PlacementError, assign
+from partita.engine.cluster.store import MetadataStore
+
+
+@pytest.fixture
+def controller(tmp_path):
+    c = Controller(MetadataStore(tmp_path / "m.db"), "cid", {})
+    for node, rack in ((1, "a"), (2, "b"), (3, "c")):
+        c.register_broker(node, "127.0.0.1", 9000 + node, rack, [f"/d{node}"])
+    return c
+
+
+def test_placement_puts_each_replica_in_another_rack():
+    brokers = [BrokerInfo(i, "h", i, r) for i, r in ((1, "a"), (2, "a"), (3, "b"), (4, "b"), (5, "c"), (6, "c"))]
+    rack = {b.node_id: b.rack for b in brokers}
+    lists = assign(brokers, 60, 3)
+    for replicas in lists:
+        assert len({rack[r] for r in replicas}) == 3
+    leaders = [r[0] for r in lists]
+    assert {leaders.count(n) for n in range(1, 7)} == {10}
+
+
+def test_placement_refuses_more_replicas_than_brokers():
+    with pytest.raises(PlacementError):
+        assign([BrokerInfo(1, "h", 1, None)], 1, 2)
+
+
+def test_create_topic_is_persisted_and_survives_reload(controller, tmp_path):
+    [result] = controller.create_topics([{"name": "t", "num_partitions": 3, "replication_factor": 3}])
+    assert result["error_code"] == 0
+    reloaded = Controller(MetadataStore(tmp_path / "m.db"), "other", {})
+    assert reloaded.image.cluster_id == "cid"
+    assert [p.replicas for p in reloaded.image.topics["t"].partitions] == \
+        [p.replicas for p in controller.image.topics["t"].partitions]
+
+
+def test_losing_a_leader_moves_leadership_within_the_isr(controller):
+    controller.create_topics([{"name": "t", "num_partitions": 3, "replication_factor": 3}])
+    before = controller.image.topics["t"].partitions
+    controller.broker_lost(1, "test")
+    for old, new in zip(before, controller.image.topics["t"].partitions, strict=True):
+        assert 1 not in new.isr
+        assert new.leader != 1 and new.leader in new.isr
+        if old.leader == 1:
+            assert new.leader_epoch == old.leader_epoch + 1
+
+
+def test_last_isr_member_lost_means_offline_until_it_returns(controller):
+    controller.create_topics([{"name": "t", "num_partitions": 1, "replication_factor": 1,
+                               "assignments": {"0": [2]}}])
+    controller.broker_lost(2, "test")
+    state = controller.image.topics["t"].partitions[0]
+    assert state.leader == NO_LEADER and state.isr == (2,)
+    controller.register_broker(2, "127.0.0.1", 9002, "b", ["/d2"])
+    assert controller.image.topics["t"].partitions[0].leader == 2
+
+
+def test_unclean_election_only_when_asked(controller):
+    controller.create_topics([{"name": "t", "num_partitions": 1, "replication_factor": 2,
+                               "assignments": {"0": [1, 2]}}])
+    controller.alter_partition(1, "t", 0, 0, 0, [1])  # follower 2 fell out of the ISR
+    controller.broker_lost(1, "test")
+    assert controller.image.topics["t"].partitions[0].leader == NO_LEADER
+    [r] = controller.elect_leaders(1, [("t", 0)])
+    assert r["error_code"] == 0
+    assert controller.image.topics["t"].partitions[0].leader == 2
+
+
+def test_reassignment_completes_when_new_replicas_join_the_isr(controller):
+    controller.create_topics([{"name": "t", "num_partitions": 1, "replication_factor": 1,
+                               "assignments": {"0": [1]}}])
+    [r] = controller.alter_reassignments([{"topic": "t", "partition": 0, "replicas": [2, 3]}])
+    assert r["error_code"] == 0
+    state = controller.image.topics["t"].partitions[0]
+    assert state.adding == (2, 3) and state.removing == (1,)
+    assert controller.list_reassignments()[0]["partition"] == 0
+    controller.alter_partition(1, "t", 0, state.leader_epoch, state.partition_epoch, [1, 2, 3])
+    done = controller.image.topics["t"].partitions[0]
+    assert done.replicas == (2, 3) and not done.reassigning
+    assert done.leader in (2, 3)
+
+
+def test_reassignment_can_be_cancelled(controller):
+    controller.create_topics([{"name": "t", "num_partitions": 1, "replication_factor": 1,
+                               "assignments": {"0": [1]}}])
+    controller.alter_reassignments([{"topic": "t", "partition": 0, "replicas": [2]}])
+    controller.alter_reassignments([{"topic": "t", "partition": 0, "replicas": None}])
+    state = controller.image.topics["t"].partitions[0]
+    assert state.replicas == (1,) and not state.reassigning and state.leader == 1
+
+
+def test_stale_alter_partition_is_fenced(controller):
+    controller.create_topics([{"name": "t", "num_partitions": 1, "replication_factor": 3,
+                               "assignments": {"0": [1, 2, 3]}}])
+    result = controller.alter_partition(1, "t", 0, 0, 99, [1, 2])
+    assert result["error_code"] != 0
+    result = controller.alter_partition(2, "t", 0, 0, 0, [2])
+    assert result["error_code"] != 0
+
+
+def test_invalid_names_and_configs_are_refused(controller):
+    results = controller.create_topics([
+        {"name": "bad name", "num_partitions": 1, "replication_factor": 1},
+        {"name": "ok", "num_partitions": 1, "replication_factor": 1, "configs": {"retention.ms": "x"}},
+        {"name": "ok2", "num_partitions": 1, "replication_factor": 1, "configs": {"no.such": "1"}},
+        {"name": "rf", "num_partitions": 1, "replication_factor": 4},
+    ])
+    assert [r["error_code"] for r in results] == [17, 40, 40, 38]

@@ -1,0 +1,127 @@
+"""The AdminClient's topic, partition, config, offset and record operations against the engine."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from confluent_kafka import KafkaException, OffsetSpec, TopicCollection, TopicPartition
+from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic
+
+from tests.engine.helpers import admin, create_topic, produce
+
+
+def name(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_create_describe_delete_topic(engine):
+    a = admin(engine)
+    topic = name("adm")
+    create_topic(engine, topic, partitions=4, config={"retention.ms": "123456"})
+    described = a.describe_topics(TopicCollection([topic]))[topic].result(10)
+    assert len(described.partitions) == 4
+    assert all(p.leader.id == 1 for p in described.partitions)
+    a.delete_topics([topic], operation_timeout=10)[topic].result(10)
+    deadline = time.monotonic() + 10
+    while topic in a.list_topics(timeout=5).topics:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_create_existing_and_invalid_topics_fail_clearly(engine):
+    a = admin(engine)
+    topic = name("dup")
+    create_topic(engine, topic)
+    with pytest.raises(KafkaException) as err:
+        a.create_topics([NewTopic(topic, 1, 1)])[topic].result(10)
+    assert err.value.args[0].name() == "TOPIC_ALREADY_EXISTS"
+    for bad in ("bad name", "x" * 250, "..", "ümlaut"):
+        with pytest.raises(KafkaException) as err:
+            a.create_topics([NewTopic(bad, 1, 1)])[bad].result(10)
+        assert err.value.args[0].name() == "INVALID_TOPIC_EXCEPTION", bad
+    rf_topic = name("rf")
+    with pytest.raises(KafkaException) as err:
+        a.create_topics([NewTopic(rf_topic, 1, 3)])[rf_topic].result(10)
+    assert err.value.args[0].name() == "INVALID_REPLICATION_FACTOR"
+
+
+def test_create_partitions_grows_topic(engine):
+    a = admin(engine)
+    topic = name("grow")
+    create_topic(engine, topic, partitions=1)
+    a.create_partitions([NewPartitions(topic, 3)])[topic].result(10)
+    assert len(a.list_topics(topic, timeout=5).topics[topic].partitions) == 3
+    with pytest.raises(KafkaException) as err:
+        a.create_partitions([NewPartitions(topic, 2)])[topic].result(10)
+    assert err.value.args[0].name() == "INVALID_PARTITIONS"
+
+
+def test_describe_and_alter_topic_configs(engine):
+    a = admin(engine)
+    topic = name("cfg")
+    create_topic(engine, topic, config={"retention.ms": "60000"})
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    configs = a.describe_configs([res])[res].result(10)
+    assert configs["retention.ms"].value == "60000"
+    assert configs["retention.ms"].source == 1  # DYNAMIC_TOPIC_CONFIG
+    assert configs["cleanup.policy"].value == "delete"
+    assert configs["min.insync.replicas"].value == "1"
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
+
+    change = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
+        ConfigEntry("retention.ms", "120000", incremental_operation=AlterConfigOpType.SET)])
+    a.incremental_alter_configs([change])[change].result(10)
+    assert a.describe_configs([res])[res].result(10)["retention.ms"].value == "120000"
+    bad = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
+        ConfigEntry("retention.ms", "soon", incremental_operation=AlterConfigOpType.SET)])
+    with pytest.raises(KafkaException) as err:
+        a.incremental_alter_configs([bad])[bad].result(10)
+    assert err.value.args[0].name() == "INVALID_CONFIG"
+
+
+def test_describe_broker_configs_and_cluster(engine):
+    a = admin(engine)
+    res = ConfigResource(ConfigResource.Type.BROKER, "1")
+    configs = a.describe_configs([res])[res].result(10)
+    assert configs["auto.create.topics.enable"].value == "true"
+    cluster = a.describe_cluster().result(10)
+    assert [n.id for n in cluster.nodes] == [1]
+    assert cluster.controller.id == 1
+    assert cluster.cluster_id
+
+
+def test_list_offsets_earliest_latest_and_by_timestamp(engine):
+    a = admin(engine)
+    topic = name("offsets")
+    create_topic(engine, topic)
+    for i, ts in enumerate((1_000_000, 2_000_000, 3_000_000)):
+        produce(engine, topic, [f"m{i}".encode()] * 5, timestamp=ts)
+    tp = TopicPartition(topic, 0)
+
+    def offset(spec):
+        return a.list_offsets({tp: spec})[tp].result(10).offset
+
+    assert offset(OffsetSpec.earliest()) == 0
+    assert offset(OffsetSpec.latest()) == 15
+    assert offset(OffsetSpec.for_timestamp(1_500_000)) == 5
+    assert offset(OffsetSpec.for_timestamp(3_000_000)) == 10
+    assert offset(OffsetSpec.for_timestamp(4_000_000)) == -1
+    assert offset(OffsetSpec.max_timestamp()) in (10, 14)
+
+
+def test_delete_records_moves_log_start(engine):
+    a = admin(engine)
+    topic = name("delrec")
+    create_topic(engine, topic)
+    produce(engine, topic, [b"x"] * 20)
+    tp = TopicPartition(topic, 0, 7)
+    result = a.delete_records([tp])[tp].result(10)
+    assert result.offset == 7
+    earliest = a.list_offsets({TopicPartition(topic, 0): OffsetSpec.earliest()})
+    assert list(earliest.values())[0].result(10).offset == 7
+    with pytest.raises(KafkaException) as err:
+        beyond = TopicPartition(topic, 0, 100)
+        a.delete_records([beyond])[beyond].result(10)
+    assert err.value.args[0].name() == "OFFSET_OUT_OF_RANGE"

@@ -1,0 +1,123 @@
+"""Malformed and oversized frames close only their own connection; corrupt batches are refused."""
+
+from __future__ import annotations
+
+import io
+import socket
+import struct
+from datetime import timedelta
+
+import crc32c
+from kio.schema.produce.v9 import request as produce_req
+from kio.serial import entity_writer
+
+from tests.engine.helpers import consume, create_topic, produce
+
+
+def _connect(cluster) -> socket.socket:
+    host, port = cluster.address(1).split(":")
+    return socket.create_connection((host, int(port)), timeout=5)
+
+
+def _closed(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1) == b""
+    except (ConnectionResetError, TimeoutError):
+        return True
+
+
+def test_garbage_frame_closes_only_that_connection(engine):
+    create_topic(engine, "bystander")
+    bad = _connect(engine)
+    bad.sendall(struct.pack(">i", 12) + b"\x7f\x7fjunkjunk!!")
+    assert _closed(bad)
+    produce(engine, "bystander", [b"still fine"])
+    assert consume(engine, "bystander", 1)[0].value() == b"still fine"
+
+
+def test_oversized_frame_is_refused_before_reading_it(engine):
+    bad = _connect(engine)
+    bad.sendall(struct.pack(">i", 1 << 30) + b"\x00" * 64)
+    assert _closed(bad)
+
+
+def test_truncated_header_and_negative_size(engine):
+    for payload in (struct.pack(">i", -5), struct.pack(">i", 3) + b"abc"):
+        bad = _connect(engine)
+        bad.sendall(payload)
+        assert _closed(bad)
+
+
+def test_unknown_api_versions_version_gets_v0_answer(engine):
+    sock = _connect(engine)
+    header = struct.pack(">hhih", 18, 99, 7, 4) + b"test"
+    sock.sendall(struct.pack(">i", len(header)) + header)
+    size = struct.unpack(">i", sock.recv(4))[0]
+    body = b""
+    while len(body) < size:
+        body += sock.recv(size - len(body))
+    correlation, error, count = struct.unpack_from(">ihi", body, 0)
+    assert correlation == 7 and error == 35 and count > 10
+
+
+def _batch(values: list[bytes]) -> bytearray:
+    """A minimal valid v2 batch (no compression) holding `values`."""
+    def varint(n):
+        n = (n << 1) ^ (n >> 63)
+        out = bytearray()
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            if n:
+                out.append(b | 0x80)
+            else:
+                out.append(b)
+                return bytes(out)
+
+    records = b""
+    for i, v in enumerate(values):
+        body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
+        records += varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, 0, 0, -1, -1, -1, len(values)) + records
+    crc = crc32c.crc32c(after_crc)
+    head = struct.pack(">qiibI", 0, 4 + 1 + 4 + len(after_crc), -1, 2, crc)
+    return bytearray(head + after_crc)
+
+
+def _produce_raw(cluster, topic: str, records: bytes) -> int:
+    request = produce_req.ProduceRequest(
+        transactional_id=None, acks=1, timeout=timedelta(seconds=5),
+        topic_data=(produce_req.TopicProduceData(name=topic, partition_data=(
+            produce_req.PartitionProduceData(index=0, records=bytes(records)),)),),
+    )
+    buf = io.BytesIO()
+    entity_writer(produce_req.ProduceRequest)(buf, request)
+    header = struct.pack(">hhih", 0, 9, 1, 3) + b"raw" + b"\x00"
+    sock = _connect(cluster)
+    sock.sendall(struct.pack(">i", len(header) + len(buf.getvalue())) + header + buf.getvalue())
+    size = struct.unpack(">i", sock.recv(4))[0]
+    body = b""
+    while len(body) < size:
+        body += sock.recv(size - len(body))
+    sock.close()
+    # correlation, tagged, topics(compact array len), name(compact), partitions len, index, error
+    pos = 4 + 1 + 1
+    name_len = body[pos] - 1
+    pos += 1 + name_len + 1
+    index, error = struct.unpack_from(">ih", body, pos)
+    return error
+
+
+def test_corrupt_batch_is_refused_and_nothing_is_appended(engine):
+    create_topic(engine, "crc")
+    good = _batch([b"one", b"two"])
+    assert _produce_raw(engine, "crc", good) == 0
+    bad = _batch([b"three"])
+    bad[-1] ^= 0xFF  # flip a payload byte: CRC no longer matches
+    assert _produce_raw(engine, "crc", bad) == 2  # CORRUPT_MESSAGE
+    short = _batch([b"four"])[:-3]
+    assert _produce_raw(engine, "crc", short) in (2, 87)  # CORRUPT_MESSAGE / INVALID_RECORD
+    got = consume(engine, "crc", 2)
+    assert [m.value() for m in got] == [b"one", b"two"]
+    produce(engine, "crc", [b"after"])
+    assert [m.value() for m in consume(engine, "crc", 3)] == [b"one", b"two", b"after"]

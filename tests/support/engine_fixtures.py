@@ -1,0 +1,43 @@
+"""pytest fixtures running Partita's engine as real processes.
+
+``engine``          1 broker, session-scoped (tests must not kill it).
+``engine_cluster``  3 brokers in racks a/b/c with 2 log dirs each, session-scoped; a test that
+                    kills or stops a broker starts it again before it ends.
+``make_engine``     a factory for a private cluster a test may break: make_engine(brokers=3, ...).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.engine_cluster import EngineCluster
+
+FAST_SETTINGS = {"group.initial.rebalance.delay.ms": "0"}
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory):
+    with EngineCluster(tmp_path_factory.mktemp("engine-1"), brokers=1, settings=FAST_SETTINGS) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def engine_cluster(tmp_path_factory):
+    with EngineCluster(tmp_path_factory.mktemp("engine-3"), brokers=3, racks=["a", "b", "c"], log_dirs=2,
+                       settings=FAST_SETTINGS) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def make_engine(tmp_path):
+    made = []
+
+    def make(**kwargs):
+        kwargs.setdefault("settings", FAST_SETTINGS)
+        cluster = EngineCluster(tmp_path / f"engine-{len(made)}", **kwargs)
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.close()
