@@ -1,0 +1,256 @@
+"""Qt models as thin adapters over the latest immutable table (see partita.gui.domain.tables).
+
+`TableModel` keeps a row order (filtered and sorted) over a Table's rows. A new table with the
+same rows in the same order only emits dataChanged over the rows that changed; otherwise the
+model resets, and `TablePanel` puts selection and scroll back by row key.
+
+Sorting and filtering live here rather than in a QSortFilterProxyModel: a proxy calls back into
+Python's data() for every comparison, which takes seconds at 50,000 rows; sorting the raw values
+in Python takes milliseconds.
+"""
+
+from __future__ import annotations
+
+from partita.gui.domain import tables as T
+
+from .bindings import QAbstractTableModel, QBrush, QColor, QModelIndex, QPersistentModelIndex, Qt, Signal
+
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+RAW_ROLE = Qt.ItemDataRole.UserRole + 2
+
+BAD = QColor(200, 40, 40)
+WARN = QColor(190, 120, 0)
+BAD_BG = QColor(255, 228, 228)
+WARN_BG = QColor(255, 243, 214)
+
+_NUMERIC = {"int", "bytes"}
+
+
+class TableModel(QAbstractTableModel):
+    rows_replaced = Signal()  # a new table is in (same shape or not)
+
+    def __init__(self, columns: tuple[T.Column, ...], parent=None) -> None:
+        super().__init__(parent)
+        self._columns = columns
+        self._kinds = [c.kind for c in columns]
+        self._table = T.empty(columns)
+        self._order: list[int] = []  # view row -> table row
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._filter = ""
+        self._search_cache: tuple[int, list[str]] | None = None
+        self._flags_col = next((i for i, k in enumerate(self._kinds) if k == "flags"), None)
+        self._state_col = next((i for i, c in enumerate(columns) if c.title == "State"), None)
+        self._lag_col = next((i for i, c in enumerate(columns) if c.title in ("Total lag", "Lag")), None)
+
+    # -- Qt API --------------------------------------------------------------------------------
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._order)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._columns):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self._columns[section].title
+            if role == Qt.ItemDataRole.ToolTipRole and self._columns[section].tip:
+                return self._columns[section].tip
+        return None
+
+    def flags(self, index):
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        if r >= len(self._order) or c >= len(self._columns):
+            return None
+        row = self._table.rows[self._order[r]]
+        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.ToolTipRole:
+            return T.format_cell(self._kinds[c], row[c])
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if self._kinds[c] in _NUMERIC:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._foreground(row, c)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self._background(row)
+        if role == KEY_ROLE:
+            return self._table.keys[self._order[r]]
+        if role == RAW_ROLE:
+            return row[c]
+        return None
+
+    def _severity(self, row) -> int:
+        if self._flags_col is not None:
+            flags = row[self._flags_col]
+            if "OFFLINE" in flags or "<MIN-ISR" in flags:
+                return 2
+            if flags:
+                return 1
+        if self._state_col is not None and row[self._state_col] == "DOWN":
+            return 2
+        return 0
+
+    def _background(self, row):
+        s = self._severity(row)
+        if s == 2:
+            return QBrush(BAD_BG)
+        if s == 1:
+            return QBrush(WARN_BG)
+        return None
+
+    def _foreground(self, row, c):
+        if self._severity(row):
+            return QBrush(QColor(0, 0, 0))
+        if c == self._lag_col and isinstance(row[c], int) and row[c] > 0:
+            return QBrush(WARN)
+        return None
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self._columns):
+            self._sort = None
+            return
+        self._sort = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        old_rows = list(self._order)
+        self._order = self._sorted(self._order)
+        self._remap_persistent(old_rows)
+        self.layoutChanged.emit()
+
+    # -- our API -------------------------------------------------------------------------------
+
+    @property
+    def table(self) -> T.Table:
+        return self._table
+
+    @property
+    def columns(self) -> tuple[T.Column, ...]:
+        return self._columns
+
+    def key_at(self, row: int):
+        if 0 <= row < len(self._order):
+            return self._table.keys[self._order[row]]
+        return None
+
+    def row_of(self, key) -> int | None:
+        keys = self._table.keys
+        for i, t in enumerate(self._order):
+            if keys[t] == key:
+                return i
+        return None
+
+    def raw_row(self, row: int) -> tuple:
+        return self._table.rows[self._order[row]]
+
+    def visible_rows(self) -> list[tuple]:
+        rows = self._table.rows
+        return [rows[i] for i in self._order]
+
+    def set_filter(self, text: str) -> None:
+        text = text.strip().lower()
+        if text == self._filter:
+            return
+        self.beginResetModel()
+        self._filter = text
+        self._order = self._compute_order(self._table)
+        self.endResetModel()
+
+    @property
+    def filter_text(self) -> str:
+        return self._filter
+
+    def set_table(self, table: T.Table) -> None:
+        """Swap in a new table. In-place update when the visible rows are the same keys in the
+        same order; reset otherwise."""
+        old, old_order = self._table, self._order
+        new_order = self._compute_order(table)
+        same_shape = len(new_order) == len(old_order) and all(
+            old.keys[a] == table.keys[b] for a, b in zip(old_order, new_order, strict=True)
+        )
+        if same_shape:
+            self._table, self._order = table, new_order
+            first = last = None
+            for i, (a, b) in enumerate(zip(old_order, new_order, strict=True)):
+                if old.rows[a] != table.rows[b]:
+                    if first is None:
+                        first = i
+                    last = i
+            if first is not None:
+                self.dataChanged.emit(self.index(first, 0), self.index(last, len(self._columns) - 1))
+        else:
+            self.beginResetModel()
+            self._table, self._order = table, new_order
+            self.endResetModel()
+        self.rows_replaced.emit()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _search_strings(self, table: T.Table) -> list[str]:
+        cache = self._search_cache
+        if cache is not None and cache[0] == id(table):
+            return cache[1]
+        cols = [i for i, k in enumerate(self._kinds) if k in ("text", "flags")] or [0]
+        kinds = self._kinds
+        out = [
+            "\x1f".join(T.format_cell(kinds[c], row[c]) for c in cols).lower() for row in table.rows
+        ]
+        self._search_cache = (id(table), out)
+        return out
+
+    def _compute_order(self, table: T.Table) -> list[int]:
+        if self._filter:
+            words = self._filter.split()
+            strings = self._search_strings(table)
+            order = [i for i, s in enumerate(strings) if all(w in s for w in words)]
+        else:
+            order = list(range(len(table.rows)))
+        if self._sort is not None:
+            order = self._sorted(order, table)
+        return order
+
+    def _sorted(self, order: list[int], table: T.Table | None = None) -> list[int]:
+        assert self._sort is not None
+        column, qorder = self._sort
+        rows = (table if table is not None else self._table).rows
+        kind = self._kinds[column]
+        values = [rows[i][column] for i in order]
+        pairs = None
+        if kind in ("int", "text", "bytes", "bool") and None not in values:
+            try:
+                pairs = sorted(zip(values, order, strict=True))  # compared in C
+            except TypeError:  # mixed types in one column (the overview's values)
+                pairs = None
+        if pairs is None:
+            pairs = sorted(zip(values, order, strict=True), key=lambda p: _mixed_key(kind, p[0]))
+        if qorder == Qt.SortOrder.DescendingOrder:
+            pairs.reverse()
+        return [i for _, i in pairs]
+
+    def _remap_persistent(self, old_order: list[int]) -> None:
+        pos = {t: i for i, t in enumerate(self._order)}
+        old_list = self.persistentIndexList()
+        new_list = []
+        for idx in old_list:
+            r = idx.row()
+            if 0 <= r < len(old_order) and old_order[r] in pos:
+                new_list.append(self.index(pos[old_order[r]], idx.column()))
+            else:
+                new_list.append(QModelIndex())
+        self.changePersistentIndexList(old_list, new_list)
+
+
+def _mixed_key(kind, value):
+    k = T.sort_key(kind, value)
+    v = k[1]
+    if isinstance(v, (int, float)):
+        return (k[0], 0, v, "")
+    return (k[0], 1, 0, str(v))
+
+
+__all__ = ["KEY_ROLE", "RAW_ROLE", "QPersistentModelIndex", "TableModel"]
