@@ -1,0 +1,555 @@
+#!/usr/bin/env python3
+"""Single-producer / single-consumer throughput: Partita's engine vs Apache Kafka vs librdkafka's mock.
+
+    python bench/throughput.py [--records N] [--targets engine,kafka,mock] [--acks 1|all]
+                               [--brokers 1|3] [--replication-factor R] [--json PATH]
+
+For each target: one confluent-kafka Producer sends N records of 100 bytes (no key, a random partition
+per record) to a 6-partition topic and flushes; then one Consumer, assigned to every partition from the
+beginning, reads until it has exactly N records. Only the produce loop + flush and the consume loop are timed:
+starting the cluster, creating the topic and connecting the clients are not.
+
+Targets
+  kafka   Apache Kafka (tests/support/apache_kafka.py: jars from Maven Central, KRaft, 127.0.0.1)
+  mock    librdkafka's mock cluster, hosted in a child process through the librdkafka that ships in
+          the confluent-kafka wheel. The mock keeps at most 5 MiB per partition (hardcoded in
+          rdkafka_mock.c, not configurable) and drops its oldest batches beyond that, so N records
+          are sent in rounds of at most that size, each round to a fresh topic; times are summed.
+  engine  Partita's engine: `partita-engine up --brokers B --racks ... --dir TMP --detach`, which
+          prints `bootstrap.servers=...` when ready, and `partita-engine stop --dir TMP`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+MOCK_PARTITION_CAP = 5 * 1024 * 1024  # rdkafka_mock.c: mpart->max_size
+RACKS = ("a", "b", "c")
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+@dataclass
+class Result:
+    target: str
+    records: int
+    record_size: int
+    produce_s: float = 0.0
+    consume_s: float = 0.0
+    rounds: int = 1
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def rate(self, seconds: float) -> float:
+        return self.records / seconds if seconds > 0 else 0.0
+
+    def mbps(self, seconds: float) -> float:
+        return self.records * self.record_size / 1e6 / seconds if seconds > 0 else 0.0
+
+    def figures(self) -> dict[str, object]:
+        d = asdict(self)
+        if self.ok:
+            d.update(
+                produce_records_per_s=round(self.rate(self.produce_s)),
+                produce_mb_per_s=round(self.mbps(self.produce_s), 2),
+                consume_records_per_s=round(self.rate(self.consume_s)),
+                consume_mb_per_s=round(self.mbps(self.consume_s), 2),
+            )
+        return d
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------------------------------
+# produce / consume
+
+
+def _check_local(bootstrap: str) -> None:
+    for hp in bootstrap.split(","):
+        host = hp.strip().rsplit(":", 1)[0].strip("[]")
+        if host not in LOCAL_HOSTS:
+            raise BenchError(f"refusing to benchmark against {hp!r}: only 127.0.0.1 is a target")
+
+
+def produce(bootstrap: str, topic: str, n: int, record_size: int, partitions: int, acks: str) -> float:
+    """Produce n keyless records; return the seconds from the first produce() to the end of flush().
+
+    ``sticky.partitioning.linger.ms=0`` sends each keyless record to a random partition, which spreads
+    them evenly (the mock's per-partition cap needs that) and is as fast in Python as the default sticky
+    partitioner, and faster than passing ``partition=`` to every produce() call.
+    """
+    errors: list[str] = []
+
+    def on_delivery(err, _msg):  # called for failed records only (delivery.report.only.error)
+        if err is not None:
+            errors.append(str(err))
+
+    p = Producer({
+        "bootstrap.servers": bootstrap,
+        "acks": acks,
+        "linger.ms": 5,
+        "sticky.partitioning.linger.ms": 0,
+        "batch.num.messages": 10000,
+        "queue.buffering.max.messages": 1_000_000,
+        "queue.buffering.max.kbytes": 1_048_576,
+        "compression.type": "none",
+        "enable.idempotence": False,
+        "message.timeout.ms": 300_000,
+        "delivery.report.only.error": True,
+        "on_delivery": on_delivery,
+    })
+    md = p.list_topics(topic, timeout=30)  # setup: metadata and leaders known before the clock starts
+    tmd = md.topics.get(topic)
+    if tmd is None or tmd.error is not None or len(tmd.partitions) != partitions:
+        raise BenchError(f"topic {topic} not ready for producing: {tmd and tmd.error}")
+    payload = os.urandom(record_size)
+    send = p.produce
+    poll = p.poll
+    start = time.perf_counter()
+    for i in range(n):
+        try:
+            send(topic, payload)
+        except BufferError:
+            while True:
+                poll(0.005)
+                try:
+                    send(topic, payload)
+                    break
+                except BufferError:
+                    continue
+        if not i & 0x3FFF:
+            poll(0)
+    remaining = p.flush(600)
+    elapsed = time.perf_counter() - start
+    if remaining:
+        raise BenchError(f"{remaining} records still undelivered after flush")
+    if errors:
+        raise BenchError(f"{len(errors)} records failed, e.g. {errors[0]}")
+    return elapsed
+
+
+def consume(bootstrap: str, topic: str, n: int, partitions: int) -> float:
+    """Read exactly n records from the beginning of every partition; return the seconds taken."""
+    c = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"bench-{os.getpid()}-{time.monotonic_ns()}",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        # librdkafka >= 2.4 pauses a partition's fetching for fetch.queue.backoff.ms (1 s by default)
+        # once its local queue is past queued.min.messages: that caps a fast consumer at ~200k rec/s
+        "fetch.queue.backoff.ms": 10,
+    })
+    try:
+        # setup: connect to every leader and check that the log holds exactly n records from offset 0
+        total = 0
+        for part in range(partitions):
+            low, high = c.get_watermark_offsets(TopicPartition(topic, part), timeout=30)
+            if low != 0:
+                raise BenchError(f"{topic}[{part}] starts at offset {low}: the target dropped records")
+            total += high - low
+        if total != n:
+            raise BenchError(f"{topic} holds {total} records, expected {n}")
+        c.assign([TopicPartition(topic, part, OFFSET_BEGINNING) for part in range(partitions)])
+        got = 0
+        batch = c.consume
+        deadline = time.monotonic() + max(120.0, n / 20_000)
+        start = time.perf_counter()
+        while got < n:
+            msgs = batch(num_messages=min(10_000, n - got), timeout=1.0)
+            for m in msgs:
+                if m.error() is not None:
+                    raise BenchError(f"consume error: {m.error()}")
+            got += len(msgs)
+            if not msgs and time.monotonic() > deadline:
+                raise BenchError(f"consumer stalled at {got}/{n} records")
+        elapsed = time.perf_counter() - start
+        if got != n:
+            raise BenchError(f"consumed {got} records, expected exactly {n}")
+        return elapsed
+    finally:
+        c.close()
+
+
+def create_topic(bootstrap: str, topic: str, partitions: int, rf: int, timeout: float = 60.0) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    fut = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=rf)],
+                              operation_timeout=30)
+    fut[topic].result(timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        tmd = admin.list_topics(topic, timeout=10).topics.get(topic)
+        if tmd is not None and tmd.error is None and len(tmd.partitions) == partitions and all(
+            pm.leader >= 0 and len(pm.isrs) == rf for pm in tmd.partitions.values()
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise BenchError(f"topic {topic} has no full ISR after {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+def wait_brokers(bootstrap: str, count: int, timeout: float = 90.0) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    deadline = time.monotonic() + timeout
+    seen: list[int] = []
+    while time.monotonic() < deadline:
+        with contextlib.suppress(KafkaException):
+            seen = sorted(admin.list_topics(timeout=5).brokers)
+            if len(seen) >= count:
+                return
+        time.sleep(0.5)
+    raise BenchError(f"{bootstrap} lists brokers {seen}, expected {count}")
+
+
+def run_rounds(res: Result, bootstrap: str, topics: list[str], sizes: list[int], args: argparse.Namespace) -> None:
+    for topic, size in zip(topics, sizes, strict=True):
+        res.produce_s += produce(bootstrap, topic, size, args.record_size, args.partitions, args.acks)
+    for topic, size in zip(topics, sizes, strict=True):
+        res.consume_s += consume(bootstrap, topic, size, args.partitions)
+
+
+# --------------------------------------------------------------------------------------------------
+# targets
+
+
+def _racks(brokers: int) -> list[str]:
+    return list(RACKS[:brokers]) if brokers <= len(RACKS) else [RACKS[i % 3] for i in range(brokers)]
+
+
+def bench_kafka(args: argparse.Namespace) -> Result:
+    from tests.support.apache_kafka import KafkaCluster
+
+    res = Result("kafka", args.records, args.record_size)
+    res.notes.append(f"Apache Kafka {args.kafka_version}, {args.brokers} node(s), KRaft, -Xmx256m")
+    with tempfile.TemporaryDirectory(prefix="partita-bench-kafka-") as tmp, KafkaCluster(
+        brokers=args.brokers,
+        racks=_racks(args.brokers) if args.brokers > 1 else None,
+        log_dirs=1,
+        workdir=Path(tmp),
+        version=args.kafka_version,
+    ) as kc:
+        topic = "bench"
+        create_topic(kc.bootstrap, topic, args.partitions, args.replication_factor)
+        run_rounds(res, kc.bootstrap, [topic], [args.records], args)
+    return res
+
+
+_MOCK_SERVER = r"""
+import ctypes, glob, os, sys
+import confluent_kafka
+brokers, partitions, rf = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+topics = sys.argv[4:]
+libs = sorted(glob.glob(os.path.join(os.path.dirname(os.path.dirname(confluent_kafka.__file__)),
+                                     "confluent_kafka.libs", "librdkafka*.so*")))
+if not libs:
+    import ctypes.util
+    found = ctypes.util.find_library("rdkafka")
+    libs = [found] if found else []
+if not libs:
+    sys.exit("no librdkafka shared library found next to confluent_kafka")
+lib = ctypes.CDLL(libs[0])
+lib.rd_kafka_conf_new.restype = ctypes.c_void_p
+lib.rd_kafka_new.restype = ctypes.c_void_p
+lib.rd_kafka_new.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+lib.rd_kafka_destroy.argtypes = [ctypes.c_void_p]
+lib.rd_kafka_mock_cluster_new.restype = ctypes.c_void_p
+lib.rd_kafka_mock_cluster_new.argtypes = [ctypes.c_void_p, ctypes.c_int]
+lib.rd_kafka_mock_cluster_bootstraps.restype = ctypes.c_char_p
+lib.rd_kafka_mock_cluster_bootstraps.argtypes = [ctypes.c_void_p]
+lib.rd_kafka_mock_cluster_destroy.argtypes = [ctypes.c_void_p]
+lib.rd_kafka_mock_topic_create.restype = ctypes.c_int
+lib.rd_kafka_mock_topic_create.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
+errstr = ctypes.create_string_buffer(512)
+rk = lib.rd_kafka_new(0, lib.rd_kafka_conf_new(), errstr, 512)
+if not rk:
+    sys.exit("rd_kafka_new: " + errstr.value.decode())
+mc = lib.rd_kafka_mock_cluster_new(rk, brokers)
+if not mc:
+    sys.exit("rd_kafka_mock_cluster_new failed")
+for t in topics:
+    err = lib.rd_kafka_mock_topic_create(mc, t.encode(), partitions, rf)
+    if err:
+        sys.exit(f"rd_kafka_mock_topic_create({t}): error {err}")
+print("bootstrap.servers=" + lib.rd_kafka_mock_cluster_bootstraps(mc).decode(), flush=True)
+sys.stdin.read()  # serve until the benchmark closes our stdin
+lib.rd_kafka_mock_cluster_destroy(mc)
+lib.rd_kafka_destroy(rk)
+"""
+
+
+def _read_bootstrap(proc: subprocess.Popen[str], what: str, timeout: float) -> str:
+    """Read the child's stdout until a `bootstrap.servers=` line (in a thread, to honour the timeout)."""
+    found: list[str] = []
+    lines: list[str] = []
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip())
+            if line.startswith("bootstrap.servers="):
+                found.append(line.strip().split("=", 1)[1])
+                return
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    t.join(timeout)
+    if not found:
+        raise BenchError(f"{what} printed no bootstrap.servers= line within {timeout:.0f}s "
+                         f"(exit code {proc.poll()}); stdout: {' | '.join(lines[-10:])}")
+    _check_local(found[0])
+    return found[0]
+
+
+def mock_rounds(records: int, record_size: int, partitions: int) -> list[int]:
+    """Split N so that no mock partition exceeds ~90% of its 5 MiB cap (records spread evenly)."""
+    per_record = record_size + 12  # v2 record framing for a keyless record + share of the batch header
+    cap = max(partitions, int(partitions * MOCK_PARTITION_CAP * 0.9 / per_record))
+    sizes = []
+    left = records
+    while left > 0:
+        sizes.append(min(cap, left))
+        left -= sizes[-1]
+    return sizes
+
+
+def bench_mock(args: argparse.Namespace) -> Result:
+    res = Result("mock", args.records, args.record_size)
+    sizes = mock_rounds(args.records, args.record_size, args.partitions)
+    topics = [f"bench-{i}" for i in range(len(sizes))]
+    res.rounds = len(sizes)
+    res.notes.append(
+        f"librdkafka mock, {args.brokers} broker(s), no replication; {len(sizes)} round(s) of <= {sizes[0]:,} "
+        f"records, one fresh topic each (mock keeps <= 5 MiB per partition)"
+    )
+    rf = min(args.replication_factor, args.brokers)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _MOCK_SERVER, str(args.brokers), str(args.partitions), str(rf), *topics],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
+        )
+        try:
+            try:
+                bootstrap = _read_bootstrap(proc, "mock cluster", 60)
+            except BenchError as exc:
+                err.seek(0)
+                raise BenchError(f"{exc}; stderr: {err.read().decode(errors='replace')[-1000:]}") from None
+            run_rounds(res, bootstrap, topics, sizes, args)
+        finally:
+            with contextlib.suppress(OSError):
+                assert proc.stdin is not None
+                proc.stdin.close()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return res
+
+
+def _engine_exe() -> str:
+    candidate = Path(sys.executable).parent / "partita-engine"
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("partita-engine")
+    if not found:
+        raise BenchError("partita-engine is not installed in this environment (run scripts/install)")
+    return found
+
+
+@contextlib.contextmanager
+def engine_cluster(brokers: int, workdir: Path) -> Iterator[str]:
+    exe = _engine_exe()
+    racks = ",".join(_racks(brokers))
+    up_log = workdir / "up.stderr.log"
+    with open(up_log, "w") as err:
+        up = subprocess.Popen(
+            [exe, "up", "--brokers", str(brokers), "--racks", racks, "--dir", str(workdir / "data"), "--detach"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
+        )
+    try:
+        try:
+            bootstrap = _read_bootstrap(up, "partita-engine up", 120)
+        except BenchError as exc:
+            raise BenchError(f"{exc}; stderr: {up_log.read_text(errors='replace')[-1500:]}") from None
+        yield bootstrap
+    finally:
+        stop = subprocess.run([exe, "stop", "--dir", str(workdir / "data")], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=120)
+        if up.poll() is None:  # `up --detach` should have exited after printing; stop it by its PID
+            up.terminate()
+            try:
+                up.wait(15)
+            except subprocess.TimeoutExpired:
+                up.kill()
+                up.wait()
+        if stop.returncode != 0:
+            print(f"warning: partita-engine stop exited {stop.returncode}: {stop.stderr.strip()[-500:]}",
+                  file=sys.stderr)
+
+
+def bench_engine(args: argparse.Namespace) -> Result:
+    res = Result("engine", args.records, args.record_size)
+    res.notes.append(f"partita-engine, {args.brokers} broker(s)")
+    with tempfile.TemporaryDirectory(prefix="partita-bench-engine-") as tmp, engine_cluster(
+        args.brokers, Path(tmp)
+    ) as bootstrap:
+        wait_brokers(bootstrap, args.brokers)
+        topic = "bench"
+        create_topic(bootstrap, topic, args.partitions, args.replication_factor)
+        run_rounds(res, bootstrap, [topic], [args.records], args)
+    return res
+
+
+TARGETS: dict[str, Callable[[argparse.Namespace], Result]] = {
+    "engine": bench_engine,
+    "kafka": bench_kafka,
+    "mock": bench_mock,
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# report
+
+
+def ratios(results: dict[str, Result]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    eng = results.get("engine")
+    if not eng or not eng.ok:
+        return out
+    for ref in ("kafka", "mock"):
+        other = results.get(ref)
+        if other and other.ok:
+            out[f"engine/{ref}"] = {
+                "produce": round(eng.rate(eng.produce_s) / other.rate(other.produce_s), 3),
+                "consume": round(eng.rate(eng.consume_s) / other.rate(other.consume_s), 3),
+            }
+    return out
+
+
+def render(results: dict[str, Result], args: argparse.Namespace) -> str:
+    lines = [
+        f"{args.records:,} records x {args.record_size} B, {args.partitions} partitions, acks={args.acks}, "
+        f"replication factor {args.replication_factor}, {args.brokers} broker(s); one producer, then one consumer",
+        "",
+        f"{'target':<8} {'records':>11} {'produce rec/s':>14} {'produce MB/s':>13} "
+        f"{'consume rec/s':>14} {'consume MB/s':>13}",
+        "-" * 78,
+    ]
+    for name, r in results.items():
+        if r.ok:
+            lines.append(
+                f"{name:<8} {r.records:>11,} {r.rate(r.produce_s):>14,.0f} {r.mbps(r.produce_s):>13.1f} "
+                f"{r.rate(r.consume_s):>14,.0f} {r.mbps(r.consume_s):>13.1f}"
+            )
+        else:
+            lines.append(f"{name:<8} FAILED: {r.error}")
+    rat = ratios(results)
+    if rat:
+        lines.append("")
+        for key, v in rat.items():
+            lines.append(f"{key:<14} produce {v['produce']:.2f}x   consume {v['consume']:.2f}x")
+    notes = [f"  {name}: {n}" for name, r in results.items() for n in r.notes]
+    if notes:
+        lines += ["", "notes:", *notes]
+    lines.append("  MB = 10^6 bytes of record values; timings exclude cluster start, topic creation, client setup")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--records", type=int, default=2_000_000)
+    ap.add_argument("--record-size", type=int, default=100)
+    ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--targets", default="engine,kafka,mock",
+                    help="comma-separated, in run order: engine, kafka, mock")
+    ap.add_argument("--acks", default="1", choices=["0", "1", "all", "-1"])
+    ap.add_argument("--brokers", type=int, default=1, choices=[1, 3],
+                    help="brokers per target (3 gives racks a,b,c)")
+    ap.add_argument("--replication-factor", type=int, default=1)
+    ap.add_argument("--kafka-version", default=None, help="Apache Kafka version for the kafka target")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    args = ap.parse_args(argv)
+    if args.records < 1:
+        ap.error("--records must be >= 1")
+    if args.replication_factor > args.brokers:
+        ap.error("--replication-factor cannot exceed --brokers")
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown or not targets:
+        ap.error(f"unknown target(s) {unknown}; choose from {', '.join(TARGETS)}")
+    args.target_list = targets
+    if args.kafka_version is None:
+        from tests.support.apache_kafka import DEFAULT_VERSION
+
+        args.kafka_version = DEFAULT_VERSION
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results: dict[str, Result] = {}
+    for name in args.target_list:
+        print(f"[{time.strftime('%H:%M:%S')}] {name}: running ...", file=sys.stderr, flush=True)
+        try:
+            results[name] = TARGETS[name](args)
+        except Exception as exc:  # report and go on with the other targets
+            r = Result(name, args.records, args.record_size)
+            r.error = f"{type(exc).__name__}: {exc}".strip()[:2000]
+            results[name] = r
+        r = results[name]
+        status = (f"produce {r.produce_s:.2f}s, consume {r.consume_s:.2f}s" if r.ok else f"FAILED: {r.error}")
+        print(f"[{time.strftime('%H:%M:%S')}] {name}: {status}", file=sys.stderr, flush=True)
+    print(render(results, args))
+    if args.json:
+        import confluent_kafka
+
+        doc = {
+            "records": args.records,
+            "record_size": args.record_size,
+            "partitions": args.partitions,
+            "acks": args.acks,
+            "brokers": args.brokers,
+            "replication_factor": args.replication_factor,
+            "kafka_version": args.kafka_version,
+            "results": {k: v.figures() for k, v in results.items()},
+            "ratios": ratios(results),
+            "host": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "confluent_kafka": confluent_kafka.version()[0],
+                "librdkafka": confluent_kafka.libversion()[0],
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    return 0 if all(r.ok for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
