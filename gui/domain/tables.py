@@ -108,6 +108,11 @@ def brokers_table(s: ClusterSnapshot) -> Table:
     return Table(BROKER_COLUMNS, [r[0] for r in rows], rows)
 
 
+def _topic_order(t):
+    """Operators' topics first, internal ones (__consumer_offsets…) after them."""
+    return (t.internal or t.name.startswith("__"), t.name)
+
+
 # -- topics ------------------------------------------------------------------------------------
 
 TOPIC_COLUMNS = (
@@ -126,7 +131,7 @@ TOPIC_COLUMNS = (
 def topics_table(s: ClusterSnapshot) -> Table:
     alive = s.alive_broker_ids
     rows = []
-    for t in sorted(s.topics, key=lambda t: t.name):
+    for t in sorted(s.topics, key=_topic_order):
         urp = off = 0
         msgs = 0
         size = 0
@@ -177,7 +182,7 @@ def partitions_table(s: ClusterSnapshot, broker: int | None = None) -> Table:
     alive = s.alive_broker_ids
     rows = []
     keys = []
-    for t in sorted(s.topics, key=lambda t: t.name):
+    for t in sorted(s.topics, key=_topic_order):
         m = t.min_insync_replicas
         for p in sorted(t.partitions, key=lambda p: p.partition):
             if broker is not None and broker not in p.replicas:

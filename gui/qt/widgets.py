@@ -71,7 +71,7 @@ class TablePanel(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.view.horizontalHeader()
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(model.columns[-1].kind == "text")
         header.setResizeContentsPrecision(200)
         header.setHighlightSections(False)
 

@@ -9,7 +9,7 @@ Requests per refresh, batched so that they grow with brokers and groups and neve
 with partitions:
   DescribeCluster 1 · Metadata 1 · DescribeConfigs 1 (topics not seen yet; all every
   `config_every` refreshes) · ListOffsets 2 per leader broker (earliest, latest) ·
-  DescribeLogDirs 1 per broker · ListGroups 1 per broker · FindCoordinator 1 per batch
+  DescribeLogDirs 1 per broker · DescribeQuorum 1 (KRaft) · ListGroups 1 per broker · FindCoordinator 1 per batch
   · DescribeGroups 1 per coordinator · OffsetFetch 1 per coordinator (v8 batches
   groups; older brokers: 1 per group).
 confluent-kafka's AdminClient covers cluster, metadata, configs and offsets;
@@ -251,6 +251,7 @@ class KafkaReader:
         self._min_isr: dict[str, int] = {}
         self._refreshes = 0
         self._version: str | None = None
+        self._quorum_ok: bool | None = None
 
     # connections are made lazily, on the poller's thread
 
@@ -384,6 +385,17 @@ class KafkaReader:
                 warnings.append("consumer groups: admin client not connected yet")
         if self._version is None and kp is not None:
             self._version = self._read_version(kp, alive)
+        if kp is not None and self._quorum_ok is not False:
+            # in KRaft, Metadata names a random broker as controller; the quorum leader is the real one
+            try:
+                q = kp.describe_metadata_quorum()
+                leader = q["topics"][0]["partitions"][0]["leader_id"]
+                if leader is not None and leader >= 0:
+                    controller = leader
+                self._quorum_ok = True
+            except Exception:
+                if self._quorum_ok is None:
+                    self._quorum_ok = False  # ZooKeeper-era cluster or a broker without DescribeQuorum
 
         return RawCluster(
             bootstrap=self.settings.bootstrap,

@@ -26,6 +26,7 @@ class BrokerProcessState:
     rack: str | None
     pid: int | None
     alive: bool
+    state: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,9 @@ def state_from_info(directory: Path, info) -> LocalClusterState:
     if info is None:
         return LocalClusterState(str(directory), False, None)
     brokers = tuple(
-        BrokerProcessState(b.node_id, f"{b.host}:{b.port}", b.rack, b.pid, bool(b.alive))
+        BrokerProcessState(
+            b.node_id, f"{b.host}:{b.port}", b.rack, b.pid, bool(b.alive), getattr(b, "state", "") or ""
+        )
         for b in sorted(info.brokers, key=lambda b: b.node_id)
     )
     return LocalClusterState(

@@ -1,0 +1,97 @@
+"""`partita`: the console's entry point.
+
+    partita                          start (or reuse) the local cluster "default" and connect to it
+    partita --bootstrap HOST:PORT    connect to any Kafka cluster
+    partita --profile NAME           connect with a saved profile (secrets from the OS keyring)
+    partita --screenshot DIR [...]   render each main view to DIR/<view>.png offscreen and exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="partita", description="A desktop console for Apache Kafka operators.")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--bootstrap", metavar="HOST:PORT", help="bootstrap servers of the cluster to open")
+    where.add_argument("--profile", metavar="NAME", help="a saved connection profile")
+    where.add_argument("--local", metavar="NAME", default=None, help="local cluster to start or reuse (default: default)")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between refreshes (default 5)")
+    p.add_argument("--screenshot", metavar="DIR", type=Path, help="render each view to DIR/<view>.png and exit")
+    p.add_argument("--screenshot-timeout", type=float, default=120.0, help=argparse.SUPPRESS)
+    p.add_argument("--screenshot-wait", type=float, default=0.0, help=argparse.SUPPRESS)
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    if args.screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+    from partita.gui.qt.bindings import QApplication, QTimer
+    from partita.gui.qt.main_window import MainWindow
+    from partita.gui.services.local_cluster import LocalCluster
+    from partita.gui.services.profiles import ProfileStore
+    from partita.gui.services.settings import ConnectionSettings
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Partita")
+    app.setOrganizationName("Partita")
+
+    settings = None
+    local = None
+    if args.bootstrap:
+        settings = ConnectionSettings(bootstrap=args.bootstrap)
+    elif args.profile:
+        try:
+            settings = ProfileStore().load(args.profile)
+        except KeyError as e:
+            print(f"partita: {e.args[0]}", file=sys.stderr)
+            return 2
+        if settings.local_cluster:
+            local = LocalCluster(settings.local_cluster)
+    else:
+        local = LocalCluster(args.local or "default")
+
+    window = MainWindow(interval=args.interval, local=local if (settings is not None and local is not None) else None)
+    if settings is not None:
+        window.connect_to(settings)
+    else:
+        window.start_local(local)
+
+    code = {"rc": 0}
+    if args.screenshot:
+        out_dir: Path = args.screenshot
+
+        def shoot():
+            for path in window.save_screenshots(out_dir):
+                print(path)
+            window.close()
+            app.quit()
+
+        def on_first():
+            QTimer.singleShot(int(600 + args.screenshot_wait * 1000), shoot)
+
+        def give_up():
+            if window.latest is None:
+                print("partita: no snapshot arrived; screenshots show the unreachable state", file=sys.stderr)
+                code["rc"] = 1
+                shoot()
+
+        window.first_data_arrived.connect(on_first)
+        QTimer.singleShot(int(args.screenshot_timeout * 1000), give_up)
+        window.resize(1280, 800)
+    window.show()
+    rc = app.exec()
+    return code["rc"] or rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

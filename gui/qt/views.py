@@ -1,0 +1,269 @@
+"""The main views. Each takes ViewData from the bridge and swaps tables into its models."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from partita.gui.domain import health
+from partita.gui.domain import tables as T
+
+from .bindings import (
+    QGridLayout,
+    QLabel,
+    QListWidget,
+    QSplitter,
+    Qt,
+    QTabWidget,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    pyqtgraph,
+)
+from .bridge import ViewData
+from .models import TableModel
+from .widgets import HealthTile, TablePanel
+
+
+def _sub_table(table: T.Table, keep) -> T.Table:
+    keys, rows = [], []
+    for k, r in zip(table.keys, table.rows, strict=True):
+        if keep(r):
+            keys.append(k)
+            rows.append(r)
+    return T.Table(table.columns, keys, rows)
+
+
+class ThroughputPlot(QWidget):
+    """Messages/s from end-offset deltas. One QTimer redraws at most once a second with setData."""
+
+    def __init__(self, history: int = 720, parent=None) -> None:
+        super().__init__(parent)
+        pg = pyqtgraph()
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+        self.plot.setLabel("left", "messages/s")
+        self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.plot.setDownsampling(mode="peak")
+        self.plot.setClipToView(True)
+        self.plot.setMouseEnabled(x=True, y=False)
+        self.plot.getViewBox().setLimits(yMin=0)
+        self.curve = self.plot.plot(pen=pg.mkPen("#1565c0", width=2), fillLevel=0, brush=(21, 101, 192, 40))
+        self.xs: deque[float] = deque(maxlen=history)
+        self.ys: deque[float] = deque(maxlen=history)
+        self._dirty = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self._redraw)
+        self.timer.start()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+
+    def add(self, at: float, value: float) -> None:
+        self.xs.append(at)
+        self.ys.append(value)
+        self._dirty = True
+
+    def _redraw(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.curve.setData(list(self.xs), list(self.ys))
+            top = max(self.ys, default=0)
+            self.plot.setYRange(0, max(10.0, top * 1.15), padding=0)
+
+    def redraw_now(self) -> None:
+        self._dirty = True
+        self._redraw()
+
+
+class OverviewView(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.tiles = {
+            "brokers": HealthTile("brokers up"),
+            "down": HealthTile("brokers down"),
+            "urp": HealthTile("under-replicated"),
+            "offline": HealthTile("offline partitions"),
+            "minisr": HealthTile("under min ISR"),
+            "groups": HealthTile("consumer groups"),
+            "rate": HealthTile("messages/s"),
+        }
+        grid = QGridLayout()
+        for i, tile in enumerate(self.tiles.values()):
+            grid.addWidget(tile, 0, i)
+        self.model = TableModel(T.OVERVIEW_COLUMNS)
+        self.table = TablePanel(self.model, "Cluster")
+        self.events = QListWidget(self)
+        self.events.setObjectName("events")
+        self.throughput = ThroughputPlot()
+        right = QSplitter(Qt.Orientation.Vertical)
+        box = QWidget()
+        bl = QVBoxLayout(box)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(QLabel("<b>Throughput</b> (from end-offset deltas)"))
+        bl.addWidget(self.throughput)
+        right.addWidget(box)
+        ebox = QWidget()
+        el = QVBoxLayout(ebox)
+        el.setContentsMargins(0, 0, 0, 0)
+        el.addWidget(QLabel("<b>Events</b>"))
+        el.addWidget(self.events)
+        right.addWidget(ebox)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(right)
+        split.setSizes([450, 550])
+        lay = QVBoxLayout(self)
+        lay.addLayout(grid)
+        lay.addWidget(split, 1)
+
+    def update_data(self, d: ViewData) -> None:
+        s = d.snapshot
+        h = health.health_counts(s)
+        self.tiles["brokers"].set_value(h.brokers_up, "ok" if h.brokers_up else "bad")
+        self.tiles["down"].set_value(h.brokers_down, "bad" if h.brokers_down else "ok")
+        self.tiles["urp"].set_value(f"{h.under_replicated:,}", "warn" if h.under_replicated else "ok")
+        self.tiles["offline"].set_value(f"{h.offline:,}", "bad" if h.offline else "ok")
+        self.tiles["minisr"].set_value(f"{h.under_min_isr:,}", "bad" if h.under_min_isr else "ok")
+        self.tiles["groups"].set_value(f"{len(s.groups):,}", "ok")
+        if d.rates is not None:
+            self.tiles["rate"].set_value(f"{d.rates.messages_per_s:,.0f}", "ok")
+            self.throughput.add(d.rates.at, d.rates.messages_per_s)
+        self.model.set_table(d.overview)
+        for e in d.events:
+            stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
+            self.events.insertItem(0, f"{stamp}  {e.describe()}")
+        while self.events.count() > 2000:
+            self.events.takeItem(self.events.count() - 1)
+
+
+class BrokersView(QWidget):
+    """Brokers & racks; selecting a broker lists the partitions it holds."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.model = TableModel(T.BROKER_COLUMNS)
+        self.table = TablePanel(self.model, "Brokers & racks")
+        self.partitions_model = TableModel(T.PARTITION_COLUMNS)
+        self.partitions = TablePanel(self.partitions_model, "Partitions on the selected broker")
+        self.racks = QLabel(self)
+        self.racks.setObjectName("racks")
+        self.racks.setWordWrap(True)
+        self._data: ViewData | None = None
+        self.table.current_key_changed.connect(lambda _k: self._update_partitions())
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.partitions)
+        split.setSizes([300, 400])
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.racks)
+        lay.addWidget(split, 1)
+
+    def update_data(self, d: ViewData) -> None:
+        self._data = d
+        self.model.set_table(d.brokers)
+        racks: dict[str, list[str]] = {}
+        for b in d.snapshot.brokers:
+            mark = f"{b.node_id}" if b.alive else f"<span style='color:#b3261e'>{b.node_id}✕</span>"
+            racks.setdefault(b.rack or "(no rack)", []).append(mark)
+        self.racks.setText(
+            "<b>Racks</b>&nbsp;&nbsp;" + "&nbsp;&nbsp;&nbsp;".join(f"{r}: [{' '.join(ids)}]" for r, ids in sorted(racks.items()))
+        )
+        if self.table.current_key() is None and d.brokers.keys:
+            self.table.select_key(d.brokers.keys[0])
+        else:
+            self._update_partitions()
+
+    def _update_partitions(self) -> None:
+        if self._data is None:
+            return
+        node = self.table.current_key()
+        if node is None:
+            self.partitions_model.set_table(T.empty(T.PARTITION_COLUMNS))
+            self.partitions.title.setText("<b>Partitions on the selected broker</b>")
+            return
+        sub = _sub_table(self._data.partitions, lambda r: node in r[3][0])
+        self.partitions.title.setText(f"<b>Partitions on broker {node}</b> (L = leader)")
+        self.partitions_model.set_table(sub)
+
+
+class TopicsView(QWidget):
+    """Topics, and the partitions of the selected topic (all partitions when none is selected)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.topics_model = TableModel(T.TOPIC_COLUMNS)
+        self.topics = TablePanel(self.topics_model, "Topics")
+        self.model = TableModel(T.PARTITION_COLUMNS)
+        self.partitions = TablePanel(self.model, "Partitions", "Filter (topic, flag: URP, OFFLINE, <MIN-ISR)")
+        self._data: ViewData | None = None
+        self.topics.current_key_changed.connect(lambda _k: self._update_partitions())
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.topics)
+        split.addWidget(self.partitions)
+        split.setSizes([250, 450])
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+
+    def update_data(self, d: ViewData) -> None:
+        self._data = d
+        self.topics_model.set_table(d.topics)
+        self._update_partitions()
+
+    def _update_partitions(self) -> None:
+        if self._data is None:
+            return
+        topic = self.topics.current_key()
+        if topic is None:
+            self.partitions.title.setText("<b>Partitions</b> (all topics; L = leader)")
+            self.model.set_table(self._data.partitions)
+        else:
+            self.partitions.title.setText(f"<b>Partitions of {topic}</b> (L = leader)")
+            self.model.set_table(_sub_table(self._data.partitions, lambda r: r[0] == topic))
+
+
+class GroupsView(QWidget):
+    """Consumer groups; the selected group's per-partition lag and members."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.model = TableModel(T.GROUP_COLUMNS)
+        self.groups = TablePanel(self.model, "Consumer groups")
+        self.lag_model = TableModel(T.GROUP_PARTITION_COLUMNS)
+        self.lag = TablePanel(self.lag_model, "Partitions")
+        self.members_model = TableModel(T.GROUP_MEMBER_COLUMNS)
+        self.members = TablePanel(self.members_model, "Members")
+        self.detail = QTabWidget(self)
+        self.detail.addTab(self.lag, "Lag per partition")
+        self.detail.addTab(self.members, "Members")
+        self._data: ViewData | None = None
+        self.groups.current_key_changed.connect(lambda _k: self._update_detail())
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.groups)
+        split.addWidget(self.detail)
+        split.setSizes([300, 400])
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+
+    def update_data(self, d: ViewData) -> None:
+        self._data = d
+        self.model.set_table(d.groups)
+        if self.groups.current_key() is None and d.groups.keys:
+            self.groups.select_key(d.groups.keys[0])
+        else:
+            self._update_detail()
+
+    def _update_detail(self) -> None:
+        if self._data is None:
+            return
+        gid = self.groups.current_key()
+        if gid is None:
+            self.lag_model.set_table(T.empty(T.GROUP_PARTITION_COLUMNS))
+            self.members_model.set_table(T.empty(T.GROUP_MEMBER_COLUMNS))
+            return
+        s = self._data.snapshot
+        self.lag.title.setText(f"<b>{gid}</b>: committed, end offset and lag")
+        self.members.title.setText(f"<b>{gid}</b>: members")
+        self.lag_model.set_table(T.group_partitions_table(s, gid))
+        self.members_model.set_table(T.group_members_table(s, gid))
