@@ -1,0 +1,114 @@
+"""Compress and decompress the records section of a batch, for the few places that must.
+
+The broker never recompresses and never decompresses on produce or fetch: batches pass
+through as the producer built them. Only ListOffsets-by-timestamp may need the records
+of one batch (see records.py), and tests build compressed batches. gzip comes with
+Python; lz4 (`lz4`), zstd (`zstandard`) and snappy (`cramjam` or `python-snappy`) are
+used when installed, and `CodecUnavailable` says which is missing otherwise.
+
+Kafka's formats: gzip stream; LZ4 frame; zstd frame (content size may be absent);
+snappy either raw or in xerial's block framing (what the Java producer writes).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+__all__ = ["CodecUnavailable", "compress", "decompress", "available"]
+
+NONE, GZIP, SNAPPY, LZ4, ZSTD = 0, 1, 2, 3, 4
+_XERIAL_MAGIC = b"\x82SNAPPY\x00"
+
+
+class CodecUnavailable(RuntimeError):
+    """The codec's Python library is not installed."""
+
+
+def _lz4():
+    try:
+        import lz4.frame as lz4_frame
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise CodecUnavailable("lz4 needs the 'lz4' package") from exc
+    return lz4_frame
+
+
+def _zstd():
+    try:
+        import zstandard
+    except ImportError as exc:  # pragma: no cover
+        raise CodecUnavailable("zstd needs the 'zstandard' package") from exc
+    return zstandard
+
+
+def _snappy():
+    """(compress_raw, decompress_raw) from cramjam or python-snappy."""
+    try:
+        import cramjam
+
+        return (
+            lambda b: bytes(cramjam.snappy.compress_raw(b)),
+            lambda b: bytes(cramjam.snappy.decompress_raw(b)),
+        )
+    except ImportError:
+        pass
+    try:
+        import snappy
+
+        return snappy.compress, snappy.decompress
+    except ImportError as exc:
+        raise CodecUnavailable("snappy needs 'cramjam' or 'python-snappy'") from exc
+
+
+def available(codec: int) -> bool:
+    try:
+        if codec == LZ4:
+            _lz4()
+        elif codec == ZSTD:
+            _zstd()
+        elif codec == SNAPPY:
+            _snappy()
+        return codec in (NONE, GZIP, SNAPPY, LZ4, ZSTD)
+    except CodecUnavailable:
+        return False
+
+
+def decompress(codec: int, data) -> bytes:
+    if codec == NONE:
+        return bytes(data)
+    if codec == GZIP:
+        return zlib.decompress(data, 16 + zlib.MAX_WBITS)
+    if codec == LZ4:
+        return _lz4().decompress(bytes(data))
+    if codec == ZSTD:
+        # Streaming: Kafka's producers may leave the frame's content size out.
+        return _zstd().ZstdDecompressor().decompressobj().decompress(bytes(data))
+    if codec == SNAPPY:
+        raw = _snappy()[1]
+        data = bytes(data)
+        if not data.startswith(_XERIAL_MAGIC):
+            return raw(data)
+        out = []
+        pos = 16  # magic (8) + version (4) + compatible version (4)
+        while pos + 4 <= len(data):
+            (size,) = struct.unpack_from(">i", data, pos)
+            pos += 4
+            out.append(raw(data[pos : pos + size]))
+            pos += size
+        return b"".join(out)
+    raise ValueError(f"unknown compression codec {codec}")
+
+
+def compress(codec: int, data: bytes) -> bytes:
+    if codec == NONE:
+        return data
+    if codec == GZIP:
+        c = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        return c.compress(data) + c.flush()
+    if codec == LZ4:
+        return _lz4().compress(data)
+    if codec == ZSTD:
+        return _zstd().ZstdCompressor().compress(data)
+    if codec == SNAPPY:
+        return _snappy()[0](data)
+    raise ValueError(f"unknown compression codec {codec}")

@@ -1,0 +1,167 @@
+"""Per-partition log settings, named after Kafka's topic configs, with Kafka's defaults.
+
+`LogConfig` is frozen: a config change (IncrementalAlterConfigs) builds a new one and
+assigns it to the log (`PartitionLog.config = ...`). `from_kafka_configs` reads Kafka's
+dotted topic-level names, `from_broker_configs` the broker-level defaults (`log.*`),
+`to_kafka_configs` gives the dotted names back for DescribeConfigs.
+
+cleanup.policy=compact is accepted and reported but compaction is not implemented:
+a compacted topic's log only grows (and, like Kafka's, is not deleted by retention
+unless the policy also says delete).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["LogConfig", "LONG_MAX"]
+
+LONG_MAX = 2**63 - 1
+_DAY_MS = 24 * 60 * 60 * 1000
+
+# Kafka topic config name -> LogConfig field.
+_TOPIC_NAMES = {
+    "segment.bytes": "segment_bytes",
+    "segment.ms": "segment_ms",
+    "segment.index.bytes": "segment_index_bytes",
+    "retention.ms": "retention_ms",
+    "retention.bytes": "retention_bytes",
+    "index.interval.bytes": "index_interval_bytes",
+    "max.message.bytes": "max_message_bytes",
+    "message.timestamp.type": "message_timestamp_type",
+    "message.timestamp.before.max.ms": "message_timestamp_before_max_ms",
+    "message.timestamp.after.max.ms": "message_timestamp_after_max_ms",
+    "cleanup.policy": "cleanup_policy",
+    "file.delete.delay.ms": "file_delete_delay_ms",
+}
+
+# Broker-level default name -> topic name (Kafka's "server default property").
+_BROKER_NAMES = {
+    "log.segment.bytes": "segment.bytes",
+    "log.roll.ms": "segment.ms",
+    "log.index.size.max.bytes": "segment.index.bytes",
+    "log.retention.ms": "retention.ms",
+    "log.retention.bytes": "retention.bytes",
+    "log.index.interval.bytes": "index.interval.bytes",
+    "message.max.bytes": "max.message.bytes",
+    "log.message.timestamp.type": "message.timestamp.type",
+    "log.message.timestamp.before.max.ms": "message.timestamp.before.max.ms",
+    "log.message.timestamp.after.max.ms": "message.timestamp.after.max.ms",
+    "log.cleanup.policy": "cleanup.policy",
+    "log.segment.delete.delay.ms": "file.delete.delay.ms",
+}
+
+_TIMESTAMP_TYPES = ("CreateTime", "LogAppendTime")
+_POLICIES = ("delete", "compact")
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    segment_bytes: int = 1 << 30  # segment.bytes
+    segment_ms: int = 7 * _DAY_MS  # segment.ms
+    segment_index_bytes: int = 10 * 1024 * 1024  # segment.index.bytes: roll when an index would exceed it
+    retention_ms: int = 7 * _DAY_MS  # retention.ms; -1 = keep forever
+    retention_bytes: int = -1  # retention.bytes; -1 = no size limit
+    index_interval_bytes: int = 4096  # index.interval.bytes
+    max_message_bytes: int = 1048588  # max.message.bytes: largest batch accepted
+    message_timestamp_type: str = "CreateTime"  # or "LogAppendTime"
+    message_timestamp_before_max_ms: int = LONG_MAX
+    message_timestamp_after_max_ms: int = 3_600_000  # Kafka 4.0's default (one hour)
+    cleanup_policy: str = "delete"  # "delete", "compact" or "compact,delete"; compaction not implemented
+    file_delete_delay_ms: int = 60_000  # accepted; files are unlinked at once (see PartitionLog)
+
+    def __post_init__(self) -> None:
+        if self.segment_bytes < 14:
+            raise ValueError(f"segment.bytes must be at least 14, got {self.segment_bytes}")
+        if self.segment_ms < 1:
+            raise ValueError(f"segment.ms must be at least 1, got {self.segment_ms}")
+        if self.segment_index_bytes < 8:
+            raise ValueError(f"segment.index.bytes must be at least 8, got {self.segment_index_bytes}")
+        if self.retention_ms < -1:
+            raise ValueError(f"retention.ms must be -1 or more, got {self.retention_ms}")
+        if self.index_interval_bytes < 0:
+            raise ValueError(f"index.interval.bytes must be 0 or more, got {self.index_interval_bytes}")
+        if self.max_message_bytes < 0:
+            raise ValueError(f"max.message.bytes must be 0 or more, got {self.max_message_bytes}")
+        if self.message_timestamp_type not in _TIMESTAMP_TYPES:
+            raise ValueError(
+                f"message.timestamp.type must be one of {_TIMESTAMP_TYPES}, got {self.message_timestamp_type!r}"
+            )
+        if self.message_timestamp_before_max_ms < 0 or self.message_timestamp_after_max_ms < 0:
+            raise ValueError("message.timestamp.before/after.max.ms must be 0 or more")
+        policies = [p.strip() for p in self.cleanup_policy.split(",") if p.strip()]
+        if not policies or any(p not in _POLICIES for p in policies):
+            raise ValueError(f"cleanup.policy must be a list of {_POLICIES}, got {self.cleanup_policy!r}")
+        if self.file_delete_delay_ms < 0:
+            raise ValueError(f"file.delete.delay.ms must be 0 or more, got {self.file_delete_delay_ms}")
+
+    # -- derived ----------------------------------------------------------------------
+
+    @property
+    def log_append_time(self) -> bool:
+        return self.message_timestamp_type == "LogAppendTime"
+
+    @property
+    def delete_enabled(self) -> bool:
+        """Whether retention deletes segments (cleanup.policy contains delete)."""
+        return "delete" in (p.strip() for p in self.cleanup_policy.split(","))
+
+    def replace(self, **changes) -> LogConfig:
+        return dataclasses.replace(self, **changes)
+
+    # -- Kafka's names ------------------------------------------------------------------
+
+    @classmethod
+    def from_kafka_configs(cls, configs: Mapping[str, str], base: LogConfig | None = None) -> LogConfig:
+        """Apply Kafka topic configs (dotted names, string values) on top of `base` (defaults).
+
+        Names the log does not use (min.insync.replicas, compression.type, ...) are ignored;
+        a bad value raises ValueError naming the config.
+        """
+        changes = {}
+        for name, value in configs.items():
+            field = _TOPIC_NAMES.get(name)
+            if field is None or value is None:
+                continue
+            changes[field] = _parse(name, field, value)
+        return dataclasses.replace(base or cls(), **changes)
+
+    @classmethod
+    def from_broker_configs(cls, configs: Mapping[str, str]) -> LogConfig:
+        """The broker's defaults from its `log.*` settings (log.retention.hours and friends included)."""
+        topic: dict[str, str] = {}
+        # Kafka's precedence: *.ms over *.minutes over *.hours.
+        for hours, minutes, ms, target in (
+            ("log.retention.hours", "log.retention.minutes", "log.retention.ms", "retention.ms"),
+            ("log.roll.hours", None, "log.roll.ms", "segment.ms"),
+        ):
+            if ms in configs:
+                topic[target] = configs[ms]
+            elif minutes and minutes in configs:
+                topic[target] = str(int(configs[minutes]) * 60_000)
+            elif hours in configs:
+                topic[target] = str(int(configs[hours]) * 3_600_000)
+        for name, value in configs.items():
+            target = _BROKER_NAMES.get(name)
+            if target and target not in topic:
+                topic[target] = value
+        return cls.from_kafka_configs(topic)
+
+    def to_kafka_configs(self) -> dict[str, str]:
+        """Dotted name -> string value, for DescribeConfigs."""
+        return {name: str(getattr(self, field)) for name, field in _TOPIC_NAMES.items()}
+
+
+def _parse(name: str, field: str, value: str):
+    if field in ("message_timestamp_type", "cleanup_policy"):
+        return (
+            str(value).strip()
+            if field == "message_timestamp_type"
+            else ",".join(p.strip() for p in str(value).split(","))
+        )
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None

@@ -1,0 +1,762 @@
+"""The log of one partition replica: a directory of segments, appended and read as bytes.
+
+`PartitionLog` ties the pieces together: segments (segment.py), producer state
+(producer_state.py), the leader epoch cache (leader_epochs.py) and two small checkpoint
+files. It is synchronous and meant to be called from the broker's event loop: every
+operation is short (an append is one validation pass over the headers, one copy, one
+pwrite; a read is one pread), with no fsync per append. Durability comes from
+replication, as in Kafka; data is fsynced when a segment rolls, on `flush()` and on
+`close()`.
+
+Directory contents (Kafka's names where Kafka has the file):
+    00000000000000000000.log / .index / .timeindex   segments
+    leader-epoch-checkpoint                          leader epoch cache
+    <offset:020d>.snapshot                           producer state (Partita's JSON format)
+    log-start-offset, recovery-point                 one number each
+    clean-shutdown                                   written by close(), removed by open()
+
+Opening after a clean shutdown reads no log data beyond the tail of the active segment
+(one index-interval's worth, CRC-checked). After a crash every segment from the recovery
+point on (normally just the active one, since rolling fsyncs) is read in full: each
+batch's CRC is checked, the file is cut at the first torn or corrupt batch, and its
+indexes, the producer state and the epoch cache are brought in line.
+
+Deviations from Kafka, on purpose: a read serves one segment (Kafka does too) and returns
+whole batches only (Kafka may end with a partial one); retention never deletes the active
+segment (Kafka rolls it and deletes it); deleted files are unlinked at once rather than
+after file.delete.delay.ms (reads are synchronous, so none can be in flight); compaction
+and transactions (LSO, aborted-transaction index) are not implemented.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import struct
+import time
+from bisect import bisect_right
+from pathlib import Path
+from typing import NamedTuple
+
+from . import timestamp_lookup
+from .batch import (
+    CREATE_TIME,
+    INT32_MAX,
+    LOG_APPEND_TIME,
+    LOG_OVERHEAD,
+    patch_offsets,
+    set_max_timestamp,
+    validate_batches,
+    validate_timestamps,
+)
+from .checkpoint_files import (
+    CLEAN_SHUTDOWN_FILE,
+    LOG_START_OFFSET_FILE,
+    RECOVERY_POINT_FILE,
+    read_offset,
+    write_offset,
+)
+from .config import LogConfig
+from .errors import (
+    FencedLeaderEpochError,
+    InvalidRecordError,
+    KafkaStorageError,
+    MessageTooLargeError,
+    OffsetOutOfRangeError,
+    RecordListTooLargeError,
+    UnexpectedAppendOffsetError,
+)
+from .leader_epochs import LeaderEpochCache
+from .producer_state import ProducerStateManager
+from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, Segment
+
+__all__ = ["PartitionLog", "AppendResult", "ReadResult"]
+
+log = logging.getLogger(__name__)
+
+_BASE_AND_LENGTH = struct.Struct(">qi")
+_I32 = struct.Struct(">i")
+_LAST_DELTA_END = 27  # baseOffset, batchLength ... lastOffsetDelta: what locating a batch reads
+
+
+class AppendResult(NamedTuple):
+    base_offset: int
+    last_offset: int
+    log_append_time: int  # the broker's timestamp for LogAppendTime topics, else -1
+    log_start_offset: int
+    duplicate: bool = False  # a producer retry: offsets are those of the original append
+
+
+class ReadResult(NamedTuple):
+    records: bytes  # whole batches, possibly starting before the requested offset
+    first_offset: int  # base offset of the first batch (the requested offset when empty)
+
+
+class PartitionLog:
+    def __init__(self, directory: Path, config: LogConfig):
+        self._directory = directory
+        self._config = config
+        self.segments: list[Segment] = []
+        self._bases: list[int] = []
+        self._log_start_offset = 0
+        self._recovery_point = 0
+        self._producers = ProducerStateManager(directory)
+        self._epochs: LeaderEpochCache | None = None
+        self._closed = False
+
+    # ===================================================================================
+    # opening and recovery
+    # ===================================================================================
+
+    @classmethod
+    def open(cls, directory: Path, config: LogConfig, now_ms: int | None = None) -> PartitionLog:
+        """Open the log in `directory`, creating it or recovering it as needed."""
+        directory = Path(directory)
+        now_ms = _now_ms() if now_ms is None else now_ms
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            plog = cls(directory, config)
+            plog._load(now_ms)
+        except OSError as exc:
+            raise KafkaStorageError(f"cannot open the log in {directory}: {exc}") from exc
+        return plog
+
+    def _load(self, now_ms: int) -> None:
+        d = self._directory
+        marker = d / CLEAN_SHUTDOWN_FILE
+        clean = marker.exists()
+        if clean:
+            marker.unlink()  # from here on, a crash must be noticed by the next open
+        self._remove_leftovers()
+        bases = sorted(
+            int(p.name[: -len(LOG_SUFFIX)]) for p in d.glob(f"*{LOG_SUFFIX}") if _is_segment_name(p.name)
+        )
+        interval = self._config.index_interval_bytes
+        stored_start = read_offset(d / LOG_START_OFFSET_FILE)
+        if not bases:
+            start = stored_start or 0
+            self.segments = [Segment.create(d, start, interval, now_ms)]
+        else:
+            self.segments = [Segment.open(d, b, interval, now_ms) for b in bases]
+        self._bases = [s.base_offset for s in self.segments]
+        self._epochs = LeaderEpochCache(d)
+        rebuild_epochs = not self._epochs.loaded_ok
+
+        recovery_point = read_offset(d / RECOVERY_POINT_FILE) or 0
+        if clean and self.active.load_tail():
+            pass
+        else:
+            if clean:
+                log.warning("%s: the active segment's tail is damaged despite a clean shutdown", d)
+                recovery_point = min(recovery_point, self.active.base_offset)
+            self._recover_from(recovery_point)
+
+        if rebuild_epochs:
+            self._rebuild_epochs()
+        leo = self.log_end_offset
+        self._log_start_offset = min(max(stored_start or 0, self.segments[0].base_offset), leo)
+        self._epochs.truncate_from_end(leo)
+        self._epochs.truncate_from_start(self._log_start_offset)
+        self._load_producer_state(clean)
+        if not clean:
+            self.active.flush()
+        self._set_recovery_point(leo if not clean else max(recovery_point, leo))
+
+    def _remove_leftovers(self) -> None:
+        """Temp files of interrupted writes, and index files whose log file is gone."""
+        d = self._directory
+        for p in d.iterdir():
+            name = p.name
+            if name.endswith(".tmp"):
+                p.unlink(missing_ok=True)
+            elif name.endswith((INDEX_SUFFIX, TIME_INDEX_SUFFIX)):
+                stem = name.rsplit(".", 1)[0]
+                if not (d / f"{stem}{LOG_SUFFIX}").exists():
+                    p.unlink(missing_ok=True)
+
+    def _recover_from(self, recovery_point: int) -> None:
+        epochs = self._epochs
+
+        def note_epoch(h) -> None:
+            # As Kafka's LogSegment.recover: epochs seen in recovered batches enter the cache.
+            if h.partition_leader_epoch >= 0 and h.partition_leader_epoch > epochs.latest_epoch:
+                epochs.assign(h.partition_leader_epoch, h.base_offset)
+
+        first = max(0, bisect_right(self._bases, recovery_point) - 1)
+        for i in range(first, len(self.segments)):
+            seg = self.segments[i]
+            dropped = seg.recover(note_epoch)
+            if dropped:
+                log.warning(
+                    "%s: dropped %d bytes of torn or corrupt data at the end of %s",
+                    self._directory,
+                    dropped,
+                    seg.log_path.name,
+                )
+                for later in self.segments[i + 1 :]:
+                    log.warning(
+                        "%s: deleting %s, which follows the damage", self._directory, later.log_path.name
+                    )
+                    later.delete()
+                del self.segments[i + 1 :]
+                del self._bases[i + 1 :]
+                break
+        if self.active.next_offset < self._epochs_end():
+            self._epochs.truncate_from_end(self.active.next_offset)
+
+    def _epochs_end(self) -> int:
+        entries = self._epochs.entries()
+        return entries[-1][1] + 1 if entries else 0
+
+    def _rebuild_epochs(self) -> None:
+        """The checkpoint was unreadable: every batch carries its leader epoch, so replay the headers."""
+        log.warning("%s: rebuilding the leader epoch cache from the batch headers", self._directory)
+        self._epochs.clear()
+        for seg in self.segments:
+            for _, h in seg.scan(0):
+                if h.partition_leader_epoch >= 0 and h.partition_leader_epoch > self._epochs.latest_epoch:
+                    self._epochs.assign(h.partition_leader_epoch, h.base_offset)
+
+    def _load_producer_state(self, clean: bool) -> None:
+        pm = self._producers
+        leo = self.log_end_offset
+        pm.delete_snapshots(above=leo)
+        if clean and pm.load_snapshot(leo):
+            return
+        start = None
+        for off in reversed(pm.snapshot_offsets()):
+            if pm.load_snapshot(off):
+                start = off
+                break
+        if start is None:
+            pm.clear()
+            start = self.segments[0].base_offset
+        self._replay_producers(start)
+
+    def _replay_producers(self, start: int) -> None:
+        """Apply the headers of the batches at offsets >= start to the producer state."""
+        first = max(0, bisect_right(self._bases, start) - 1)
+        apply = self._producers.apply
+        for seg in self.segments[first:]:
+            position = seg.offset_index.lookup(start) if seg.base_offset <= start else 0
+            for _, h in seg.scan(position):
+                if h.base_offset >= start and h.producer_id >= 0:
+                    apply(h)
+
+    # ===================================================================================
+    # properties
+    # ===================================================================================
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
+
+    @property
+    def config(self) -> LogConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: LogConfig) -> None:
+        """A new config takes effect from the next append (segment sizes, retention, ...)."""
+        self._config = config
+        if self.segments:
+            self.active.index_interval_bytes = config.index_interval_bytes
+
+    @property
+    def active(self) -> Segment:
+        return self.segments[-1]
+
+    @property
+    def log_start_offset(self) -> int:
+        return self._log_start_offset
+
+    @property
+    def log_end_offset(self) -> int:
+        """The offset the next appended record gets."""
+        return self.segments[-1].next_offset
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(s.size for s in self.segments)
+
+    @property
+    def latest_epoch(self) -> int:
+        """The newest leader epoch in the cache, -1 if none."""
+        return self._epochs.latest_epoch
+
+    @property
+    def recovery_point(self) -> int:
+        return self._recovery_point
+
+    @property
+    def producer_state(self) -> ProducerStateManager:
+        return self._producers
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __repr__(self) -> str:
+        return (
+            f"PartitionLog({self._directory.name}, start={self._log_start_offset}, "
+            f"end={self.log_end_offset}, segments={len(self.segments)})"
+        )
+
+    # ===================================================================================
+    # appending
+    # ===================================================================================
+
+    def append_as_leader(self, records: bytes, leader_epoch: int, now_ms: int) -> AppendResult:
+        """Validate, assign offsets to and append the batches of a produce request.
+
+        All or nothing: a validation error, a producer check or a failed write leaves the
+        log unchanged. A retried idempotent batch is not appended again: the result has
+        `duplicate=True` and the original offsets.
+        """
+        self._check_open()
+        headers = validate_batches(records)
+        if not headers:
+            raise InvalidRecordError("a produce request must carry at least one record batch")
+        config = self._config
+        for h in headers:
+            if h.length + LOG_OVERHEAD > config.max_message_bytes:
+                raise MessageTooLargeError(
+                    f"batch of {h.length + LOG_OVERHEAD} bytes exceeds max.message.bytes={config.max_message_bytes}"
+                )
+        if len(records) > config.segment_bytes:
+            raise RecordListTooLargeError(
+                f"{len(records)} bytes of batches exceed segment.bytes={config.segment_bytes}"
+            )
+        log_append_time = config.log_append_time
+        if not log_append_time:
+            validate_timestamps(
+                headers, now_ms, config.message_timestamp_before_max_ms, config.message_timestamp_after_max_ms
+            )
+        latest_epoch = self._epochs.latest_epoch
+        if leader_epoch < latest_epoch:
+            raise FencedLeaderEpochError(
+                f"leader epoch {leader_epoch} is older than the log's {latest_epoch}"
+            )
+
+        staging = self._producers.begin()
+        for h in headers:
+            dup = staging.find_duplicate(h)
+            if dup is not None:
+                return AppendResult(
+                    dup.first_offset,
+                    dup.last_offset,
+                    dup.timestamp if log_append_time else -1,
+                    self._log_start_offset,
+                    True,
+                )
+
+        buf = bytearray(records)
+        next_offset = base_offset = self.log_end_offset
+        batches = []
+        position = 0
+        max_ts_all = -1
+        for h in headers:
+            size = h.length + LOG_OVERHEAD
+            last = next_offset + h.last_offset_delta
+            if log_append_time:
+                set_max_timestamp(buf, position, LOG_APPEND_TIME, now_ms)
+                max_ts = now_ms
+            else:
+                if h.attributes & 0x08:
+                    set_max_timestamp(buf, position, CREATE_TIME, h.max_timestamp)
+                max_ts = h.max_timestamp
+            staging.check_and_add(h, next_offset, last, max_ts)
+            patch_offsets(buf, position, next_offset, leader_epoch)
+            batches.append((position, next_offset, last, max_ts, size))
+            max_ts_all = max(max_ts_all, max_ts)
+            position += size
+            next_offset = last + 1
+
+        segment = self._segment_for(len(buf), max_ts_all, next_offset - 1, now_ms)
+        segment.append(buf, batches)
+        staging.commit()
+        if leader_epoch >= 0 and leader_epoch != latest_epoch:
+            self._epochs.assign(leader_epoch, base_offset)
+        return AppendResult(
+            base_offset, next_offset - 1, now_ms if log_append_time else -1, self._log_start_offset, False
+        )
+
+    def append_as_follower(self, records: bytes) -> AppendResult | None:
+        """Append batches fetched from the leader as they are (offsets and epochs already set).
+
+        Checks CRCs and that the first batch starts at the log end offset
+        (UnexpectedAppendOffsetError otherwise). Returns None when `records` is empty.
+        """
+        self._check_open()
+        headers = validate_batches(records, from_client=False)
+        if not headers:
+            return None
+        leo = self.log_end_offset
+        first = headers[0].base_offset
+        if first != leo:
+            raise UnexpectedAppendOffsetError(
+                f"follower append starts at offset {first}, the log ends at {leo}", first, leo
+            )
+        if len(records) > self._config.segment_bytes:
+            raise RecordListTooLargeError(f"{len(records)} bytes of batches exceed segment.bytes")
+        batches = []
+        position = 0
+        expected = leo
+        max_ts_all = -1
+        for h in headers:
+            if h.base_offset < expected:
+                raise UnexpectedAppendOffsetError(
+                    f"offsets go backwards in a follower append: batch at {h.base_offset}, expected >= {expected}",
+                    h.base_offset,
+                    expected,
+                )
+            size = h.length + LOG_OVERHEAD
+            last = h.base_offset + h.last_offset_delta
+            batches.append((position, h.base_offset, last, h.max_timestamp, size))
+            max_ts_all = max(max_ts_all, h.max_timestamp)
+            position += size
+            expected = last + 1
+        segment = self._segment_for(len(records), max_ts_all, expected - 1, _now_ms())
+        segment.append(records, batches)
+        for h in headers:
+            self._producers.apply(h)
+            if h.partition_leader_epoch >= 0:
+                self._epochs.assign(h.partition_leader_epoch, h.base_offset)
+        return AppendResult(first, expected - 1, -1, self._log_start_offset, False)
+
+    def _segment_for(self, size: int, max_timestamp: int, last_offset: int, now_ms: int) -> Segment:
+        """The active segment, rolled first if this append must not go into it (Kafka's shouldRoll)."""
+        seg = self.active
+        if seg.size == 0:
+            return seg
+        config = self._config
+        rolling_ts = seg.rolling_timestamp()
+        waited = (
+            (max_timestamp - rolling_ts)
+            if rolling_ts >= 0 and max_timestamp >= 0
+            else now_ms - seg.created_ms
+        )
+        if (
+            seg.size > config.segment_bytes - size
+            or waited > config.segment_ms
+            or len(seg.offset_index) >= config.segment_index_bytes // 8
+            or len(seg.time_index) >= config.segment_index_bytes // 12
+            or last_offset - seg.base_offset > INT32_MAX
+        ):
+            return self.roll(now_ms)
+        return seg
+
+    def roll(self, now_ms: int | None = None) -> Segment:
+        """Start a new active segment at the log end offset (no-op if the active one is empty)."""
+        self._check_open()
+        old = self.active
+        if old.size == 0:
+            return old
+        new_base = self.log_end_offset
+        try:
+            old.seal()
+            self._producers.write_snapshot(new_base)
+            seg = Segment.create(
+                self._directory,
+                new_base,
+                self._config.index_interval_bytes,
+                _now_ms() if now_ms is None else now_ms,
+            )
+        except OSError as exc:
+            raise KafkaStorageError(f"cannot roll {self._directory}: {exc}") from exc
+        self.segments.append(seg)
+        self._bases.append(new_base)
+        self._set_recovery_point(new_base)
+        return seg
+
+    # ===================================================================================
+    # reading
+    # ===================================================================================
+
+    def read(
+        self, offset: int, max_bytes: int, upper_bound: int | None = None, min_one: bool = True
+    ) -> ReadResult:
+        """Whole batches from the one containing `offset`, up to `max_bytes` in total.
+
+        Never a batch whose base offset is >= `upper_bound` (the high watermark for
+        consumers). With `min_one` a first batch larger than `max_bytes` is returned whole
+        (KIP-74). Reads stay within one segment. Raises OffsetOutOfRangeError outside
+        [log_start_offset, log_end_offset]; at the log end offset the result is empty.
+        """
+        self._check_open()
+        leo = self.log_end_offset
+        if offset < self._log_start_offset or offset > leo:
+            raise OffsetOutOfRangeError(
+                f"offset {offset} is outside the log's range [{self._log_start_offset}, {leo}]"
+            )
+        limit = leo if upper_bound is None else min(upper_bound, leo)
+        if offset >= limit:
+            return ReadResult(b"", offset)
+        i = bisect_right(self._bases, offset) - 1
+        for seg in self.segments[max(i, 0) :]:
+            result = self._read_segment(seg, offset, max_bytes, limit, min_one)
+            if result is not None:
+                return result
+        return ReadResult(b"", offset)
+
+    def _read_segment(self, seg: Segment, offset: int, max_bytes: int, limit: int, min_one: bool):
+        """None when no batch of this segment reaches `offset` (look in the next one)."""
+        max_bytes = max(max_bytes, 0)
+        unpack, unpack_i32 = _BASE_AND_LENGTH.unpack_from, _I32.unpack_from
+        # The wanted batch normally starts within an index interval or two of the indexed
+        # position: one pread covers that stretch and max_bytes after it.
+        position = seg.offset_index.lookup(offset)
+        buf = seg.read(position, max_bytes + 2 * seg.index_interval_bytes)
+        n = len(buf)
+        p = 0
+        while True:
+            if p + _LAST_DELTA_END > n:
+                if position + p >= seg.size:
+                    return None
+                # Beyond what was read (a large batch in between): scan headers for it.
+                for pos, h in seg.scan(position + p):
+                    if h.base_offset + h.last_offset_delta >= offset:
+                        position, p = pos, 0
+                        buf = seg.read(pos, max(max_bytes, h.length + LOG_OVERHEAD))
+                        n = len(buf)
+                        break
+                else:
+                    return None
+                break
+            base, length = unpack(buf, p)
+            if base + unpack_i32(buf, p + 23)[0] >= offset:
+                break
+            p += length + LOG_OVERHEAD
+        if n - p < max_bytes and position + n < seg.size:
+            position += p  # too little of max_bytes left in the buffer: read on from the batch
+            buf = seg.read(position, max_bytes)
+            n, p = len(buf), 0
+        start = p
+        first_base = unpack(buf, p)[0]
+        while p + LOG_OVERHEAD <= n:
+            base, length = unpack(buf, p)
+            total = length + LOG_OVERHEAD
+            if base >= limit:
+                break
+            if p + total - start > max_bytes:
+                if p == start and min_one:  # KIP-74: the first batch goes out whole
+                    return ReadResult(seg.read(position + start, total), base)
+                break
+            if p + total > n:
+                break
+            p += total
+        if p == start:
+            return ReadResult(b"", offset)
+        if start == 0 and p == n:
+            return ReadResult(buf, first_base)
+        with memoryview(buf) as view:
+            return ReadResult(bytes(view[start:p]), first_base)
+
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        """ListOffsets by timestamp: (offset, timestamp) of the first record with
+        timestamp >= `timestamp` (see timestamp_lookup.py), or None."""
+        self._check_open()
+        if timestamp < 0:
+            raise ValueError("use log_start_offset / log_end_offset / max_timestamp_offset() for -2, -1, -3")
+        return timestamp_lookup.offset_for_timestamp(self.segments, self._log_start_offset, timestamp)
+
+    def max_timestamp_offset(self) -> tuple[int, int] | None:
+        """ListOffsets MAX_TIMESTAMP (-3): (offset, timestamp) of the record with the largest timestamp."""
+        self._check_open()
+        return timestamp_lookup.max_timestamp_offset(self.segments, self._log_start_offset)
+
+    # ===================================================================================
+    # leader epochs
+    # ===================================================================================
+
+    def end_offset_for(self, epoch: int) -> tuple[int, int]:
+        """OffsetForLeaderEpoch: (epoch, end offset), (-1, -1) when unknown."""
+        return self._epochs.end_offset_for(epoch, self.log_end_offset)
+
+    def epoch_start_offset(self, epoch: int) -> int:
+        """First offset written in `epoch`; the log end offset for an epoch with no data yet."""
+        start = self._epochs.start_offset_of(epoch)
+        if start is not None:
+            return start
+        for e, s in self._epochs.entries():
+            if e > epoch:
+                return s
+        return self.log_end_offset
+
+    def assign_epoch_start_offset(self, epoch: int, start_offset: int | None = None) -> None:
+        """Record that `epoch` starts at `start_offset` (default: the log end offset), as a
+        new leader does before accepting writes."""
+        self._epochs.assign(epoch, self.log_end_offset if start_offset is None else start_offset)
+
+    def epoch_entries(self) -> list[tuple[int, int]]:
+        return self._epochs.entries()
+
+    # ===================================================================================
+    # truncation, deletion, retention
+    # ===================================================================================
+
+    def truncate_to(self, offset: int) -> None:
+        """Remove everything at offsets >= `offset` (a follower after a leader change).
+
+        A batch straddling `offset` is removed whole, so the log end offset may end up
+        below `offset`.
+        """
+        self._check_open()
+        if offset < 0:
+            raise ValueError(f"cannot truncate to {offset}")
+        if offset >= self.log_end_offset:
+            return
+        if offset < self.segments[0].base_offset:
+            self.truncate_fully_and_start_at(offset)
+            return
+        while len(self.segments) > 1 and self.segments[-1].base_offset > offset:
+            self.segments.pop().delete()
+            self._bases.pop()
+        self.active.truncate_to(offset)
+        leo = self.log_end_offset
+        self._epochs.truncate_from_end(leo)
+        if self._log_start_offset > leo:
+            self._set_log_start_offset(leo)
+        self._producers.delete_snapshots(above=leo)
+        self._load_producer_state(clean=False)
+        if self._recovery_point > leo:
+            self._set_recovery_point(leo)
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Drop every segment and restart the log empty at `offset` (a follower far behind)."""
+        self._check_open()
+        for seg in self.segments:
+            seg.delete()
+        self.segments = [
+            Segment.create(self._directory, offset, self._config.index_interval_bytes, _now_ms())
+        ]
+        self._bases = [offset]
+        self._epochs.clear()
+        self._producers.clear()
+        self._producers.delete_snapshots(above=-1)
+        self._set_log_start_offset(offset)
+        self._set_recovery_point(offset)
+
+    def delete_records_before(self, offset: int) -> int:
+        """DeleteRecords: move the log start offset up to `offset` and delete the segments
+        wholly below it; returns the new log start offset."""
+        self._check_open()
+        leo = self.log_end_offset
+        if offset > leo or offset < 0:
+            raise OffsetOutOfRangeError(f"cannot delete records before {offset}: the log ends at {leo}")
+        if offset > self._log_start_offset:
+            self._set_log_start_offset(offset)
+            self._delete_segments_below_start()
+            self._epochs.truncate_from_start(offset)
+        return self._log_start_offset
+
+    def apply_retention(self, now_ms: int, high_watermark: int | None = None) -> int:
+        """Delete old segments by retention.ms (their largest timestamp) and retention.bytes;
+        returns the bytes deleted. Never the active segment; with `high_watermark`, only
+        segments wholly below it (Kafka's rule)."""
+        self._check_open()
+        config = self._config
+        deleted = self._delete_segments_below_start()
+        if not config.delete_enabled:
+            return deleted
+
+        def deletable() -> bool:
+            return len(self.segments) > 1 and (
+                high_watermark is None or self.segments[1].base_offset <= high_watermark
+            )
+
+        if config.retention_ms >= 0:
+            while deletable() and now_ms - self.segments[0].largest_timestamp() > config.retention_ms:
+                deleted += self._delete_oldest()
+        if config.retention_bytes >= 0:
+            excess = self.size_bytes - config.retention_bytes
+            while deletable() and excess - self.segments[0].size >= 0:
+                excess -= self.segments[0].size
+                deleted += self._delete_oldest()
+        return deleted
+
+    def _delete_segments_below_start(self) -> int:
+        deleted = 0
+        while len(self.segments) > 1 and self.segments[1].base_offset <= self._log_start_offset:
+            deleted += self._delete_oldest()
+        return deleted
+
+    def _delete_oldest(self) -> int:
+        seg = self.segments.pop(0)
+        self._bases.pop(0)
+        size = seg.size
+        seg.delete()
+        new_start = self.segments[0].base_offset
+        if new_start > self._log_start_offset:
+            self._set_log_start_offset(new_start)
+            self._epochs.truncate_from_start(new_start)
+        self._producers.delete_snapshots(below=new_start)
+        return size
+
+    # ===================================================================================
+    # durability and lifecycle
+    # ===================================================================================
+
+    def flush(self) -> None:
+        """fsync the active segment and move the recovery point to the log end offset."""
+        self._check_open()
+        try:
+            self.active.flush()
+        except OSError as exc:
+            raise KafkaStorageError(f"flush of {self._directory} failed: {exc}") from exc
+        self._set_recovery_point(self.log_end_offset)
+
+    def close(self) -> None:
+        """Flush everything and mark the shutdown clean, so the next open skips recovery."""
+        if self._closed:
+            return
+        leo = self.log_end_offset
+        try:
+            for seg in self.segments[:-1]:
+                seg.close()
+            self.active.close(seal=True)
+            self._producers.write_snapshot(leo)
+            self._producers.delete_snapshots(below=self.segments[0].base_offset)
+            self._set_recovery_point(leo)
+            write_offset(self._directory / CLEAN_SHUTDOWN_FILE, leo)
+        except OSError as exc:
+            raise KafkaStorageError(f"close of {self._directory} failed: {exc}") from exc
+        finally:
+            self._closed = True
+
+    def delete(self) -> None:
+        """Remove the partition's directory and everything in it."""
+        for seg in self.segments:
+            seg.release()
+        self._closed = True
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+    def release(self) -> None:
+        """Close file descriptors without flushing or marking a clean shutdown (what a
+        crash leaves behind; tests use it to simulate one)."""
+        for seg in self.segments:
+            seg.release()
+        self._closed = True
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise KafkaStorageError(f"the log in {self._directory} is closed")
+
+    def _set_log_start_offset(self, offset: int) -> None:
+        self._log_start_offset = offset
+        write_offset(self._directory / LOG_START_OFFSET_FILE, offset)
+
+    def _set_recovery_point(self, offset: int) -> None:
+        self._recovery_point = offset
+        write_offset(self._directory / RECOVERY_POINT_FILE, offset, fsync=False)
+
+
+def _is_segment_name(name: str) -> bool:
+    stem = name[: -len(LOG_SUFFIX)]
+    return len(stem) == 20 and stem.isdigit()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

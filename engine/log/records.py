@@ -1,0 +1,202 @@
+"""The records inside a v2 batch: build a batch, and walk its records. Off the hot path.
+
+Produce and fetch never come here. Users: ListOffsets by timestamp (the first record at
+or after a timestamp sits somewhere inside one batch), the group coordinator and tools
+that write or read their own records, and tests. Compressed batches are handled when
+the codec's library is installed (compression.py).
+
+Record layout (inside the batch, after the 61-byte header, possibly compressed):
+    length varint | attributes i8 | timestampDelta varlong | offsetDelta varint
+    | keyLength varint | key | valueLength varint | value | headerCount varint
+    | (headerKeyLength varint | headerKey | headerValueLength varint | headerValue)*
+All varints are zigzag-encoded; a length of -1 means null.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+from crc32c import crc32c
+
+from . import compression
+from .batch import HEADER_SIZE, LOG_APPEND_TIME, LOG_OVERHEAD, read_header
+from .errors import CorruptRecordError
+
+__all__ = ["Record", "build_batch", "iter_records", "iter_offsets_and_timestamps"]
+
+
+class Record(NamedTuple):
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+
+
+# -- varints ---------------------------------------------------------------------------
+
+
+def _put_varint(out: bytearray, value: int) -> None:
+    v = (value << 1) ^ (value >> 63)
+    while v > 0x7F:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+
+
+def _varint(buf, pos: int) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return (result >> 1) ^ -(result & 1), pos
+        shift += 7
+        if shift > 63:
+            raise CorruptRecordError("varint longer than 10 bytes")
+
+
+def _put_bytes(out: bytearray, data: bytes | None) -> None:
+    if data is None:
+        _put_varint(out, -1)
+    else:
+        _put_varint(out, len(data))
+        out += data
+
+
+# -- building ---------------------------------------------------------------------------
+
+
+def build_batch(
+    records: Sequence[tuple],
+    *,
+    base_offset: int = 0,
+    compression_type: int = 0,
+    producer_id: int = -1,
+    producer_epoch: int = -1,
+    base_sequence: int = -1,
+    partition_leader_epoch: int = -1,
+    transactional: bool = False,
+    control: bool = False,
+    timestamp_type: int = 0,
+) -> bytes:
+    """A complete v2 batch with a valid CRC32C.
+
+    `records` holds (timestamp, key, value) or (timestamp, key, value, headers) tuples,
+    headers being (str, bytes | None) pairs; offsets are consecutive from `base_offset`.
+    """
+    if not records:
+        raise ValueError("a batch needs at least one record")
+    base_ts = records[0][0]
+    max_ts = max(r[0] for r in records)
+    body = bytearray()
+    for delta, rec in enumerate(records):
+        ts, key, value = rec[0], rec[1], rec[2]
+        headers = rec[3] if len(rec) > 3 else ()
+        r = bytearray(b"\x00")  # attributes
+        _put_varint(r, ts - base_ts)
+        _put_varint(r, delta)
+        _put_bytes(r, key)
+        _put_bytes(r, value)
+        _put_varint(r, len(headers))
+        for hk, hv in headers:
+            _put_bytes(r, hk.encode())
+            _put_bytes(r, hv)
+        _put_varint(body, len(r))
+        body += r
+    payload = compression.compress(compression_type, bytes(body))
+    attributes = (
+        compression_type | (timestamp_type << 3) | (0x10 if transactional else 0) | (0x20 if control else 0)
+    )
+    length = HEADER_SIZE - LOG_OVERHEAD + len(payload)
+    tail = (
+        struct.pack(
+            ">hiqqqhii",
+            attributes,
+            len(records) - 1,
+            base_ts,
+            max_ts,
+            producer_id,
+            producer_epoch,
+            base_sequence,
+            len(records),
+        )
+        + payload
+    )
+    crc = crc32c(tail)
+    return struct.pack(">qiibI", base_offset, length, partition_leader_epoch, 2, crc) + tail
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def _records_section(batch) -> tuple[object, bytes | memoryview]:
+    header = read_header(batch, 0)
+    end = LOG_OVERHEAD + header.length
+    if len(batch) < end or header.length < HEADER_SIZE - LOG_OVERHEAD:
+        raise CorruptRecordError("incomplete batch")
+    data = memoryview(batch)[HEADER_SIZE:end]
+    if header.compression:
+        data = compression.decompress(header.compression, data)
+    return header, data
+
+
+def iter_offsets_and_timestamps(batch) -> Iterator[tuple[int, int]]:
+    """(offset, timestamp) of each record, skipping keys, values and headers.
+
+    For a LogAppendTime batch every record carries the batch's maxTimestamp, as Kafka
+    reports it. Raises compression.CodecUnavailable for a codec whose library is missing.
+    """
+    header = read_header(batch, 0)
+    if header.timestamp_type == LOG_APPEND_TIME:
+        for i in range(header.record_count):
+            yield header.base_offset + i, header.max_timestamp
+        return
+    header, data = _records_section(batch)
+    pos = 0
+    base_offset, base_ts = header.base_offset, header.base_timestamp
+    end = len(data)
+    for _ in range(header.record_count):
+        if pos >= end:
+            raise CorruptRecordError("batch holds fewer records than its count says")
+        length, pos = _varint(data, pos)
+        start = pos + 1  # attributes
+        ts_delta, p = _varint(data, start)
+        off_delta, _ = _varint(data, p)
+        yield base_offset + off_delta, base_ts + ts_delta
+        pos += length
+
+
+def iter_records(batch) -> Iterator[Record]:
+    """Every record of the batch with its key, value and headers."""
+    header, data = _records_section(batch)
+    log_append = header.timestamp_type == LOG_APPEND_TIME
+    pos = 0
+    for _ in range(header.record_count):
+        length, pos = _varint(data, pos)
+        end = pos + length
+        p = pos + 1
+        ts_delta, p = _varint(data, p)
+        off_delta, p = _varint(data, p)
+        key, p = _read_bytes(data, p)
+        value, p = _read_bytes(data, p)
+        count, p = _varint(data, p)
+        headers = []
+        for _ in range(count):
+            hk, p = _read_bytes(data, p)
+            hv, p = _read_bytes(data, p)
+            headers.append(((hk or b"").decode(), hv))
+        ts = header.max_timestamp if log_append else header.base_timestamp + ts_delta
+        yield Record(header.base_offset + off_delta, ts, key, value, tuple(headers))
+        pos = end
+
+
+def _read_bytes(data, pos: int) -> tuple[bytes | None, int]:
+    n, pos = _varint(data, pos)
+    if n < 0:
+        return None, pos
+    return bytes(data[pos : pos + n]), pos + n

@@ -1,0 +1,50 @@
+"""LogConfig: Kafka's names and defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from partita.engine.log.config import LogConfig
+
+
+def test_defaults_are_kafkas():
+    c = LogConfig()
+    assert c.segment_bytes == 1073741824 and c.segment_ms == 604800000
+    assert c.retention_ms == 604800000 and c.retention_bytes == -1
+    assert c.index_interval_bytes == 4096 and c.max_message_bytes == 1048588
+    assert c.message_timestamp_type == "CreateTime" and c.cleanup_policy == "delete"
+
+
+def test_from_kafka_configs():
+    c = LogConfig.from_kafka_configs(
+        {
+            "segment.bytes": "1048576",
+            "retention.ms": "-1",
+            "retention.bytes": "5000000",
+            "message.timestamp.type": "LogAppendTime",
+            "cleanup.policy": "compact, delete",
+            "min.insync.replicas": "2",  # not the log's business: ignored
+        }
+    )
+    assert (c.segment_bytes, c.retention_ms, c.retention_bytes) == (1048576, -1, 5000000)
+    assert c.log_append_time and c.delete_enabled and c.cleanup_policy == "compact,delete"
+    assert c.to_kafka_configs()["segment.bytes"] == "1048576"
+    assert LogConfig.from_kafka_configs(c.to_kafka_configs()) == c
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [("segment.bytes", "abc"), ("segment.bytes", "10"), ("retention.ms", "-5"),
+     ("message.timestamp.type", "Whenever"), ("cleanup.policy", "shred")],
+)
+def test_bad_values_name_the_config(name, value):
+    with pytest.raises(ValueError, match=name.replace(".", r"\.")):
+        LogConfig.from_kafka_configs({name: value})
+
+
+def test_from_broker_configs():
+    c = LogConfig.from_broker_configs({"log.retention.hours": "1", "log.segment.bytes": "2000000",
+                                       "message.max.bytes": "999"})
+    assert (c.retention_ms, c.segment_bytes, c.max_message_bytes) == (3_600_000, 2_000_000, 999)
+    c = LogConfig.from_broker_configs({"log.retention.hours": "1", "log.retention.ms": "5"})
+    assert c.retention_ms == 5
