@@ -144,3 +144,15 @@ def test_stop_and_start_keeps_data(apache_kafka: KafkaCluster) -> None:
     assert apache_kafka.pid(1) is None
     apache_kafka.start(1, timeout=90)
     assert sorted(_consume_all(apache_kafka, topic, 1, 2)) == [b"x", b"y"]
+
+
+@pytest.mark.slow
+def test_zookeeper_mode_on_kafka_3(tmp_path) -> None:
+    with KafkaCluster(brokers=1, racks=("a",), log_dirs=2, workdir=tmp_path, version="3.9.1", mode="zk") as kc:
+        assert kc.zookeeper and kc.zookeeper.startswith("127.0.0.1:")
+        topic = _create_topic(kc, partitions=2, rf=1)
+        _produce(kc, topic, [b"z1", b"z2", b"z3"], acks="1")
+        assert sorted(_consume_all(kc, topic, 2, 3)) == [b"z1", b"z2", b"z3"]
+        assert (tmp_path / "zookeeper" / "data" / "version-2").is_dir()
+    with pytest.raises(ValueError):
+        KafkaCluster(version="4.1.1", mode="zk", workdir=tmp_path / "x")

@@ -292,6 +292,9 @@ class _Node:
 class KafkaCluster:
     """1..n Apache Kafka nodes in KRaft mode (combined broker+controller), on 127.0.0.1.
 
+    ``mode="zk"`` (Kafka 3.x only) runs brokers with a ZooKeeper server instead (from the ZooKeeper
+    jar among Kafka 3's dependencies, on 127.0.0.1); ``.zookeeper`` is then its ``host:port``.
+
     ``with KafkaCluster(brokers=3, racks=("a", "b", "c"), log_dirs=2, workdir=tmp) as kc:``
     starts, waits until every node answers Metadata listing every node, and stops them all on exit.
     """
@@ -308,11 +311,17 @@ class KafkaCluster:
         extra_config: Mapping[str, object] | None = None,
         start_timeout: float = 90.0,
         die_with_parent: bool = True,
+        mode: str = "kraft",
     ):
         if brokers < 1:
             raise ValueError("brokers must be >= 1")
         if log_dirs < 1:
             raise ValueError("log_dirs must be >= 1")
+        if mode not in ("kraft", "zk"):
+            raise ValueError("mode is 'kraft' or 'zk'")
+        if mode == "zk" and _major(version) >= 4:
+            raise ValueError(f"Kafka {version} has no ZooKeeper mode: use a 3.x version (e.g. 3.9.1)")
+        self.mode = mode
         self.version = version
         self.brokers = brokers
         self.log_dirs = log_dirs
@@ -327,7 +336,9 @@ class KafkaCluster:
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="partita-kafka-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.cluster_id = _new_cluster_id()
-        ports = _free_ports(2 * brokers)
+        ports = _free_ports(2 * brokers + 1)
+        self.zookeeper_port = ports[-1] if mode == "zk" else None
+        self._zk_proc: subprocess.Popen[bytes] | None = None
         self._nodes: dict[int, _Node] = {}
         for i in range(brokers):
             node_id = i + 1
@@ -347,6 +358,11 @@ class KafkaCluster:
     def bootstrap(self) -> str:
         """``127.0.0.1:p1,127.0.0.1:p2,...`` for every node (live or not)."""
         return ",".join(f"127.0.0.1:{n.port}" for n in self._nodes.values())
+
+    @property
+    def zookeeper(self) -> str | None:
+        """``127.0.0.1:port`` of the ZooKeeper server in ``mode="zk"``, else None."""
+        return f"127.0.0.1:{self.zookeeper_port}" if self.zookeeper_port else None
 
     @property
     def broker_ids(self) -> list[int]:
@@ -400,6 +416,8 @@ class KafkaCluster:
     def start_all(self, timeout: float | None = None) -> None:
         """Fetch, format (first time), start every node that is not running, and wait until ready."""
         self._prepare()
+        if self.mode == "zk":
+            self._start_zookeeper()
         for node_id, node in self._nodes.items():
             if not node.alive:
                 self._spawn(node_id)
@@ -447,6 +465,13 @@ class KafkaCluster:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+            if self._zk_proc is not None and self._zk_proc.poll() is None:
+                self._zk_proc.terminate()
+                try:
+                    self._zk_proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self._zk_proc.kill()
+                    self._zk_proc.wait()
             self._closed = True
             _LIVE_CLUSTERS.discard(self)
             if self._own_workdir:
@@ -523,20 +548,32 @@ class KafkaCluster:
         if not self._formatted:
             for node_id in self._nodes:
                 self._write_config(node_id)
-            self._format_all()
+            if self.mode == "kraft":
+                self._format_all()
             self._formatted = True
 
     def _properties(self, node: _Node) -> dict[str, object]:
         n = self.brokers
-        voters = ",".join(f"{i}@127.0.0.1:{m.controller_port}" for i, m in self._nodes.items())
-        props: dict[str, object] = {
-            "process.roles": "broker,controller",
-            "node.id": node.id,
-            "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "controller.listener.names": "CONTROLLER",
+        props: dict[str, object]
+        if self.mode == "zk":
+            props = {
+                "broker.id": node.id,
+                "zookeeper.connect": self.zookeeper,
+                "listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+            }
+        else:
+            voters = ",".join(f"{i}@127.0.0.1:{m.controller_port}" for i, m in self._nodes.items())
+            props = {
+                "process.roles": "broker,controller",
+                "node.id": node.id,
+                "controller.quorum.voters": voters,
+                "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
+                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+                "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "controller.listener.names": "CONTROLLER",
+            }
+        props.update({
             "inter.broker.listener.name": "PLAINTEXT",
             "log.dirs": ",".join(str(p) for p in self.log_dirs_of(node.id)),
             "num.partitions": 1,
@@ -547,7 +584,7 @@ class KafkaCluster:
             "transaction.state.log.min.isr": min(2, n),
             "share.coordinator.state.topic.replication.factor": min(3, n),
             "share.coordinator.state.topic.min.isr": min(2, n),
-        }
+        })
         if node.rack is not None:
             props["broker.rack"] = node.rack
         props.update(self.extra_config)
@@ -605,6 +642,43 @@ class KafkaCluster:
                 )
         if failures:
             raise KafkaStartError("\n".join(failures))
+
+    def _start_zookeeper(self) -> None:
+        if self._zk_proc is not None and self._zk_proc.poll() is None:
+            return
+        assert self._java and self._lib and self.zookeeper_port
+        home = self.workdir / "zookeeper"
+        (home / "data").mkdir(parents=True, exist_ok=True)
+        config = home / "zookeeper.properties"
+        config.write_text(
+            f"dataDir={home / 'data'}\n"
+            f"clientPort={self.zookeeper_port}\n"
+            "clientPortAddress=127.0.0.1\n"
+            "maxClientCnxns=0\n"
+            "admin.enableServer=false\n"
+            "tickTime=2000\n"
+        )
+        stdout = home / "stdout.log"
+        with open(stdout, "ab") as out:
+            self._zk_proc = subprocess.Popen(
+                [self._java, "-Xmx128m", f"-Dkafka.logs.dir={home}", *self._jvm_logging,
+                 "-cp", f"{self._lib}/*", "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(config)],
+                cwd=home, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=_die_with_parent if self.die_with_parent else None,
+            )
+        deadline = time.monotonic() + 60
+        while True:  # ready when it answers the "srvr" four-letter word (allowed by default)
+            if self._zk_proc.poll() is not None:
+                raise KafkaStartError(f"ZooKeeper exited with code {self._zk_proc.returncode}\n{_tail(stdout)}")
+            with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", self.zookeeper_port), timeout=2
+            ) as sock:
+                sock.sendall(b"srvr")
+                if b"Zookeeper version" in sock.recv(4096):
+                    return
+            if time.monotonic() > deadline:
+                raise KafkaStartError(f"ZooKeeper not answering on {self.zookeeper} after 60s\n{_tail(stdout)}")
+            time.sleep(0.3)
 
     def _spawn(self, node_id: int) -> None:
         node = self._node(node_id)
