@@ -82,9 +82,8 @@ def _read_all(slots, max_bytes, is_follower, replica_id, broker) -> int:
         if partition is None:
             continue
         plog = partition.log
-        if is_follower:
-            if partition.record_follower_fetch(replica_id, slot.offset, ts):
-                broker.replicas.follower_caught_up(partition, replica_id)
+        if is_follower and partition.record_follower_fetch(replica_id, slot.offset, ts):
+            broker.replicas.follower_caught_up(partition, replica_id)
         slot.hw = slot.lso = partition.high_watermark
         slot.start = plog.log_start_offset
         budget = min(slot.max_bytes, max_bytes - total)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from pathlib import Path
 
 from partita.engine.api.registry import api
 from partita.engine.protocol import codec
@@ -27,7 +28,7 @@ async def handle_describe_log_dirs(request, ctx):
     results = []
     for log_dir in broker.config.log_dirs:
         by_topic: dict[str, list] = {}
-        for (topic, index), size in sorted(sizes.get(log_dir, sizes.get(os.fspath(log_dir), {})).items()):
+        for (topic, index), size in sorted(sizes.get(Path(log_dir), {}).items()):
             if wanted is not None and (topic, index) not in wanted:
                 continue
             partition = broker.replicas.get(topic, index)

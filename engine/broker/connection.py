@@ -48,6 +48,8 @@ async def serve_connection(dispatcher, reader: asyncio.StreamReader, writer: asy
                 writer.write(response)
                 if transport.get_write_buffer_size() > _HIGH_WATER:
                     await writer.drain()
+    except asyncio.CancelledError:
+        return  # shutdown; returning (not re-raising) keeps 3.11's stream callback quiet
     except Exception:
         log.exception("connection from %s failed; closing it", peer)
     finally:

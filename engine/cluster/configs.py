@@ -141,9 +141,8 @@ def config_value_problem(definition: ConfigDef, value: str | None) -> str | None
             int(value)
         elif definition.kind == "double":
             float(value)
-        elif definition.kind == "bool":
-            if value.lower() not in ("true", "false"):
-                return f"Invalid value {value} for configuration {definition.name}: Expected value to be either true or false"
+        elif definition.kind == "bool" and value.lower() not in ("true", "false"):
+            return f"Invalid value {value} for configuration {definition.name}: Expected value to be either true or false"
     except ValueError:
         return f"Invalid value {value} for configuration {definition.name}: Not a number of type {definition.kind.upper()}"
     if definition.choices:

@@ -252,11 +252,15 @@ def patch_offsets(buf: bytearray, position: int, base_offset: int, leader_epoch:
     _I32.pack_into(buf, position + 12, leader_epoch)
 
 
-def set_max_timestamp(buf: bytearray, position: int, timestamp_type: int, max_timestamp: int) -> bool:
+def set_max_timestamp(
+    buf: bytearray, position: int, timestamp_type: int, max_timestamp: int, body=None
+) -> bool:
     """Set the timestamp type bit and maxTimestamp, recomputing the CRC; False if unchanged.
 
     Kafka's setMaxTimestamp: for LogAppendTime the broker stamps every batch with its
-    clock; for CreateTime it clears a LogAppendTime bit a client may have set.
+    clock; for CreateTime it clears a LogAppendTime bit a client may have set. `buf` holds
+    the whole batch at `position`, or, when `body` is given, only its 61-byte header, the
+    records being `body` (so a leader can patch a header copy and leave the body alone).
     """
     attributes = _I16.unpack_from(buf, position + 21)[0]
     current_type = 1 if attributes & _ATTR_TIMESTAMP_TYPE else 0
@@ -269,6 +273,10 @@ def set_max_timestamp(buf: bytearray, position: int, timestamp_type: int, max_ti
         attributes &= ~_ATTR_TIMESTAMP_TYPE
     _I16.pack_into(buf, position + 21, attributes)
     _I64.pack_into(buf, position + 35, max_timestamp)
-    length = _I32.unpack_from(buf, position + 8)[0]
-    _U32.pack_into(buf, position + 17, batch_crc(buf, position, length))
+    if body is None:
+        crc = batch_crc(buf, position, _I32.unpack_from(buf, position + 8)[0])
+    else:
+        with memoryview(buf) as view:
+            crc = crc32c(body, crc32c(view[position + CRC_START : position + HEADER_SIZE]))
+    _U32.pack_into(buf, position + 17, crc)
     return True

@@ -10,6 +10,7 @@ headers from there. Entries are keyed by the batch's base offset.
 from __future__ import annotations
 
 import struct
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 
 from .sparse_index import SparseIndex
@@ -62,6 +63,16 @@ class OffsetIndex(SparseIndex):
         i = self._floor(offset - self.base_offset)
         if i < 0:
             return self.base_offset, 0
+        return self.base_offset + self.keys[i], self.values[i]
+
+    def last_entry_within(self, position: int, below_offset: int) -> tuple[int, int] | None:
+        """The last entry at a byte position <= `position` whose offset is < `below_offset`."""
+        i = (
+            min(bisect_right(self.values, position), bisect_left(self.keys, below_offset - self.base_offset))
+            - 1
+        )
+        if i < 0:
+            return None
         return self.base_offset + self.keys[i], self.values[i]
 
     def truncate_to(self, offset: int) -> None:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import struct
 import time
 from bisect import bisect_right
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import NamedTuple
 from . import timestamp_lookup
 from .batch import (
     CREATE_TIME,
+    HEADER_SIZE,
     INT32_MAX,
     LOG_APPEND_TIME,
     LOG_OVERHEAD,
@@ -73,10 +73,6 @@ from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, Segment
 __all__ = ["PartitionLog", "AppendResult", "ReadResult"]
 
 log = logging.getLogger(__name__)
-
-_BASE_AND_LENGTH = struct.Struct(">qi")
-_I32 = struct.Struct(">i")
-_LAST_DELTA_END = 27  # baseOffset, batchLength ... lastOffsetDelta: what locating a batch reads
 
 
 class AppendResult(NamedTuple):
@@ -350,7 +346,10 @@ class PartitionLog:
                     True,
                 )
 
-        buf = bytearray(records)
+        # Only the 61-byte headers change: patch copies of them and write each beside its
+        # untouched body (one pwritev), so the records are never copied.
+        view = memoryview(records)
+        parts: list = []
         next_offset = base_offset = self.log_end_offset
         batches = []
         position = 0
@@ -358,22 +357,28 @@ class PartitionLog:
         for h in headers:
             size = h.length + LOG_OVERHEAD
             last = next_offset + h.last_offset_delta
+            header = bytearray(view[position : position + HEADER_SIZE])
+            body = view[position + HEADER_SIZE : position + size]
             if log_append_time:
-                set_max_timestamp(buf, position, LOG_APPEND_TIME, now_ms)
+                set_max_timestamp(header, 0, LOG_APPEND_TIME, now_ms, body)
                 max_ts = now_ms
             else:
                 if h.attributes & 0x08:
-                    set_max_timestamp(buf, position, CREATE_TIME, h.max_timestamp)
+                    set_max_timestamp(header, 0, CREATE_TIME, h.max_timestamp, body)
                 max_ts = h.max_timestamp
-            staging.check_and_add(h, next_offset, last, max_ts)
-            patch_offsets(buf, position, next_offset, leader_epoch)
+            if h.producer_id >= 0:
+                staging.check_and_add(h, next_offset, last, max_ts)
+            patch_offsets(header, 0, next_offset, leader_epoch)
+            parts.append(header)
+            parts.append(body)
             batches.append((position, next_offset, last, max_ts, size))
-            max_ts_all = max(max_ts_all, max_ts)
+            if max_ts > max_ts_all:
+                max_ts_all = max_ts
             position += size
             next_offset = last + 1
 
-        segment = self._segment_for(len(buf), max_ts_all, next_offset - 1, now_ms)
-        segment.append(buf, batches)
+        segment = self._segment_for(position, max_ts_all, next_offset - 1, now_ms)
+        segment.append(parts, batches, position)
         staging.commit()
         if leader_epoch >= 0 and leader_epoch != latest_epoch:
             self._epochs.assign(leader_epoch, base_offset)
@@ -417,7 +422,7 @@ class PartitionLog:
             position += size
             expected = last + 1
         segment = self._segment_for(len(records), max_ts_all, expected - 1, _now_ms())
-        segment.append(records, batches)
+        segment.append([records], batches, len(records))
         for h in headers:
             self._producers.apply(h)
             if h.partition_leader_epoch >= 0:
@@ -500,57 +505,35 @@ class PartitionLog:
         return ReadResult(b"", offset)
 
     def _read_segment(self, seg: Segment, offset: int, max_bytes: int, limit: int, min_one: bool):
-        """None when no batch of this segment reaches `offset` (look in the next one)."""
-        max_bytes = max(max_bytes, 0)
-        unpack, unpack_i32 = _BASE_AND_LENGTH.unpack_from, _I32.unpack_from
-        # The wanted batch normally starts within an index interval or two of the indexed
-        # position: one pread covers that stretch and max_bytes after it.
-        position = seg.offset_index.lookup(offset)
-        buf = seg.read(position, max_bytes + 2 * seg.index_interval_bytes)
-        n = len(buf)
-        p = 0
-        while True:
-            if p + _LAST_DELTA_END > n:
-                if position + p >= seg.size:
-                    return None
-                # Beyond what was read (a large batch in between): scan headers for it.
-                for pos, h in seg.scan(position + p):
-                    if h.base_offset + h.last_offset_delta >= offset:
-                        position, p = pos, 0
-                        buf = seg.read(pos, max(max_bytes, h.length + LOG_OVERHEAD))
-                        n = len(buf)
-                        break
-                else:
-                    return None
-                break
-            base, length = unpack(buf, p)
-            if base + unpack_i32(buf, p + 23)[0] >= offset:
-                break
-            p += length + LOG_OVERHEAD
-        if n - p < max_bytes and position + n < seg.size:
-            position += p  # too little of max_bytes left in the buffer: read on from the batch
-            buf = seg.read(position, max_bytes)
-            n, p = len(buf), 0
-        start = p
-        first_base = unpack(buf, p)[0]
-        while p + LOG_OVERHEAD <= n:
-            base, length = unpack(buf, p)
-            total = length + LOG_OVERHEAD
-            if base >= limit:
-                break
-            if p + total - start > max_bytes:
-                if p == start and min_one:  # KIP-74: the first batch goes out whole
-                    return ReadResult(seg.read(position + start, total), base)
-                break
-            if p + total > n:
-                break
-            p += total
-        if p == start:
+        """None when no batch of this segment reaches `offset` (look in the next one).
+
+        Three preads: the headers near the index entry for `offset` (to find the first
+        batch), the headers near the index entry just below start + max_bytes (to find
+        the last whole batch that fits), then exactly the bytes to return, so the result
+        is never sliced out of a larger buffer.
+        """
+        found = seg.find(offset)
+        if found is None:
+            return None
+        start, first = found
+        if first.base_offset >= limit:
             return ReadResult(b"", offset)
-        if start == 0 and p == n:
-            return ReadResult(buf, first_base)
-        with memoryview(buf) as view:
-            return ReadResult(bytes(view[start:p]), first_base)
+        first_size = first.length + LOG_OVERHEAD
+        if first_size > max_bytes:
+            if min_one:  # KIP-74: the first batch goes out whole
+                return ReadResult(seg.read(start, first_size), first.base_offset)
+            return ReadResult(b"", offset)
+        bound = min(start + max_bytes, seg.size)
+        # Every batch before an indexed batch that starts within the bound (and below the
+        # limit) fits; only the batches after that entry need their headers read.
+        entry = seg.offset_index.last_entry_within(bound, limit)
+        walk_from = max(entry[1], start) if entry is not None else start
+        end = walk_from
+        for pos, h in seg.scan(walk_from, bound):
+            if h.base_offset >= limit:
+                break
+            end = pos + h.length + LOG_OVERHEAD
+        return ReadResult(seg.read(start, end - start), first.base_offset)
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """ListOffsets by timestamp: (offset, timestamp) of the first record with

@@ -42,6 +42,30 @@ _RECOVERY_CHUNK = 4 * 1024 * 1024
 _TIME_ENTRY = struct.Struct(">qi")
 
 
+def _pwritev_all(fd: int, parts: list, position: int) -> int:
+    """pwritev every buffer, going on after a short write; returns the bytes written."""
+    total = 0
+    while parts:
+        # Linux accepts at most IOV_MAX (1024) buffers per call.
+        chunk = parts[:1024]
+        want = sum(len(p) for p in chunk)
+        n = os.pwritev(fd, chunk, position + total)
+        total += n
+        if n == want:
+            parts = parts[1024:]
+            continue
+        # Short write: drop what was written and retry the rest.
+        rest = []
+        for p in parts:
+            if n >= len(p):
+                n -= len(p)
+            else:
+                rest.append(memoryview(p)[n:])
+                n = 0
+        parts = rest
+    return total
+
+
 def segment_file(directory: Path, base_offset: int, suffix: str) -> Path:
     return directory / f"{base_offset:020d}{suffix}"
 
@@ -381,25 +405,25 @@ class Segment:
 
     # -- writing --------------------------------------------------------------------------
 
-    def append(self, data, batches: list[tuple[int, int, int, int, int]]) -> None:
-        """Write `data` (whole batches) at the end and index them.
+    def append(self, parts: list, batches: list[tuple[int, int, int, int, int]], length: int) -> None:
+        """Write `parts` (buffers that together make whole batches, `length` bytes) at the
+        end in one pwritev, and index the batches.
 
-        `batches` holds (position in data, base offset, last offset, max timestamp, size)
-        for each batch. On a write error the file is cut back and nothing changes.
+        `batches` holds (position in the written data, base offset, last offset, max
+        timestamp, size) for each batch. On a write error the file is cut back and nothing
+        changes.
         """
         start = self.size
         fd = self.fd
         try:
-            view = memoryview(data)
-            written = 0
-            while written < len(view):
-                written += os.pwrite(fd, view[written:], start + written)
+            written = _pwritev_all(fd, parts, start)
         except OSError as exc:
             try:
                 os.ftruncate(fd, start)
             except OSError:
                 pass
             raise KafkaStorageError(f"append to {self.log_path} failed: {exc}") from exc
+        assert written == length, (written, length)
         index = self.offset_index
         tindex = self.time_index
         if self._max_timestamp is None:
@@ -422,7 +446,7 @@ class Segment:
         self._max_timestamp = max_ts
         self._bytes_since_index = since
         self._next_offset = batches[-1][2] + 1
-        self.size = start + len(data)
+        self.size = start + length
 
     def truncate_to(self, offset: int) -> int:
         """Remove every batch whose last offset is >= `offset`; returns the bytes removed.

@@ -13,7 +13,8 @@ def admin(cluster) -> AdminClient:
 
 
 def create_topic(cluster, name: str, partitions: int = 1, replication_factor: int = 1, config=None) -> None:
-    futures = admin(cluster).create_topics(
+    client = admin(cluster)  # must outlive the futures: a destroyed handle fails them
+    futures = client.create_topics(
         [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor, config=config or {})],
         operation_timeout=10,
     )

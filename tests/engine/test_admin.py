@@ -6,8 +6,8 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import KafkaException, OffsetSpec, TopicCollection, TopicPartition
-from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic
+from confluent_kafka import KafkaException, TopicCollection, TopicPartition
+from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic, OffsetSpec
 
 from tests.engine.helpers import admin, create_topic, produce
 
@@ -40,7 +40,7 @@ def test_create_existing_and_invalid_topics_fail_clearly(engine):
     for bad in ("bad name", "x" * 250, "..", "ümlaut"):
         with pytest.raises(KafkaException) as err:
             a.create_topics([NewTopic(bad, 1, 1)])[bad].result(10)
-        assert err.value.args[0].name() == "INVALID_TOPIC_EXCEPTION", bad
+        assert err.value.args[0].code() == 17, bad  # INVALID_TOPIC_EXCEPTION (librdkafka: TOPIC_EXCEPTION)
     rf_topic = name("rf")
     with pytest.raises(KafkaException) as err:
         a.create_topics([NewTopic(rf_topic, 1, 3)])[rf_topic].result(10)
@@ -118,7 +118,7 @@ def test_delete_records_moves_log_start(engine):
     produce(engine, topic, [b"x"] * 20)
     tp = TopicPartition(topic, 0, 7)
     result = a.delete_records([tp])[tp].result(10)
-    assert result.offset == 7
+    assert result.low_watermark == 7
     earliest = a.list_offsets({TopicPartition(topic, 0): OffsetSpec.earliest()})
     assert list(earliest.values())[0].result(10).offset == 7
     with pytest.raises(KafkaException) as err:

@@ -1,0 +1,194 @@
+"""Replication, failover, ISR, min.insync.replicas, elections and reassignment on 3 broker processes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Producer
+from kafka import TopicPartition as KTopicPartition
+from kafka.admin import KafkaAdminClient
+
+from tests.engine.failover import leader_of, run_failover, wait_in_sync
+from tests.engine.helpers import admin, consume, create_topic, produce
+
+THREE_RACKS = {"brokers": 3, "racks": ["a", "b", "c"], "log_dirs": 2}
+
+
+def name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def kafka_admin(cluster) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=cluster.bootstrap, request_timeout_ms=20000)
+
+
+def test_rf3_replicas_spread_across_racks_and_leaders_balanced(engine_cluster):
+    topic = name("racks")
+    create_topic(engine_cluster, topic, partitions=6, replication_factor=3)
+    md = admin(engine_cluster).list_topics(topic, timeout=10).topics[topic]
+    racks = {b: engine_cluster.rack(b) for b in engine_cluster.broker_ids}
+    for p in md.partitions.values():
+        assert sorted(racks[r] for r in p.replicas) == ["a", "b", "c"]
+        assert sorted(p.isrs) == [1, 2, 3]
+    leaders = [p.leader for p in md.partitions.values()]
+    assert sorted(leaders.count(b) for b in (1, 2, 3)) == [2, 2, 2]
+
+
+def test_consumers_never_read_past_the_high_watermark_and_followers_have_the_data(engine_cluster):
+    topic = name("hw")
+    create_topic(engine_cluster, topic, partitions=1, replication_factor=3)
+    produce(engine_cluster, topic, [f"v{i}".encode() for i in range(300)], acks="all")
+    described = kafka_admin(engine_cluster).describe_log_dirs(topic_partitions={topic: [0]})
+    sizes = _partition_sizes(described, topic, 0)
+    assert len(sizes) == 3 and len(set(sizes.values())) == 1, sizes
+
+
+def _partition_sizes(described, topic, partition) -> dict[int, int]:
+    """broker id -> bytes of topic-partition, from kafka-python's describe_log_dirs result."""
+    sizes = {}
+    for broker in described:
+        broker_id = broker.get("broker_id", broker.get("node_id"))
+        for log_dir in broker.get("log_dirs", broker.get("results", [])):
+            for t in log_dir.get("topics", []):
+                if t.get("name", t.get("topic")) != topic:
+                    continue
+                for p in t["partitions"]:
+                    if p.get("partition_index", p.get("partition")) == partition:
+                        sizes[broker_id] = p.get("partition_size", p.get("size"))
+    return sizes
+
+
+def test_min_insync_replicas_refuses_acks_all_when_two_of_three_are_down(make_engine):
+    cluster = make_engine(**THREE_RACKS)
+    topic = name("minisr")
+    create_topic(cluster, topic, partitions=1, replication_factor=3, config={"min.insync.replicas": "2"})
+    leader = leader_of(cluster, topic, 0)
+    others = [b for b in cluster.broker_ids if b != leader]
+    for b in others:
+        cluster.kill(b)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "message.timeout.ms": 3000,
+                         "retries": 0})
+    errors = []
+    producer.produce(topic, b"x", partition=0, on_delivery=lambda err, msg: errors.append(err))
+    producer.flush(10)
+    assert errors and errors[0] is not None and errors[0].name() in (
+        "NOT_ENOUGH_REPLICAS", "_MSG_TIMED_OUT"), errors
+    # acks=1 still works: the leader is alive.
+    produce(cluster, topic, [b"y"], partition=0, acks="1")
+    for b in others:
+        cluster.start(b)
+    wait_in_sync(cluster, topic, 1, 3)
+    produce(cluster, topic, [b"z"], partition=0, acks="all")
+
+
+def test_restarted_broker_catches_up_and_rejoins_the_isr(make_engine):
+    cluster = make_engine(**THREE_RACKS)
+    topic = name("rejoin")
+    create_topic(cluster, topic, partitions=3, replication_factor=3)
+    cluster.kill(2)
+    produce(cluster, topic, [f"while-down-{i}".encode() for i in range(500)], acks="all")
+    md = admin(cluster).list_topics(topic, timeout=10).topics[topic]
+    assert all(2 not in p.isrs and p.leader != 2 for p in md.partitions.values())
+    cluster.start(2)
+    wait_in_sync(cluster, topic, 3, 3, timeout=30)
+    assert len(consume(cluster, topic, 500)) == 500
+
+
+def test_leaders_move_on_sigkill_and_preferred_election_restores_them(make_engine):
+    cluster = make_engine(**THREE_RACKS)
+    topic = name("elect")
+    create_topic(cluster, topic, partitions=3, replication_factor=3)
+    md = admin(cluster).list_topics(topic, timeout=10).topics[topic]
+    preferred = {p.id: p.replicas[0] for p in md.partitions.values()}
+    victim = preferred[0]
+    cluster.kill(victim)
+    deadline = time.monotonic() + 5
+    while leader_of(cluster, topic, 0) in (victim, -1):
+        assert time.monotonic() < deadline, "leadership did not move"
+        time.sleep(0.05)
+    cluster.start(victim)
+    wait_in_sync(cluster, topic, 3, 3)
+    kafka_admin(cluster).elect_leaders(0, {topic: [0, 1, 2]}, raise_errors=False)
+    deadline = time.monotonic() + 10
+    while {p: leader_of(cluster, topic, p) for p in range(3)} != preferred:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_failover_loses_no_acknowledged_record(make_engine):
+    cluster = make_engine(**THREE_RACKS)
+    result = run_failover(cluster, name("failover"))
+    assert result.lost == 0
+    assert result.out_of_order_partitions() == []
+    assert sum(len(v) for v in result.acknowledged.values()) > 1000
+
+
+@pytest.mark.kafka
+def test_failover_on_real_kafka_for_reference(apache_kafka_cluster):
+    result = run_failover(apache_kafka_cluster, name("failover-ref"), down_s=3.0)
+    assert result.lost == 0
+    assert result.out_of_order_partitions() == []
+
+
+def test_reassignment_moves_data_while_clients_keep_working(make_engine):
+    cluster = make_engine(brokers=3, racks=["a", "b", "c"], log_dirs=1)
+    topic = name("move")
+    create_topic(cluster, topic, partitions=1, replication_factor=1)
+    source = leader_of(cluster, topic, 0)
+    target = next(b for b in cluster.broker_ids if b != source)
+    produce(cluster, topic, [b"x" * 1000] * 2000, acks="all")
+    ka = kafka_admin(cluster)
+    ka.alter_partition_reassignments({KTopicPartition(topic, 0): [target]})
+    produce(cluster, topic, [b"during"] * 100, acks="all")
+    deadline = time.monotonic() + 30
+    while True:
+        md = admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions[0]
+        if list(md.replicas) == [target] and md.leader == target:
+            break
+        assert time.monotonic() < deadline, f"reassignment did not finish: {md.replicas} leader {md.leader}"
+        time.sleep(0.2)
+    assert not ka.list_partition_reassignments()
+    sizes = _partition_sizes(ka.describe_log_dirs(topic_partitions={topic: [0]}), topic, 0)
+    assert set(sizes) == {target} and sizes[target] > 2_000_000
+    source_dirs = cluster.log_dirs_of(source)
+    deadline = time.monotonic() + 10
+    while any((d / f"{topic}-0").exists() for d in source_dirs):
+        assert time.monotonic() < deadline, "old replica's files were not deleted"
+        time.sleep(0.1)
+    assert len(consume(cluster, topic, 2100)) == 2100
+
+
+def test_throttled_reassignment_moves_slowly_and_can_be_cancelled(make_engine):
+    cluster = make_engine(brokers=2, racks=["a", "b"], log_dirs=1)
+    topic = name("throttle")
+    create_topic(cluster, topic, partitions=1, replication_factor=1)
+    source = leader_of(cluster, topic, 0)
+    target = next(b for b in cluster.broker_ids if b != source)
+    produce(cluster, topic, [b"y" * 1000] * 3000, acks="all")
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+
+    throttle = ConfigResource(ConfigResource.Type.BROKER, "", incremental_configs=[
+        ConfigEntry("follower.replication.throttled.rate", "200000", incremental_operation=AlterConfigOpType.SET)])
+    admin(cluster).incremental_alter_configs([throttle])[throttle].result(10)
+    ka = kafka_admin(cluster)
+    ka.alter_partition_reassignments({KTopicPartition(topic, 0): [source, target]})
+    time.sleep(2.0)
+    ongoing = ka.list_partition_reassignments()
+    assert ongoing, "a 3 MB move at 200 kB/s cannot be done in 2 s"
+    ka.alter_partition_reassignments({KTopicPartition(topic, 0): None})
+    deadline = time.monotonic() + 10
+    while ka.list_partition_reassignments():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    md = admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions[0]
+    assert list(md.replicas) == [source]
+
+
+def test_reassignment_to_unknown_broker_is_refused(engine_cluster):
+    topic = name("badmove")
+    create_topic(engine_cluster, topic, partitions=1, replication_factor=1)
+    result = kafka_admin(engine_cluster).alter_partition_reassignments({KTopicPartition(topic, 0): [42]})
+    error = result[KTopicPartition(topic, 0)]
+    assert error is not None and error.__name__ == "InvalidReplicaAssignmentError"
