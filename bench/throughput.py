@@ -400,6 +400,8 @@ def engine_cluster(brokers: int, workdir: Path) -> Iterator[str]:
     finally:
         stop = subprocess.run([exe, "stop", "--dir", str(workdir / "data")], stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=120)
+        if up.stdout is not None:
+            up.stdout.close()
         if up.poll() is None:  # `up --detach` should have exited after printing; stop it by its PID
             up.terminate()
             try:
