@@ -42,13 +42,14 @@ def assign(brokers: list[BrokerInfo], partitions: int, replication_factor: int, 
         leader_pos = p % n
         # A shift that grows every full rotation keeps followers from always trailing the same leader.
         shift = 1 + (p // n) % max(1, n - 1)
-        candidates = [order[(leader_pos + shift + k) % n] for k in range(n - 1)]
+        # Every other broker once, starting `shift` places after the leader.
+        candidates = [order[(leader_pos + 1 + (shift - 1 + k) % (n - 1)) % n] for k in range(n - 1)] if n > 1 else []
         replicas = [order[leader_pos]]
         used_racks = {rack_of[replicas[0]]}
         for node in candidates:  # first: new racks only
             if len(replicas) == replication_factor:
                 break
-            if rack_of[node] not in used_racks or rack_of[node] is None:
+            if node not in replicas and (rack_of[node] not in used_racks or rack_of[node] is None):
                 replicas.append(node)
                 used_racks.add(rack_of[node])
         for node in candidates:  # then: whatever is left

@@ -114,3 +114,11 @@ def test_invalid_names_and_configs_are_refused(controller):
         {"name": "rf", "num_partitions": 1, "replication_factor": 4},
     ])
     assert [r["error_code"] for r in results] == [17, 40, 40, 38]
+
+
+@pytest.mark.parametrize("brokers", [1, 2, 3, 4, 5, 7])
+def test_placement_never_repeats_a_broker(brokers):
+    infos = [BrokerInfo(i, "h", i, "abc"[i % 3]) for i in range(1, brokers + 1)]
+    for rf in range(1, brokers + 1):
+        for replicas in assign(infos, 3 * brokers, rf):
+            assert len(set(replicas)) == rf

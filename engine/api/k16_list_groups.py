@@ -1,0 +1,34 @@
+"""ListGroups (key 16), versions 0–4.
+
+The groups this broker coordinates (clients ask every broker and merge), with protocol
+type and (v4+) state; v4's states_filter keeps the groups in those states (matched
+without regard to case, as Kafka does; empty = all). While a `__consumer_offsets`
+partition is still loading the answer is COORDINATOR_LOAD_IN_PROGRESS with the groups
+known so far. Not implemented: v5 (group types filter).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from partita.engine.api.registry import api
+from partita.engine.groups.coordinator import manager_of
+from partita.engine.protocol import codec
+from partita.engine.protocol.errors import ErrorCode
+
+
+@api(16, 0, 4)
+async def handle_list_groups(request, ctx):
+    m = codec.response_module(16, ctx.api_version)
+    manager = manager_of(ctx)
+    if manager is None:
+        error, groups = ErrorCode.none, []
+    else:
+        error, groups = manager.list_groups(getattr(request, "states_filter", ()) or ())
+    return codec.build(
+        m.ListGroupsResponse,
+        throttle_time=timedelta(0),
+        error_code=error,
+        groups=tuple(codec.build(m.ListedGroup, group_id=gid, protocol_type=ptype, group_state=state)
+                     for gid, ptype, state in sorted(groups)),
+    )

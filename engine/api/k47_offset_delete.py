@@ -1,0 +1,38 @@
+"""OffsetDelete (key 47), version 0.
+
+Deletes a group's committed offsets for the partitions given (tombstones in
+`__consumer_offsets`). Allowed for empty groups and for consumer-protocol groups on
+topics they do not subscribe to; partitions of subscribed topics answer
+GROUP_SUBSCRIBED_TO_TOPIC. Top-level errors: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP (a
+non-consumer group with members), coordinator errors.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from partita.engine.api.registry import api
+from partita.engine.groups.coordinator import manager_of
+from partita.engine.protocol import codec
+from partita.engine.protocol.errors import ErrorCode
+
+
+@api(47, 0, 0)
+async def handle_offset_delete(request, ctx):
+    m = codec.response_module(47, ctx.api_version)
+    manager = manager_of(ctx)
+    wanted = [(t.name, [p.partition_index for p in t.partitions]) for t in request.topics]
+    if manager is None:
+        error, results = ErrorCode.coordinator_not_available, {}
+    else:
+        error, results = await manager.delete_offsets(request.group_id, wanted)
+    topics = () if error != ErrorCode.none else tuple(
+        codec.build(
+            m.OffsetDeleteResponseTopic,
+            name=name,
+            partitions=tuple(codec.build(m.OffsetDeleteResponsePartition, partition_index=p,
+                                         error_code=results.get((name, p), ErrorCode.none)) for p in parts),
+        )
+        for name, parts in wanted
+    )
+    return codec.build(m.OffsetDeleteResponse, error_code=error, throttle_time=timedelta(0), topics=topics)
