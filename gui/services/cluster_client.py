@@ -252,6 +252,8 @@ class KafkaReader:
         self._refreshes = 0
         self._version: str | None = None
         self._quorum_ok: bool | None = None
+        self._racks: dict[int, str | None] = {}
+        self._last_groups: list[RawGroup] | None = None
 
     # connections are made lazily, on the poller's thread
 
@@ -272,7 +274,7 @@ class KafkaReader:
             try:
                 from kafka.admin import KafkaAdminClient
 
-                kp = KafkaAdminClient(**kafka_python_config(self.settings))
+                kp = KafkaAdminClient(**kafka_python_config(self.settings, request_timeout_ms=int(self.timeout * 1000)))
             except Exception as e:  # NoBrokersAvailable and friends: retry on a later refresh
                 self._kp_failed_at = time.monotonic()
                 log.info("kafka-python admin client unavailable: %s", e)
@@ -301,21 +303,26 @@ class KafkaReader:
     # one refresh
 
     def read(self) -> RawCluster:
-        from confluent_kafka import KafkaException, TopicPartition
+        from confluent_kafka import TopicPartition
         from confluent_kafka.admin import ConfigResource, OffsetSpec, ResourceType
 
         admin = self._confluent()
         t = self.timeout
         try:
-            desc = admin.describe_cluster(request_timeout=t).result(timeout=t + 1)
+            # Metadata goes to any broker. (DescribeCluster through librdkafka goes to the controller,
+            # which a KRaft cluster names at random among its brokers: when that broker is dead,
+            # librdkafka waits for it instead of asking another.)
             md = admin.list_topics(timeout=t)
-        except (KafkaException, TimeoutError, Exception) as e:  # noqa: B014 - keep the reason
+        except Exception as e:
             raise ClusterUnreachable(_reason(e)) from e
         self._refreshes += 1
         warnings: list[str] = []
-        nodes = [(n.id, n.host, n.port, n.rack or None) for n in desc.nodes]
+        kp = self._kafka_python()
+        if kp is not None:
+            self._read_racks(kp)
+        nodes = [(b.id, b.host, b.port, self._racks.get(b.id)) for b in md.brokers.values()]
         alive = {n[0] for n in nodes}
-        controller = desc.controller.id if desc.controller is not None else None
+        controller = md.controller_id if md.controller_id is not None and md.controller_id >= 0 else None
 
         topics: dict[str, dict[int, tuple[int, list[int], list[int], list[int]]]] = {}
         for name, tm in md.topics.items():
@@ -373,14 +380,13 @@ class KafkaReader:
                 if failed:
                     warnings.append(f"offsets unavailable for {failed} partitions")
 
-        kp = self._kafka_python() if (self.with_log_dirs or self.with_groups) else None
         log_dirs = None
         if self.with_log_dirs and kp is not None:
             log_dirs = self._read_log_dirs(kp, alive, warnings)
         groups = None
         if self.with_groups:
             if kp is not None:
-                groups = self._read_groups(kp, warnings)
+                groups = self._read_groups(kp, alive, warnings)
             else:
                 warnings.append("consumer groups: admin client not connected yet")
         if self._version is None and kp is not None:
@@ -399,7 +405,7 @@ class KafkaReader:
 
         return RawCluster(
             bootstrap=self.settings.bootstrap,
-            cluster_id=desc.cluster_id,
+            cluster_id=md.cluster_id,
             controller_id=controller,
             nodes=nodes,
             topics=topics,
@@ -411,6 +417,19 @@ class KafkaReader:
             kafka_version=self._version,
             warnings=warnings,
         )
+
+    def _read_racks(self, kp) -> None:
+        try:
+            desc = kp.describe_cluster()  # DescribeCluster, to any broker
+            self._racks.update({b["broker_id"]: b.get("rack") or None for b in desc.get("brokers", ())})
+            return
+        except Exception:
+            pass
+        try:  # older brokers: the racks in kafka-python's own metadata
+            for b in kp._manager.cluster.brokers():
+                self._racks[b.nodeId] = getattr(b, "rack", None) or None
+        except Exception:
+            pass
 
     def _read_log_dirs(self, kp, alive: set[int], warnings: list[str]) -> dict[int, list[RawLogDir]] | None:
         out: dict[int, list[RawLogDir]] = {}
@@ -433,12 +452,24 @@ class KafkaReader:
             out[node] = dirs
         return out
 
-    def _read_groups(self, kp, warnings: list[str]) -> list[RawGroup] | None:
-        try:
-            listed = kp.list_groups()
-        except Exception as e:
-            warnings.append(f"consumer groups: {_reason(e)}")
-            return None
+    def _read_groups(self, kp, alive: set[int], warnings: list[str]) -> list[RawGroup] | None:
+        listed = []
+        failed = []
+        for node in sorted(alive):  # each broker lists the groups it coordinates
+            try:
+                listed.extend(kp.list_groups(broker_ids=[node]))
+            except Exception:
+                failed.append(node)
+        if failed and len(failed) == len(alive):
+            warnings.append("consumer groups: no broker answered ListGroups; showing the last known groups")
+            return self._last_groups
+        if failed:
+            warnings.append(f"consumer groups: brokers {failed} did not answer ListGroups")
+        groups = self._read_group_details(kp, listed, warnings)
+        self._last_groups = groups
+        return groups
+
+    def _read_group_details(self, kp, listed: list[dict], warnings: list[str]) -> list[RawGroup]:
         ids = [g["group_id"] for g in listed if g.get("protocol_type", "consumer") in ("consumer", "")]
         if not ids:
             return []

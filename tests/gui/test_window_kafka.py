@@ -1,0 +1,143 @@
+"""The main window against real Apache Kafka: what an operator sees in the views."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from partita.gui.domain.snapshot import NO_LEADER
+from partita.gui.qt.main_window import MainWindow
+from partita.gui.services.settings import ConnectionSettings
+
+from .conftest import consume_and_commit, create_topic, produce
+
+pytestmark = pytest.mark.kafka
+
+
+def wait_until(qtbot, predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        qtbot.wait(200)
+
+
+def model_rows(model):
+    cols = [c.title for c in model.columns]
+    return [
+        dict(zip(cols, [model.data(model.index(r, c)) for c in range(len(cols))], strict=True))
+        for r in range(model.rowCount())
+    ]
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(interval=1.0, request_timeout=4.0, max_backoff=2.0)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    yield w
+    w.close()
+
+
+def test_window_shows_brokers_racks_topic_partitions_and_failover(apache_kafka_cluster, window, qtbot, topic_name):
+    bootstrap = apache_kafka_cluster.bootstrap
+    create_topic(bootstrap, topic_name, partitions=6, rf=3)
+    with qtbot.waitSignal(window.first_data_arrived, timeout=60000):
+        window.connect_to(ConnectionSettings(bootstrap=bootstrap))
+    wait_until(qtbot, lambda: window.brokers.model.rowCount() == 3)
+    brokers = model_rows(window.brokers.model)
+    assert [(b["Id"], b["Rack"], b["State"]) for b in brokers] == [("1", "a", "up"), ("2", "b", "up"), ("3", "c", "up")]
+
+    topics_panel = window.topics
+    assert topics_panel.topics.select_key(topic_name)
+    wait_until(qtbot, lambda: window.topics.model.rowCount() == 6)
+    rows = model_rows(window.topics.model)
+    assert all(len(r["Replicas"].split(",")) == 3 and r["Replicas"].count("L") == 1 for r in rows)
+    assert all(r["Replicas"].split(",")[[x.rstrip("L") for x in r["Replicas"].split(",")].index(r["Leader"])].endswith("L") for r in rows)
+    assert all(r["Flags"] == "" for r in rows)
+
+    # selecting a broker lists its partitions
+    window.brokers.table.select_key(2)
+    wait_until(qtbot, lambda: window.brokers.partitions_model.rowCount() > 0)
+    assert all("2" in r["Replicas"].replace("L", "").split(",") for r in model_rows(window.brokers.partitions_model))
+
+    # kill broker 3: its partitions become under-replicated and its leaderships move, in the models
+    victim = 3
+    had_leaders = [r["Partition"] for r in rows if r["Leader"] == str(victim)]
+    assert had_leaders
+    window.topics.partitions.view.selectRow(0)
+    selected_key = window.topics.partitions.current_key()
+    apache_kafka_cluster.kill(victim)
+    try:
+        def failed_over():
+            rs = model_rows(window.topics.model)
+            return len(rs) == 6 and all(r["Leader"] != str(victim) and "URP" in r["Flags"] for r in rs)
+
+        wait_until(qtbot, failed_over, timeout=60)
+        rows = model_rows(window.topics.model)
+        assert all(r["Out of sync"] == str(victim) and r["Offline replicas"] == str(victim) for r in rows)
+        b3 = [b for b in model_rows(window.brokers.model) if b["Id"] == str(victim)][0]
+        assert b3["State"] == "DOWN" and b3["Rack"] == "c" and b3["Leaders"] == "0"
+        snap = window.latest.snapshot
+        assert all(p.leader not in (victim, NO_LEADER) for p in snap.topics_by_name[topic_name].partitions)
+        assert any("leader" in window.overview.events.item(i).text() for i in range(window.overview.events.count()))
+        assert int(window.overview.tiles["down"].value.text()) == 1
+        # the operator's selection survived the refreshes
+        assert window.topics.partitions.current_key() == selected_key
+    finally:
+        apache_kafka_cluster.start(victim)
+        apache_kafka_cluster.wait_ready()
+    wait_until(
+        qtbot,
+        lambda: all(r["Flags"] == "" for r in model_rows(window.topics.model))
+        and all(b["State"] == "up" for b in model_rows(window.brokers.model)),
+        timeout=90,
+    )
+
+
+def test_group_lag_in_model_equals_produced_minus_committed(apache_kafka_cluster, window, qtbot, topic_name):
+    bootstrap = apache_kafka_cluster.bootstrap
+    create_topic(bootstrap, topic_name, partitions=3, rf=3)
+    produce(bootstrap, topic_name, 450, partitions=3)
+    group_id = f"{topic_name}-lag"
+    consumer = consume_and_commit(bootstrap, topic_name, group_id, 450)
+    try:
+        produce(bootstrap, topic_name, 75, partitions=3)  # produced 525, committed 450
+        window.connect_to(ConnectionSettings(bootstrap=bootstrap))
+
+        def group_row():
+            return next((r for r in model_rows(window.groups.model) if r["Group"] == group_id), None)
+
+        wait_until(qtbot, lambda: group_row() is not None and group_row()["Total lag"] == "75", timeout=60)
+        assert group_row()["Members"] == "1" and group_row()["State"] == "Stable"
+        assert window.groups.groups.select_key(group_id)
+        wait_until(qtbot, lambda: window.groups.lag_model.rowCount() == 3)
+        lag_rows = model_rows(window.groups.lag_model)
+        assert sum(int(r["Lag"]) for r in lag_rows) == 75
+        assert sum(int(r["End offset"]) - int(r["Committed"]) for r in lag_rows) == 525 - 450
+        assert {r["Client id"] for r in lag_rows} == {f"{group_id}-client"}
+        assert window.groups.members_model.rowCount() == 1
+    finally:
+        consumer.close()
+
+
+def test_unreachable_cluster_shows_banner_keeps_last_state_and_recovers(apache_kafka, window, qtbot):
+    with qtbot.waitSignal(window.first_data_arrived, timeout=60000):
+        window.connect_to(ConnectionSettings(bootstrap=apache_kafka.bootstrap))
+    wait_until(qtbot, lambda: window.brokers.model.rowCount() == 1)
+    before = window.latest.snapshot
+    apache_kafka.stop(1)
+    try:
+        wait_until(qtbot, lambda: window.banner.isVisible(), timeout=60)
+        text = window.banner.label.text()
+        assert "unreachable" in text and "last known state" in text and "Retrying" in text
+        # the last known state stays on screen
+        assert window.brokers.model.rowCount() == 1
+        assert window.latest.snapshot is before
+        assert model_rows(window.brokers.model)[0]["State"] == "up"
+    finally:
+        apache_kafka.start(1)
+        apache_kafka.wait_ready()
+    wait_until(qtbot, lambda: not window.banner.isVisible() and window.latest.snapshot is not before, timeout=90)
