@@ -236,13 +236,13 @@ def validate_timestamps(
     for h in headers:
         if h.max_timestamp != NO_TIMESTAMP and h.max_timestamp > high:
             raise InvalidTimestampError(
-                f"timestamp {h.max_timestamp} of batch at offset delta {h.last_offset_delta} is out of range: "
-                f"more than {after_max_ms} ms ahead of the broker's clock {now_ms}"
+                f"timestamp {h.max_timestamp} is out of range: more than {after_max_ms} ms "
+                f"(message.timestamp.after.max.ms) ahead of the broker's clock {now_ms}"
             )
         if h.base_timestamp != NO_TIMESTAMP and h.base_timestamp < low:
             raise InvalidTimestampError(
                 f"timestamp {h.base_timestamp} is out of range: more than {before_max_ms} ms "
-                f"behind the broker's clock {now_ms}"
+                f"(message.timestamp.before.max.ms) behind the broker's clock {now_ms}"
             )
 
 

@@ -139,6 +139,7 @@ class PartitionLog:
         rebuild_epochs = not self._epochs.loaded_ok
 
         recovery_point = read_offset(d / RECOVERY_POINT_FILE) or 0
+        self._recovery_point = recovery_point
         if clean and self.active.load_tail():
             pass
         else:
@@ -156,7 +157,7 @@ class PartitionLog:
         self._load_producer_state(clean)
         if not clean:
             self.active.flush()
-        self._set_recovery_point(leo if not clean else max(recovery_point, leo))
+        self._set_recovery_point(leo)
 
     def _remove_leftovers(self) -> None:
         """Temp files of interrupted writes, and index files whose log file is gone."""
@@ -197,12 +198,6 @@ class PartitionLog:
                 del self.segments[i + 1 :]
                 del self._bases[i + 1 :]
                 break
-        if self.active.next_offset < self._epochs_end():
-            self._epochs.truncate_from_end(self.active.next_offset)
-
-    def _epochs_end(self) -> int:
-        entries = self._epochs.entries()
-        return entries[-1][1] + 1 if entries else 0
 
     def _rebuild_epochs(self) -> None:
         """The checkpoint was unreadable: every batch carries its leader epoch, so replay the headers."""
@@ -571,6 +566,11 @@ class PartitionLog:
         new leader does before accepting writes."""
         self._epochs.assign(epoch, self.log_end_offset if start_offset is None else start_offset)
 
+    def epoch_for_offset(self, offset: int) -> int | None:
+        """The leader epoch in which `offset` was written (None before the first known epoch)."""
+        epoch = self._epochs.epoch_for_offset(offset)
+        return None if epoch < 0 else epoch
+
     def epoch_entries(self) -> list[tuple[int, int]]:
         return self._epochs.entries()
 
@@ -698,10 +698,19 @@ class PartitionLog:
             for seg in self.segments[:-1]:
                 seg.close()
             self.active.close(seal=True)
-            self._producers.write_snapshot(leo)
-            self._producers.delete_snapshots(below=self.segments[0].base_offset)
+            producers = self._producers
+            if not producers.snapshot_path(leo).exists():
+                producers.write_snapshot(leo)
+            # Keep the snapshots at segment bases (recovery after truncation starts there)
+            # and the one at the end; older end-of-run snapshots are of no more use.
+            keep = set(self._bases) | {leo}
+            for off in producers.snapshot_offsets():
+                if off not in keep:
+                    producers.snapshot_path(off).unlink(missing_ok=True)
             self._set_recovery_point(leo)
-            write_offset(self._directory / CLEAN_SHUTDOWN_FILE, leo)
+            # No fsync needed: the data is durable already, and a lost marker only means
+            # a recovery pass on the next open.
+            write_offset(self._directory / CLEAN_SHUTDOWN_FILE, leo, fsync=False)
         except OSError as exc:
             raise KafkaStorageError(f"close of {self._directory} failed: {exc}") from exc
         finally:
@@ -732,6 +741,8 @@ class PartitionLog:
         write_offset(self._directory / LOG_START_OFFSET_FILE, offset)
 
     def _set_recovery_point(self, offset: int) -> None:
+        if offset == self._recovery_point and (self._directory / RECOVERY_POINT_FILE).exists():
+            return
         self._recovery_point = offset
         write_offset(self._directory / RECOVERY_POINT_FILE, offset, fsync=False)
 

@@ -86,6 +86,7 @@ class Segment:
         "_offset_of_max_timestamp",
         "_bytes_since_index",
         "_rolling_timestamp",
+        "_dirty",
     )
 
     def __init__(
@@ -105,6 +106,7 @@ class Segment:
         self._offset_of_max_timestamp = base_offset
         self._bytes_since_index = 0
         self._rolling_timestamp: int | None = None
+        self._dirty = False  # written since the last fsync
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -140,19 +142,26 @@ class Segment:
         return self._fd
 
     def flush(self) -> None:
-        """Write buffered index entries and fsync the log and both indexes."""
-        if self._fd is not None:
+        """Write buffered index entries and fsync the log and both indexes (if anything
+        changed since the last flush: idle partitions cost no fsync)."""
+        dirty = self._dirty
+        if dirty and self._fd is not None:
             os.fsync(self._fd)
         if self._offset_index is not None:
-            self._offset_index.flush(fsync=True)
+            self._offset_index.flush(fsync=dirty)
         if self._time_index is not None:
-            self._time_index.flush(fsync=True)
+            self._time_index.flush(fsync=dirty)
+        self._dirty = False
 
     def seal(self) -> None:
         """This segment stops being the active one: record its largest timestamp in the time
         index (retention reads it from there) and make everything durable."""
         if self.max_timestamp >= 0:
-            self.time_index.maybe_append(self.max_timestamp, self._offset_of_max_timestamp)
+            tindex = self.time_index
+            before = len(tindex)
+            tindex.maybe_append(self.max_timestamp, self._offset_of_max_timestamp)
+            if len(tindex) != before:
+                self._dirty = True
         self.flush()
 
     def close(self, *, seal: bool = False) -> None:
@@ -424,6 +433,7 @@ class Segment:
                 pass
             raise KafkaStorageError(f"append to {self.log_path} failed: {exc}") from exc
         assert written == length, (written, length)
+        self._dirty = True
         index = self.offset_index
         tindex = self.time_index
         if self._max_timestamp is None:
@@ -459,6 +469,7 @@ class Segment:
         position, header = found
         removed = self.size - position
         os.ftruncate(self.fd, position)
+        self._dirty = True
         self.size = position
         index, tindex = self.offset_index, self.time_index
         index.truncate_to(header.base_offset)
@@ -509,6 +520,7 @@ class Segment:
         if dropped:
             os.ftruncate(self.fd, valid_end)
             self.size = valid_end
+        self._dirty = True  # recovery may follow a crash: make what it kept durable
         index.rewrite()
         tindex.rewrite()
         self._offset_index, self._time_index = index, tindex

@@ -35,19 +35,33 @@ kafka_records = pytest.importorskip("kafka.record.default_records")
 def kafka_python_batch(codec: int, count: int = 5, base_ts: int = NOW) -> bytes:
     """A batch built by a real Kafka client library (kafka-python), possibly compressed."""
     builder = kafka_records.DefaultRecordBatchBuilder(
-        magic=2, compression_type=codec, is_transactional=False, producer_id=-1, producer_epoch=-1,
-        base_sequence=-1, batch_size=1 << 20,
+        magic=2,
+        compression_type=codec,
+        is_transactional=False,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=1 << 20,
     )
     for i in range(count):
-        builder.append(i, timestamp=base_ts + 10 * i, key=f"key-{i}".encode(), value=b"value-%d" % i * 20,
-                       headers=[("h", b"x")])
+        builder.append(
+            i,
+            timestamp=base_ts + 10 * i,
+            key=f"key-{i}".encode(),
+            value=b"value-%d" % i * 20,
+            headers=[("h", b"x")],
+        )
     return bytes(builder.build())
 
 
 def test_header_fields_and_properties():
     data = build_batch(
         [(NOW, b"a", b"1"), (NOW + 5, b"b", b"2"), (NOW + 2, None, None)],
-        base_offset=100, producer_id=7, producer_epoch=3, base_sequence=11, partition_leader_epoch=4,
+        base_offset=100,
+        producer_id=7,
+        producer_epoch=3,
+        base_sequence=11,
+        partition_leader_epoch=4,
         transactional=True,
     )
     h = read_header(data)
@@ -197,7 +211,9 @@ def test_batches_from_kafka_python_validate_and_decode(codec):
 def test_our_batches_read_back_by_kafka_python(codec):
     if not compression.available(codec):
         pytest.skip("codec library not installed")
-    data = build_batch([(NOW + i, b"k%d" % i, b"v" * 50) for i in range(10)], compression_type=codec, base_offset=5)
+    data = build_batch(
+        [(NOW + i, b"k%d" % i, b"v" * 50) for i in range(10)], compression_type=codec, base_offset=5
+    )
     reader = kafka_records.DefaultRecordBatch(bytearray(data))
     assert reader.validate_crc()
     assert [r.offset for r in reader] == list(range(5, 15))

@@ -34,8 +34,13 @@ def test_from_kafka_configs():
 
 @pytest.mark.parametrize(
     "name,value",
-    [("segment.bytes", "abc"), ("segment.bytes", "10"), ("retention.ms", "-5"),
-     ("message.timestamp.type", "Whenever"), ("cleanup.policy", "shred")],
+    [
+        ("segment.bytes", "abc"),
+        ("segment.bytes", "10"),
+        ("retention.ms", "-5"),
+        ("message.timestamp.type", "Whenever"),
+        ("cleanup.policy", "shred"),
+    ],
 )
 def test_bad_values_name_the_config(name, value):
     with pytest.raises(ValueError, match=name.replace(".", r"\.")):
@@ -43,8 +48,9 @@ def test_bad_values_name_the_config(name, value):
 
 
 def test_from_broker_configs():
-    c = LogConfig.from_broker_configs({"log.retention.hours": "1", "log.segment.bytes": "2000000",
-                                       "message.max.bytes": "999"})
+    c = LogConfig.from_broker_configs(
+        {"log.retention.hours": "1", "log.segment.bytes": "2000000", "message.max.bytes": "999"}
+    )
     assert (c.retention_ms, c.segment_bytes, c.max_message_bytes) == (3_600_000, 2_000_000, 999)
     c = LogConfig.from_broker_configs({"log.retention.hours": "1", "log.retention.ms": "5"})
     assert c.retention_ms == 5

@@ -14,7 +14,16 @@ def test_offset_index_lookup_and_file_format(tmp_path):
     assert idx.lookup(150) == 0  # nothing indexed: scan from the start
     for off, pos in [(110, 4100), (130, 8300), (170, 12500)]:
         idx.append(off, pos)
-    assert [idx.lookup(o) for o in (100, 109, 110, 129, 130, 169, 170, 10**6)] == [0, 0, 4100, 4100, 8300, 8300, 12500, 12500]
+    assert [idx.lookup(o) for o in (100, 109, 110, 129, 130, 169, 170, 10**6)] == [
+        0,
+        0,
+        4100,
+        4100,
+        8300,
+        8300,
+        12500,
+        12500,
+    ]
     assert path.read_bytes() == b""  # appends stay in memory until a flush
     idx.flush()
     assert path.read_bytes() == struct.pack(">iiiiii", 10, 4100, 30, 8300, 70, 12500)

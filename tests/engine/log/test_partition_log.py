@@ -106,7 +106,9 @@ def test_empty_produce_is_invalid(plog):
 def test_max_message_bytes_is_per_batch(tmp_path):
     log = open_log(tmp_path / "t-0", max_message_bytes=500)
     small, big = batch(1, value_size=100), batch(1, value_size=600)
-    log.append_as_leader(small + small + small + small + small, 0, NOW)  # 5 small batches > 500 bytes in total
+    log.append_as_leader(
+        small + small + small + small + small, 0, NOW
+    )  # 5 small batches > 500 bytes in total
     with pytest.raises(MessageTooLargeError) as info:
         log.append_as_leader(big, 0, NOW)
     assert info.value.code == 10
@@ -163,7 +165,9 @@ def test_compressed_batches_pass_through_untouched(plog):
         (h,) = headers_of(stored)
         assert h.compression == codec
         assert stored[61:] == data[61:] and stored[16:61] == data[16:61]  # only offset and epoch changed
-        assert [r.offset for r in iter_records(stored)] == list(range(result.base_offset, result.base_offset + 20))
+        assert [r.offset for r in iter_records(stored)] == list(
+            range(result.base_offset, result.base_offset + 20)
+        )
 
 
 # -- follower ------------------------------------------------------------------------------
@@ -296,7 +300,9 @@ def test_offset_for_timestamp_in_compressed_batch(plog):
 
 
 def test_max_timestamp_offset_is_the_first_record_with_it(plog):
-    plog.append_as_leader(build_batch([(NOW, None, b"a"), (NOW + 9, None, b"b"), (NOW + 3, None, b"c")]), 0, NOW)
+    plog.append_as_leader(
+        build_batch([(NOW, None, b"a"), (NOW + 9, None, b"b"), (NOW + 3, None, b"c")]), 0, NOW
+    )
     plog.append_as_leader(build_batch([(NOW + 9, None, b"d")]), 0, NOW)
     assert plog.max_timestamp_offset() == (1, NOW + 9)
 
@@ -440,8 +446,13 @@ def test_reopen_preserves_everything(tmp_path):
     records = read_all(log)
     log.close()
     again = open_log(path, segment_bytes=3000, index_interval_bytes=256)
-    assert (again.log_start_offset, again.log_end_offset, again.size_bytes, again.epoch_entries(),
-            len(again.segments)) == state
+    assert (
+        again.log_start_offset,
+        again.log_end_offset,
+        again.size_bytes,
+        again.epoch_entries(),
+        len(again.segments),
+    ) == state
     assert read_all(again) == records
     assert again.offset_for_timestamp(NOW + 30) == (90, NOW + 30)
     assert again.append_as_leader(batch(1), 2, NOW).base_offset == 180
@@ -555,3 +566,98 @@ def test_iter_batches_of_a_whole_segment_file(plog, tmp_path):
     plog.flush()
     data = (tmp_path / "orders-0" / "00000000000000000000.log").read_bytes()
     assert [h.base_offset for _, h in iter_batches(data)] == [0, 1, 3]
+
+
+def test_reads_match_a_brute_force_model(tmp_path):
+    """Random batch sizes, small index interval and segments: every read returns exactly
+    the batches a straightforward walk over all batches would."""
+    import random
+
+    rng = random.Random(7)
+    log = open_log(tmp_path / "t-0", segment_bytes=6000, index_interval_bytes=150)
+    for _ in range(300):
+        log.append_as_leader(batch(rng.randint(1, 4), value_size=rng.choice([5, 40, 300, 900])), 0, NOW)
+    model = []  # (segment base, base offset, last offset, size)
+    for seg in log.segments:
+        for _, h in seg.scan(0):
+            model.append((seg.base_offset, h.base_offset, h.last_offset, h.total_size))
+    end = log.log_end_offset
+    for _ in range(600):
+        offset = rng.randrange(end)
+        max_bytes = rng.choice([1, 100, 500, 1500, 4000, 10_000])
+        upper = rng.choice([None, end, rng.randrange(offset, end + 1)])
+        min_one = rng.random() < 0.8
+        limit = end if upper is None else min(upper, end)
+        expected = []
+        if offset < limit:
+            i = next(i for i, m in enumerate(model) if m[2] >= offset)
+            seg_base, total = model[i][0], 0
+            for m in model[i:]:
+                if m[0] != seg_base or m[1] >= limit:
+                    break
+                if total + m[3] > max_bytes:
+                    if not expected and min_one:
+                        expected.append(m[1])
+                    break
+                expected.append(m[1])
+                total += m[3]
+        result = log.read(offset, max_bytes, upper_bound=upper, min_one=min_one)
+        got = [h.base_offset for h in headers_of(result.records)]
+        assert got == expected, (offset, max_bytes, upper, min_one)
+        assert len(result.records) == sum(h.total_size for h in headers_of(result.records))
+        if got:
+            assert result.first_offset == got[0]
+    log.close()
+
+
+def test_a_client_log_append_time_bit_is_cleared_on_create_time_topics(plog):
+    data = build_batch([(NOW, None, b"x")], timestamp_type=LOG_APPEND_TIME)
+    plog.append_as_leader(data, 0, NOW)
+    (h,) = validate_batches(plog.read(0, 1000).records, from_client=False)
+    assert h.timestamp_type == 0 and h.max_timestamp == NOW
+
+
+def test_hundreds_of_batches_in_one_append(plog):
+    data = b"".join(batch(1) for _ in range(1500))  # more buffers than one pwritev takes
+    result = plog.append_as_leader(data, 0, NOW)
+    assert (result.base_offset, result.last_offset) == (0, 1499)
+    assert [r.offset for r in read_all(plog)] == list(range(1500))
+
+
+def test_epoch_for_offset(plog):
+    plog.append_as_leader(batch(3), 1, NOW)
+    plog.append_as_leader(batch(3), 4, NOW)
+    assert [plog.epoch_for_offset(o) for o in (0, 2, 3, 5)] == [1, 1, 4, 4]
+
+
+def test_snapshots_do_not_pile_up_over_restarts(tmp_path):
+    path = tmp_path / "t-0"
+    for i in range(5):
+        log = open_log(path)
+        log.append_as_leader(batch(1, pid=3, epoch=0, seq=i), 0, NOW)
+        log.close()
+    assert [p.name for p in sorted(path.glob("*.snapshot"))] == [f"{5:020d}.snapshot"]
+
+
+def test_crash_recovery_reads_only_segments_after_the_recovery_point(tmp_path, monkeypatch):
+    from partita.engine.log.segment import Segment
+
+    path = tmp_path / "t-0"
+    log = open_log(path, segment_bytes=1500)
+    for _ in range(20):
+        log.append_as_leader(batch(4, value_size=40), 0, NOW)
+    active_base = log.active.base_offset
+    assert len(log.segments) > 3
+    crash(log)
+    recovered = []
+    real = Segment.recover
+
+    def spy(self, on_batch=None):
+        recovered.append(self.base_offset)
+        return real(self, on_batch)
+
+    monkeypatch.setattr(Segment, "recover", spy)
+    again = open_log(path, segment_bytes=1500)
+    assert recovered == [active_base]  # rolling fsynced the others and moved the recovery point
+    assert again.log_end_offset == 80
+    again.close()
