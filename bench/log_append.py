@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from partita.engine.log import LogConfig, PartitionLog
+from partita.engine.log.batch import iter_batches
 from partita.engine.log.records import build_batch
 
 MB = 1024 * 1024
@@ -56,9 +57,7 @@ def bench(directory: Path, batch_size: int, total_mb: int, fetch_sizes: list[int
             result = plog.read(offset, fetch)
             reads += 1
             got += len(result.records)
-            # next offset after the last batch returned: the header of the last batch tells
-            last = _last_next_offset(result.records)
-            offset = last
+            offset = _last_next_offset(result.records)
         t_read, c_read = time.perf_counter() - t0, time.process_time() - c0
         print(
             f"{'':18s}read {fetch // 1024:4d} KB: {got / MB / t_read:6.0f} MB/s"
@@ -68,8 +67,6 @@ def bench(directory: Path, batch_size: int, total_mb: int, fetch_sizes: list[int
 
 
 def _last_next_offset(records: bytes) -> int:
-    from partita.engine.log.batch import iter_batches
-
     last = None
     for _, h in iter_batches(records):
         last = h

@@ -7,9 +7,13 @@ KIP-279). Persisted in `leader-epoch-checkpoint` in Kafka's text format:
     2                 <- number of entries
     0 0               <- "epoch startOffset", oldest first
     3 1200
-Rewritten atomically (temp file, fsync, rename) whenever it changes, which happens once
-per leader epoch or truncation, never per append. The rules follow Kafka's
-LeaderEpochFileCache: `assign`, `end_offset_for`, `truncate_from_end/start`.
+Rewritten atomically (temp file, rename) whenever it changes, which happens once per
+leader epoch or truncation, never per append; `sync()` makes it durable and the log calls
+it where it fsyncs its data (roll, flush, close), so creating thousands of partitions
+costs no fsync each. A checkpoint lost to a power failure is harmless: recovery re-reads
+the epochs of the batches it recovers, and a damaged file is rebuilt from the batch
+headers. The rules follow Kafka's LeaderEpochFileCache: `assign`, `end_offset_for`,
+`truncate_from_end/start`.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class LeaderEpochCache:
         self._epochs: list[int] = []
         self._starts: list[int] = []
         self.loaded_ok = True
+        self._unsynced = False
         self._load()
 
     # -- file -----------------------------------------------------------------------------
@@ -67,9 +72,23 @@ class LeaderEpochCache:
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "w") as f:
             f.write("\n".join(lines) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, self.path)
+        self._unsynced = True
+
+    def sync(self) -> None:
+        """fsync the checkpoint if it changed since the last sync."""
+        if not self._unsynced:
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            self._unsynced = False
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._unsynced = False
 
     # -- queries --------------------------------------------------------------------------
 

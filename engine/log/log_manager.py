@@ -45,6 +45,7 @@ class LogManager:
         self.log_dirs = [Path(d) for d in log_dirs]
         self.default_config = default_config or LogConfig()
         self._logs: dict[tuple[str, int], PartitionLog] = {}
+        self._counts: dict[Path, int] = {d: 0 for d in self.log_dirs}  # partitions per log dir
         self._locks: list[int] = []
         for d in self.log_dirs:
             d.mkdir(parents=True, exist_ok=True)
@@ -86,7 +87,19 @@ class LogManager:
                 first = self._logs[key].directory
                 self.close()
                 raise KafkaStorageError(f"{key[0]}-{key[1]} is in two log dirs: {first} and {child}")
-            self._logs[key] = PartitionLog.open(child, self.default_config)
+            self._add(key, PartitionLog.open(child, self.default_config))
+
+    def _add(self, key: tuple[str, int], plog: PartitionLog) -> PartitionLog:
+        self._logs[key] = plog
+        parent = plog.directory.parent
+        self._counts[parent] = self._counts.get(parent, 0) + 1
+        return plog
+
+    def _remove(self, key: tuple[str, int]) -> PartitionLog | None:
+        plog = self._logs.pop(key, None)
+        if plog is not None:
+            self._counts[plog.directory.parent] -= 1
+        return plog
 
     # -- lookup -------------------------------------------------------------------------
 
@@ -126,17 +139,12 @@ class LogManager:
         target = Path(log_dir) if log_dir is not None else self._least_loaded_dir()
         if target not in self.log_dirs:
             raise ValueError(f"{target} is not one of this broker's log dirs")
-        plog = PartitionLog.open(target / f"{topic}-{partition}", config or self.default_config)
-        self._logs[key] = plog
-        return plog
+        return self._add(
+            key, PartitionLog.open(target / f"{topic}-{partition}", config or self.default_config)
+        )
 
     def _least_loaded_dir(self) -> Path:
-        counts = {d: 0 for d in self.log_dirs}
-        for plog in self._logs.values():
-            parent = plog.directory.parent
-            if parent in counts:
-                counts[parent] += 1
-        return min(self.log_dirs, key=lambda d: counts[d])
+        return min(self.log_dirs, key=lambda d: self._counts[d])
 
     def delete(self, topic: str, partition: int) -> bool:
         """Remove the partition's log and its files; False if there was none.
@@ -144,7 +152,7 @@ class LogManager:
         The directory is first renamed to `<name>.<id>-delete` (as Kafka does), so a crash
         during the removal cannot bring the partition back on the next start.
         """
-        plog = self._logs.pop((topic, partition), None)
+        plog = self._remove((topic, partition))
         if plog is None:
             return False
         plog.release()
@@ -174,19 +182,19 @@ class LogManager:
         config = plog.config
         src = plog.directory
         plog.close()
+        self._remove(key)
         future = to_dir / f"{src.name}.{uuid.uuid4().hex}{_FUTURE_SUFFIX}"
         try:
             shutil.copytree(src, future)
             os.rename(future, to_dir / src.name)
         except OSError as exc:
             shutil.rmtree(future, ignore_errors=True)
-            self._logs[key] = PartitionLog.open(src, config)
+            self._add(key, PartitionLog.open(src, config))
             raise KafkaStorageError(f"moving {src} to {to_dir} failed: {exc}") from exc
         doomed = src.with_name(f"{src.name}.{uuid.uuid4().hex}{_DELETE_SUFFIX}")
         os.rename(src, doomed)
         shutil.rmtree(doomed, ignore_errors=True)
-        moved = self._logs[key] = PartitionLog.open(to_dir / src.name, config)
-        return moved
+        return self._add(key, PartitionLog.open(to_dir / src.name, config))
 
     def apply_retention(self, now_ms: int, high_watermarks: dict[tuple[str, int], int] | None = None) -> int:
         """Retention over every log; returns the bytes deleted. A failing log is logged and skipped."""
@@ -211,4 +219,5 @@ class LogManager:
             except Exception:
                 log.exception("closing %s-%d failed", *key)
         self._logs.clear()
+        self._counts = {d: 0 for d in self.log_dirs}
         self._unlock()

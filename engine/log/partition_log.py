@@ -129,7 +129,8 @@ class PartitionLog:
         )
         interval = self._config.index_interval_bytes
         stored_start = read_offset(d / LOG_START_OFFSET_FILE)
-        if not bases:
+        fresh = not bases
+        if fresh:
             start = stored_start or 0
             self.segments = [Segment.create(d, start, interval, now_ms)]
         else:
@@ -140,7 +141,9 @@ class PartitionLog:
 
         recovery_point = read_offset(d / RECOVERY_POINT_FILE) or 0
         self._recovery_point = recovery_point
-        if clean and self.active.load_tail():
+        if fresh:
+            clean = True  # nothing to recover: a new (or emptied) log
+        elif clean and self.active.load_tail():
             pass
         else:
             if clean:
@@ -455,6 +458,7 @@ class PartitionLog:
         new_base = self.log_end_offset
         try:
             old.seal()
+            self._epochs.sync()
             self._producers.write_snapshot(new_base)
             seg = Segment.create(
                 self._directory,
@@ -685,6 +689,7 @@ class PartitionLog:
         self._check_open()
         try:
             self.active.flush()
+            self._epochs.sync()
         except OSError as exc:
             raise KafkaStorageError(f"flush of {self._directory} failed: {exc}") from exc
         self._set_recovery_point(self.log_end_offset)
@@ -698,6 +703,7 @@ class PartitionLog:
             for seg in self.segments[:-1]:
                 seg.close()
             self.active.close(seal=True)
+            self._epochs.sync()
             producers = self._producers
             if not producers.snapshot_path(leo).exists():
                 producers.write_snapshot(leo)
