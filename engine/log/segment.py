@@ -422,6 +422,13 @@ class Segment:
         timestamp, size) for each batch. On a write error the file is cut back and nothing
         changes.
         """
+        # Tail state and indexes first (loaded already for an active segment), so that a
+        # failed write leaves everything as it was.
+        index = self.offset_index
+        tindex = self.time_index
+        if self._max_timestamp is None:
+            self._load_max_timestamp()
+        self._ensure_tail()
         start = self.size
         fd = self.fd
         try:
@@ -434,11 +441,6 @@ class Segment:
             raise KafkaStorageError(f"append to {self.log_path} failed: {exc}") from exc
         assert written == length, (written, length)
         self._dirty = True
-        index = self.offset_index
-        tindex = self.time_index
-        if self._max_timestamp is None:
-            self._load_max_timestamp()
-        self._ensure_tail()
         if start == 0:
             self._rolling_timestamp = batches[0][3]
         interval = self.index_interval_bytes

@@ -661,3 +661,25 @@ def test_crash_recovery_reads_only_segments_after_the_recovery_point(tmp_path, m
     assert recovered == [active_base]  # rolling fsynced the others and moved the recovery point
     assert again.log_end_offset == 80
     again.close()
+
+
+def test_a_failed_write_changes_nothing(plog, monkeypatch):
+    import errno
+
+    import partita.engine.log.segment as segment_module
+    from partita.engine.log.errors import KafkaStorageError
+
+    plog.append_as_leader(batch(2, pid=1, epoch=0, seq=0), 0, NOW)
+    size = plog.size_bytes
+
+    def disk_full(fd, buffers, position):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(segment_module.os, "pwritev", disk_full)
+    with pytest.raises(KafkaStorageError) as info:
+        plog.append_as_leader(batch(2, pid=1, epoch=0, seq=2), 0, NOW)
+    assert info.value.code == 56
+    monkeypatch.undo()
+    assert (plog.log_end_offset, plog.size_bytes) == (2, size)
+    assert plog.producer_state.last_entry(1).last_seq == 1
+    assert plog.append_as_leader(batch(2, pid=1, epoch=0, seq=2), 0, NOW).base_offset == 2
