@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 from partita.engine.groups.hashing import OFFSETS_TOPIC
 from partita.engine.groups.manager import GroupConfig, GroupManager, Records
@@ -32,28 +33,38 @@ class LogStore:
     def __init__(self, broker):
         self.broker = broker
 
-    async def append(self, partition: int, records: Records, timeout_ms: int) -> int:
+    def append(self, partition: int, records: Records, timeout_ms: int) -> Awaitable[int]:
+        """Append now (so the log's order is the order of calls); the awaitable resolves
+        with the first record's offset once the high watermark has passed the batch."""
         from partita.engine.broker.partition import now_ms
         from partita.engine.log.errors import LogError
         from partita.engine.log.records import build_batch
 
         replica = self.broker.replicas.get(OFFSETS_TOPIC, partition)
         if replica is None or not replica.is_leader:
-            raise KafkaError(ErrorCode.not_coordinator, f"not the leader of {OFFSETS_TOPIC}-{partition}")
+            return _fail(KafkaError(ErrorCode.not_coordinator, f"not the leader of {OFFSETS_TOPIC}-{partition}"))
         ts = now_ms()
         batch = build_batch([(ts, key, value) for key, value in records])
         try:
             appended = replica.log.append_as_leader(batch, replica.leader_epoch, ts)
         except LogError as exc:
-            raise KafkaError(ErrorCode(exc.code) if exc.code in ErrorCode._value2member_map_
-                             else ErrorCode.unknown_server_error, exc.message) from exc
+            code = ErrorCode(exc.code) if exc.code in ErrorCode._value2member_map_ else ErrorCode.unknown_server_error
+            return _fail(KafkaError(code, exc.message))
         replica.maybe_advance_hw()
         replica.notify()
+        return self._replicated(replica, appended.base_offset, appended.last_offset + 1, timeout_ms)
+
+    @staticmethod
+    async def _replicated(replica, base_offset: int, end_offset: int, timeout_ms: int) -> int:
         try:
-            await replica.wait_for_hw(appended.last_offset + 1, timeout_ms / 1000)
+            await replica.wait_for_hw(end_offset, timeout_ms / 1000)
         except TimeoutError as exc:
             raise KafkaError(ErrorCode.request_timed_out, "the write was not replicated in time") from exc
-        return appended.base_offset
+        return base_offset
+
+
+async def _fail(error: KafkaError) -> int:
+    raise error
 
 
 class GroupCoordinator:

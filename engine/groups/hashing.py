@@ -2,12 +2,16 @@
 
 Kafka: `Utils.abs(groupId.hashCode()) % partitionCount`, where `hashCode` is Java's
 String hash over UTF-16 code units (s[0]*31^(n-1) + ... + s[n-1], wrapping at 32 bits)
-and `Utils.abs` is `x & 0x7fffffff` — not Math.abs, so Integer.MIN_VALUE maps to 0.
+and `Utils.abs(n)` is `n == Integer.MIN_VALUE ? 0 : Math.abs(n)`. Not `n & 0x7fffffff`
+(that is `Utils.toPositive`, the producer partitioner's): for a negative hash the two
+pick different partitions — checked against Kafka 4.1's own `__consumer_offsets` in
+tests/engine/groups/test_offsets_topic_format.py.
 """
 
 from __future__ import annotations
 
 OFFSETS_TOPIC = "__consumer_offsets"
+_INT_MIN = -(2**31)
 
 
 def java_string_hashcode(s: str) -> int:
@@ -20,8 +24,8 @@ def java_string_hashcode(s: str) -> int:
 
 
 def kafka_abs(n: int) -> int:
-    """Kafka's `Utils.abs`: the low 31 bits (so abs(Integer.MIN_VALUE) is 0)."""
-    return n & 0x7FFFFFFF
+    """Kafka's `Utils.abs`: the absolute value, except Integer.MIN_VALUE, which maps to 0."""
+    return 0 if n == _INT_MIN else abs(n)
 
 
 def partition_for(group_id: str, partition_count: int) -> int:

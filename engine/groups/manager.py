@@ -89,9 +89,10 @@ class GroupConfig:
 
 
 class Store(Protocol):
-    async def append(self, partition: int, records: Records, timeout_ms: int) -> int:
-        """Write the records as one batch, wait until replicated; return the first record's
-        offset. Raises KafkaError (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, ...)."""
+    def append(self, partition: int, records: Records, timeout_ms: int) -> Awaitable[int]:
+        """Write the records as one batch at once (log order = call order); the awaitable
+        resolves with the first record's offset when replicated, or raises KafkaError
+        (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, ...)."""
 
 
 LOADING = "loading"
@@ -305,8 +306,8 @@ class GroupManager:
     # persistence
     # ======================================================================================
 
-    async def _append(self, group_id: str, records: Records) -> int:
-        return await self.store.append(self.partition_of(group_id), records, self.config.commit_timeout_ms)
+    def _append(self, group_id: str, records: Records) -> Awaitable[int]:
+        return self.store.append(self.partition_of(group_id), records, self.config.commit_timeout_ms)
 
     def _group_record(self, group: Group, assignment: dict[str, bytes]) -> tuple[bytes, bytes | None]:
         members = tuple(
@@ -325,23 +326,31 @@ class GroupManager:
         )
         return rec.group_metadata_record(group.group_id, value)
 
-    async def _store_group(self, group: Group, assignment: dict[str, bytes]) -> ErrorCode:
-        try:
-            await self._append(group.group_id, [self._group_record(group, assignment)])
-        except KafkaError as exc:
-            return _group_write_error(exc.code)
-        return E.none
+    def _write_group(self, group: Group, assignment: dict[str, bytes]) -> Awaitable[ErrorCode]:
+        """Append the group's record now; the awaitable tells how the write ended."""
+        written = self._append(group.group_id, [self._group_record(group, assignment)])
+
+        async def outcome() -> ErrorCode:
+            try:
+                await written
+            except KafkaError as exc:
+                return _group_write_error(exc.code)
+            return E.none
+
+        return outcome()
 
     def _store_group_in_background(self, group: Group) -> None:
-        record = self._group_record(group, {})
+        """Write the group's metadata as it is now; nobody waits for it (a failure leaves the
+        previous record in force, which a reload then treats as expired members)."""
+        written = self._append(group.group_id, [self._group_record(group, {})])
 
-        async def write():
+        async def wait():
             try:
-                await self._append(group.group_id, [record])
+                await written
             except KafkaError as exc:
                 log.warning("group %s: could not write its metadata: %s", group.group_id, exc)
 
-        self._spawn(write())
+        self._spawn(wait())
 
     # ======================================================================================
     # JoinGroup
@@ -374,6 +383,8 @@ class GroupManager:
             if not unknown:
                 return JoinResult(E.unknown_member_id, member_id)
             group = self.groups[group_id] = Group(group_id, self.now_ms())
+            # Kafka records a new group at once: an empty GroupMetadataValue, generation 0.
+            self._store_group_in_background(group)
         if not self._accept_joining_member(group, member_id):
             member = group.members.get(member_id)
             if member is not None:
@@ -502,8 +513,9 @@ class GroupManager:
         if state == GroupState.STABLE:
             if group.protocol_name == group.select_protocol():
                 # Same protocol next generation: persist the new member id, no rebalance.
+                written = self._write_group(group, {m.member_id: m.assignment for m in group.members.values()})
                 self._spawn(self._finish_static_replace(group, member, instance_id, old_id, current_leader,
-                                                        old_protocols, old_timeouts))
+                                                        old_protocols, old_timeouts, written))
             else:
                 self._maybe_prepare_rebalance_or_complete_join(group, f"static member {instance_id} changed protocol")
         elif state == GroupState.COMPLETING_REBALANCE:
@@ -512,9 +524,9 @@ class GroupManager:
             self._maybe_complete_join_phase(group)
 
     async def _finish_static_replace(self, group, member, instance_id, old_id, current_leader, old_protocols,
-                                     old_timeouts) -> None:
+                                     old_timeouts, written: Awaitable[ErrorCode]) -> None:
         generation = group.generation
-        error = await self._store_group(group, {m.member_id: m.assignment for m in group.members.values()})
+        error = await written
         if group.members.get(member.member_id) is not member:
             return  # fenced or removed meanwhile; its future was answered then
         if error != E.none:
@@ -677,11 +689,13 @@ class GroupManager:
                 log.warning("group %s: leader %s gave no assignment to %s", group_id, member_id, missing)
             for m in missing:
                 assignment[m] = b""
-            self._spawn(self._persist_assignment(group, generation, assignment))
+            written = self._write_group(group, assignment)
+            self._spawn(self._after_assignment_written(group, generation, assignment, written))
         return await future
 
-    async def _persist_assignment(self, group: Group, generation: int, assignment: dict[str, bytes]) -> None:
-        error = await self._store_group(group, assignment)
+    async def _after_assignment_written(self, group: Group, generation: int, assignment: dict[str, bytes],
+                                        written: Awaitable[ErrorCode]) -> None:
+        error = await written
         # Someone may have joined or left while we wrote: only the same generation, still
         # completing its rebalance, takes this assignment.
         if self.groups.get(group.group_id) is not group:

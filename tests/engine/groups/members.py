@@ -1,0 +1,148 @@
+"""Scenario helpers for group tests: consumers that record what they were given and read.
+
+Several confluent-kafka consumers are driven from one thread, round-robin (`drive`):
+each poll runs that consumer's rebalance callbacks; librdkafka heartbeats in its own
+threads. Works against the engine and against Apache Kafka alike.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections import Counter
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+FAST_GROUP_CONFIG = {
+    "session.timeout.ms": 10000,
+    "heartbeat.interval.ms": 300,
+    "auto.offset.reset": "earliest",
+    "enable.auto.commit": False,
+    "topic.metadata.refresh.interval.ms": 1000,
+}
+
+
+class Member:
+    """One group member: its assignment as the callbacks told it, and the records it read."""
+
+    def __init__(self, cluster, group: str, topics: list[str], commit: bool = True, name: str = "", **config):
+        self.name = name or f"member-{id(self):x}"
+        self.commit_each_batch = commit
+        self.assigned: set[tuple[str, int]] = set()
+        self.assign_events: list[list[tuple[str, int]]] = []
+        self.revoke_events: list[list[tuple[str, int]]] = []
+        self.records: list[tuple[str, int, int, bytes]] = []  # topic, partition, offset, value
+        self.consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group,
+                                  "client.id": self.name, **FAST_GROUP_CONFIG, **config})
+        self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                on_lost=self._on_revoke)
+        self.closed = False
+        self.cooperative = "cooperative" in str(config.get("partition.assignment.strategy", ""))
+
+    def _on_assign(self, consumer, partitions):
+        got = sorted((p.topic, p.partition) for p in partitions)
+        self.assign_events.append(got)
+        self.assigned |= set(got)
+
+    def _on_revoke(self, consumer, partitions):
+        gone = sorted((p.topic, p.partition) for p in partitions)
+        self.revoke_events.append(gone)
+        if self.cooperative:
+            self.assigned -= set(gone)
+        else:
+            self.assigned.clear()
+
+    def poll(self, timeout: float = 0.05) -> int:
+        messages = self.consumer.consume(num_messages=500, timeout=timeout)
+        n = 0
+        for msg in messages:
+            if msg.error():
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise KafkaException(msg.error())
+            self.records.append((msg.topic(), msg.partition(), msg.offset(), msg.value()))
+            n += 1
+        if n and self.commit_each_batch:
+            self.commit()
+        return n
+
+    def commit(self) -> bool:
+        """Commit what was read (stored offsets); a commit refused by a rebalance is fine:
+        the records come again to whoever owns the partition next (never skipped)."""
+        try:
+            self.consumer.commit(asynchronous=False)
+            return True
+        except KafkaException as exc:
+            code = exc.args[0].code()
+            if code in (KafkaError._NO_OFFSET, KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION,
+                        KafkaError.UNKNOWN_MEMBER_ID, KafkaError._STATE, KafkaError._ASSIGNMENT_LOST):
+                return False
+            raise
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.consumer.close()
+
+    def values(self) -> list[bytes]:
+        return [r[3] for r in self.records]
+
+
+def drive(members: list[Member], until, timeout: float = 60.0, what: str = "condition") -> None:
+    """Poll every open member in turn until `until()` holds."""
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            state = {m.name: sorted(m.assigned) for m in members if not m.closed}
+            raise TimeoutError(f"timed out waiting for {what}; assignments: {state}")
+        for m in members:
+            if not m.closed:
+                m.poll()
+
+
+def balanced(members: list[Member], topic: str, partitions: int) -> bool:
+    """Every partition owned by exactly one open member, and shares differ by at most one."""
+    live = [m for m in members if not m.closed]
+    owned = Counter(tp for m in live for tp in m.assigned)
+    if set(owned) != {(topic, p) for p in range(partitions)} or any(c != 1 for c in owned.values()):
+        return False
+    sizes = [len(m.assigned) for m in live]
+    return max(sizes) - min(sizes) <= 1
+
+
+def committed(cluster, group: str, topic: str, partitions: int) -> dict[int, int]:
+    c = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        got = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=15)
+        return {tp.partition: tp.offset for tp in got}
+    finally:
+        c.close()
+
+
+def subscription_topics(data: bytes) -> list[str]:
+    """The topics of a consumer protocol subscription (its v0 prefix)."""
+    (count,) = struct.unpack_from(">i", data, 2)
+    pos, out = 6, []
+    for _ in range(count):
+        (n,) = struct.unpack_from(">h", data, pos)
+        out.append(data[pos + 2 : pos + 2 + n].decode())
+        pos += 2 + n
+    return out
+
+
+def assignment_partitions(data: bytes) -> list[tuple[str, int]]:
+    """The partitions of a consumer protocol assignment (version, [topic, [partition]])."""
+    if not data:
+        return []
+    (count,) = struct.unpack_from(">i", data, 2)
+    pos, out = 6, []
+    for _ in range(count):
+        (n,) = struct.unpack_from(">h", data, pos)
+        topic = data[pos + 2 : pos + 2 + n].decode()
+        pos += 2 + n
+        (k,) = struct.unpack_from(">i", data, pos)
+        pos += 4
+        for _ in range(k):
+            out.append((topic, struct.unpack_from(">i", data, pos)[0]))
+            pos += 4
+    return sorted(out)

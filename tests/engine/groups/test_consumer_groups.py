@@ -1,0 +1,214 @@
+"""Consumer groups with real confluent-kafka consumers against a real engine broker process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+from confluent_kafka import Consumer, TopicPartition
+
+from tests.engine.groups.members import Member, balanced, committed, drive
+from tests.engine.helpers import admin, create_topic, produce
+
+
+def describe(cluster, group: str):
+    client = admin(cluster)  # a client destroyed before its future resolves never answers
+    return client.describe_consumer_groups([group])[group].result(timeout=15)
+
+
+def produce_numbered(cluster, topic: str, partitions: int, per_partition: int, start: int = 0) -> set[bytes]:
+    values = set()
+    for p in range(partitions):
+        batch = [f"{topic}:{p}:{i}".encode() for i in range(start, start + per_partition)]
+        produce(cluster, topic, batch, partition=p)
+        values.update(batch)
+    return values
+
+
+def test_three_consumers_split_six_partitions_and_read_everything_once(engine):
+    topic, group = "grp-split", "grp-split-g"
+    create_topic(engine, topic, partitions=6)
+    members = [Member(engine, group, [topic], name=f"split-{i}") for i in range(3)]
+    try:
+        drive(members, lambda: balanced(members, topic, 6) and all(len(m.assigned) == 2 for m in members),
+              what="three members with two partitions each")
+        produced = produce_numbered(engine, topic, 6, 50)
+        drive(members, lambda: sum(len(m.records) for m in members) >= len(produced), what="all records")
+        seen = Counter(v for m in members for v in m.values())
+        assert set(seen) == produced
+        assert all(c == 1 for c in seen.values()), "a record was read twice"
+        for m in members:  # each read only its own partitions
+            assert {(t, p) for t, p, _, _ in m.records} <= m.assigned
+        assert committed(engine, group, topic, 6) == dict.fromkeys(range(6), 50)
+    finally:
+        for m in members:
+            m.close()
+
+
+def test_members_leaving_and_joining_rebalance_without_skipping_records(engine):
+    topic, group = "grp-churn", "grp-churn-g"
+    create_topic(engine, topic, partitions=6)
+    members = [Member(engine, group, [topic], name=f"churn-{i}") for i in range(3)]
+    produced: set[bytes] = set()
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def produce_loop():
+        i = 0
+        while not stop.is_set():
+            batch = {f"{topic}:{p}:{i}".encode(): p for p in range(6)}
+            for value, p in batch.items():
+                produce(engine, topic, [value], partition=p)
+            with lock:
+                produced.update(batch)
+            i += 1
+            time.sleep(0.02)
+
+    producer = threading.Thread(target=produce_loop, daemon=True)
+    try:
+        drive(members, lambda: balanced(members, topic, 6), what="initial balance")
+        producer.start()
+        time.sleep(0.5)
+        members[2].close()  # LeaveGroup: the other two take its partitions
+        drive(members, lambda: balanced(members, topic, 6) and all(len(m.assigned) == 3 for m in members[:2]),
+              what="rebalance after a leave")
+        time.sleep(0.3)
+        members.append(Member(engine, group, [topic], name="churn-new"))
+        drive(members, lambda: balanced(members, topic, 6) and len(members[3].assigned) == 2,
+              what="rebalance after a join")
+        time.sleep(0.3)
+        stop.set()
+        producer.join(30)
+        with lock:
+            expected = set(produced)
+        drive(members, lambda: expected <= {v for m in members for v in m.values()}, what="every record read")
+        for m in members:
+            if not m.closed:
+                m.commit()
+        ends = {p: len([v for v in expected if v.split(b":")[1] == str(p).encode()]) for p in range(6)}
+        assert committed(engine, group, topic, 6) == ends
+        rebalances = sum(len(m.assign_events) for m in members)
+        assert rebalances >= 6  # each member was assigned again at least once
+    finally:
+        stop.set()
+        for m in members:
+            m.close()
+
+
+def test_committed_offsets_survive_a_consumer_restart(engine):
+    topic, group = "grp-restart", "grp-restart-g"
+    create_topic(engine, topic, partitions=2)
+    produced = produce_numbered(engine, topic, 2, 40)
+    first = Member(engine, group, [topic], commit=False, name="restart-1")
+    try:
+        drive([first], lambda: len(first.records) >= 30, what="30 records")
+        read = {}
+        for _t, p, off, _ in first.records[:30]:
+            read[p] = max(read.get(p, -1), off)
+        first.consumer.commit(offsets=[TopicPartition(topic, p, off + 1) for p, off in read.items()],
+                              asynchronous=False)
+    finally:
+        first.close()
+    second = Member(engine, group, [topic], name="restart-2")
+    try:
+        drive([second], lambda: len(second.records) >= 80 - sum(o + 1 for o in read.values()),
+              what="the rest of the records")
+        firsts = {}
+        for _t, p, off, _ in second.records:
+            firsts.setdefault(p, off)
+        assert firsts == {p: read.get(p, -1) + 1 for p in firsts}
+        assert {v for v in second.values()} | {r[3] for r in first.records[:30]} == produced
+    finally:
+        second.close()
+
+
+def test_cooperative_sticky_moves_only_what_it_must(engine):
+    topic, group = "grp-coop", "grp-coop-g"
+    create_topic(engine, topic, partitions=6)
+    config = {"partition.assignment.strategy": "cooperative-sticky"}
+    a = Member(engine, group, [topic], name="coop-a", **config)
+    members = [a]
+    try:
+        drive(members, lambda: len(a.assigned) == 6, what="a owns everything")
+        desc = describe(engine, group)
+        assert desc.partition_assignor == "cooperative-sticky"
+        produced = produce_numbered(engine, topic, 6, 10)
+        drive(members, lambda: len(a.records) >= 60, what="a reads")
+        members.append(Member(engine, group, [topic], name="coop-b", **config))
+        drive(members, lambda: balanced(members, topic, 6) and len(members[1].assigned) == 3, what="b joins")
+        members.append(Member(engine, group, [topic], name="coop-c", **config))
+        drive(members, lambda: balanced(members, topic, 6) and all(len(m.assigned) == 2 for m in members),
+              what="c joins")
+        # Incremental: a only ever gave up partitions, never its whole assignment at once.
+        assert a.revoke_events and all(0 < len(r) < 6 for r in a.revoke_events)
+        assert len(a.assigned) == 2 and a.assigned <= {tp for ev in a.assign_events for tp in ev}
+        more = produce_numbered(engine, topic, 6, 10, start=10)
+        drive(members, lambda: (produced | more) <= {v for m in members for v in m.values()}, what="all read")
+        for m in members:
+            assert {(t, p) for t, p, _, v in m.records if v in more} <= m.assigned
+    finally:
+        for m in members:
+            m.close()
+
+
+def test_static_member_restart_within_session_timeout_does_not_rebalance(engine):
+    topic, group = "grp-static", "grp-static-g"
+    create_topic(engine, topic, partitions=4)
+    a = Member(engine, group, [topic], name="static-a", **{"group.instance.id": "instance-a"})
+    b = Member(engine, group, [topic], name="static-b", **{"group.instance.id": "instance-b"})
+    members = [a, b]
+    try:
+        drive(members, lambda: balanced(members, topic, 4) and len(a.assigned) == 2, what="two static members")
+        before = (len(a.assign_events), len(a.revoke_events))
+        b_partitions = set(b.assigned)
+        desc = describe(engine, group)
+        old_ids = {m.group_instance_id: m.member_id for m in desc.members}
+        assert set(old_ids) == {"instance-a", "instance-b"}
+        b.close()  # a static member leaves no LeaveGroup behind: its place is kept
+        b2 = Member(engine, group, [topic], name="static-b2", **{"group.instance.id": "instance-b"})
+        members.append(b2)
+        drive(members, lambda: b2.assigned == b_partitions, what="b's partitions back at its restart")
+        for _ in range(20):
+            a.poll(0.05)
+        assert (len(a.assign_events), len(a.revoke_events)) == before, "a was rebalanced"
+        desc = describe(engine, group)
+        ids = {m.group_instance_id: m.member_id for m in desc.members}
+        assert ids["instance-a"] == old_ids["instance-a"] and ids["instance-b"] != old_ids["instance-b"]
+        assert desc.state.name == "STABLE"
+    finally:
+        for m in members:
+            m.close()
+
+
+def test_static_member_that_stays_away_is_removed_after_its_session(engine):
+    topic, group = "grp-static-gone", "grp-static-gone-g"
+    create_topic(engine, topic, partitions=2)
+    cfg = {"session.timeout.ms": 6000}
+    a = Member(engine, group, [topic], name="gone-a", **{"group.instance.id": "gone-a", **cfg})
+    b = Member(engine, group, [topic], name="gone-b", **{"group.instance.id": "gone-b", **cfg})
+    members = [a, b]
+    try:
+        drive(members, lambda: balanced(members, topic, 2) and len(a.assigned) == 1, what="two static members")
+        b.close()
+        drive(members, lambda: len(a.assigned) == 2, timeout=30, what="a takes over after b's session expired")
+    finally:
+        for m in members:
+            m.close()
+
+
+def test_assign_based_consumer_commits_with_generation_minus_one(engine):
+    topic, group = "grp-simple", "grp-simple-g"
+    create_topic(engine, topic, partitions=1)
+    produce(engine, topic, [b"x"] * 5)
+    c = Consumer({"bootstrap.servers": engine.bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        c.assign([TopicPartition(topic, 0, 0)])
+        c.commit(offsets=[TopicPartition(topic, 0, 3, metadata="simple")], asynchronous=False)
+        got = c.committed([TopicPartition(topic, 0)], timeout=10)[0]
+        assert (got.offset, got.metadata) == (3, "simple")
+    finally:
+        c.close()
+    client = admin(engine)  # keep the client alive until its futures are done
+    listed = client.list_consumer_groups().result(timeout=15)
+    assert any(g.group_id == group and g.state.name == "EMPTY" for g in listed.valid)
