@@ -16,6 +16,8 @@ from partita.engine.broker.partition import Partition, now_ms
 from partita.engine.cluster.configs import TOPIC_CONFIGS, effective_topic_config
 from partita.engine.cluster.metadata import MetadataImage, TopicState
 from partita.engine.log.config import LogConfig
+from partita.engine.log.errors import LogError
+from partita.engine.protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 _CHECKPOINT = "replication-offset-checkpoint"
@@ -28,6 +30,7 @@ class ReplicaManager:
         self.partitions: dict[tuple[str, int], Partition] = {}
         self._checkpointed_hw = self._read_hw_checkpoints()
         self._isr_task: asyncio.Task | None = None
+        self.preferred_log_dirs: dict[tuple[str, int], Path] = {}  # AlterReplicaLogDirs before assignment
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -54,7 +57,8 @@ class ReplicaManager:
                 partition = self.partitions.get(key)
                 if partition is None:
                     config = config or self.log_config(topic)
-                    plog = self.broker.logs.get(topic.name, index) or self.broker.logs.create(topic.name, index, config)
+                    plog = self.broker.logs.get(topic.name, index) or self.broker.logs.create(
+                        topic.name, index, config, log_dir=self.preferred_log_dirs.pop(key, None))
                     partition = self.partitions[key] = Partition(topic.name, index, plog, self.node_id)
                 elif config is None and partition.state is not None:
                     config = self.log_config(topic)
@@ -84,6 +88,18 @@ class ReplicaManager:
 
     def get(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
+
+    def move_to_log_dir(self, topic: str, index: int, target: Path):
+        """Move a hosted replica to another log dir, or remember the dir for a future one."""
+        partition = self.partitions.get((topic, index))
+        if partition is None:
+            self.preferred_log_dirs[(topic, index)] = target
+            return ErrorCode.none
+        try:
+            partition.log = self.broker.logs.move(topic, index, target)
+        except LogError as exc:
+            return ErrorCode(exc.code)
+        return ErrorCode.none
 
     # -- ISR maintenance ------------------------------------------------------------------
 

@@ -188,8 +188,8 @@ class GroupManager:
             for member in group.members.values():
                 self._schedule_heartbeat(group, member, member.session_timeout_ms)
         self.shards[partition] = ACTIVE
-        log.info("loaded __consumer_offsets-%d: %d groups", partition,
-                 sum(1 for g in self.groups if self.partition_of(g) == partition))
+        loaded = sum(1 for g in self.groups if self.partition_of(g) == partition)
+        log.log(logging.INFO if loaded else logging.DEBUG, "loaded __consumer_offsets-%d: %d groups", partition, loaded)
 
     def unload(self, partition: int) -> None:
         self.shards.pop(partition, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -194,3 +195,48 @@ def test_reassignment_to_unknown_broker_is_refused(engine_cluster):
     result = kafka_admin(engine_cluster).alter_partition_reassignments({KTopicPartition(topic, 0): [42]})
     error = result[KTopicPartition(topic, 0)]
     assert error is not None and error.errno == 39  # INVALID_REPLICA_ASSIGNMENT
+
+
+def test_follower_that_stops_fetching_leaves_the_isr_and_rejoins(make_engine):
+    """SIGSTOP freezes a follower without killing it: only replica.lag.time.max.ms can notice."""
+    import os
+    import signal
+
+    cluster = make_engine(brokers=3, racks=["a", "b", "c"], log_dirs=1,
+                          settings={"replica.lag.time.max.ms": "1000"})
+    topic = name("lag")
+    create_topic(cluster, topic, partitions=1, replication_factor=3)
+    leader = leader_of(cluster, topic, 0)
+    follower = next(b for b in cluster.broker_ids if b != leader)
+    pid = cluster.pid(follower)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        produce(cluster, topic, [b"x"] * 100, acks="1")
+        deadline = time.monotonic() + 10
+        while follower in admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions[0].isrs:
+            assert time.monotonic() < deadline, "lagging follower stayed in the ISR"
+            produce(cluster, topic, [b"y"], acks="1")
+            time.sleep(0.2)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_in_sync(cluster, topic, 1, 3, timeout=30)
+
+
+def test_alter_replica_log_dirs_moves_a_replica_between_disks(make_engine):
+    cluster = make_engine(brokers=1, log_dirs=2)
+    topic = name("disks")
+    create_topic(cluster, topic, partitions=1)
+    produce(cluster, topic, [b"z" * 100] * 500, acks="all")
+    ka = kafka_admin(cluster)
+    dirs = [str(d) for d in cluster.log_dirs_of(1)]
+    current = next(d for d in dirs if (Path(d) / f"{topic}-0").exists())
+    other = next(d for d in dirs if d != current)
+    from kafka.structs import TopicPartitionReplica
+
+    ka.alter_replica_log_dirs({TopicPartitionReplica(topic, 0, 1): other})
+    assert (Path(other) / f"{topic}-0").exists() and not (Path(current) / f"{topic}-0").exists()
+    described = ka.describe_log_dirs(topic_partitions={topic: [0]})
+    [entry] = [d for b in described for d in b["log_dirs"] if d["topics"]]
+    assert entry["log_dir"] == other
+    produce(cluster, topic, [b"after"], acks="all")
+    assert len(consume(cluster, topic, 501)) == 501

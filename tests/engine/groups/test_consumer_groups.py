@@ -212,3 +212,32 @@ def test_assign_based_consumer_commits_with_generation_minus_one(engine):
     client = admin(engine)  # keep the client alive until its futures are done
     listed = client.list_consumer_groups().result(timeout=15)
     assert any(g.group_id == group and g.state.name == "EMPTY" for g in listed.valid)
+
+
+def test_kafka_python_group_consumer_shares_a_group_with_librdkafka(engine):
+    from kafka import KafkaConsumer
+
+    topic, group = "grp-kpy", "grp-kpy-g"
+    create_topic(engine, topic, partitions=4)
+    produced = produce_numbered(engine, topic, 4, 5)
+    rdk = Member(engine, group, [topic], name="rdkafka-member", **{"partition.assignment.strategy": "roundrobin"})
+    kpy = KafkaConsumer(topic, bootstrap_servers=engine.bootstrap, group_id=group, client_id="kafka-python-member",
+                        auto_offset_reset="earliest", enable_auto_commit=False, heartbeat_interval_ms=300,
+                        session_timeout_ms=10000, consumer_timeout_ms=100)
+    got: list[bytes] = []
+    try:
+        def polled() -> bool:
+            for records in kpy.poll(timeout_ms=50).values():
+                got.extend(r.value for r in records)
+            return len(kpy.assignment()) == 2 and len(rdk.assigned) == 2
+
+        drive([rdk], polled, what="both clients with two partitions")
+        drive([rdk], lambda: polled() and set(got) | set(rdk.values()) >= produced, what="all records")
+        kpy.commit()
+        assert not set(got) & set(rdk.values())
+        desc = describe(engine, group)
+        assert sorted(m.client_id for m in desc.members) == ["kafka-python-member", "rdkafka-member"]
+    finally:
+        kpy.close()
+        rdk.close()
+    assert committed(engine, group, topic, 4) == dict.fromkeys(range(4), 5)
