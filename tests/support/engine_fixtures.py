@@ -41,3 +41,9 @@ def make_engine(tmp_path):
     yield make
     for cluster in made:
         cluster.close()
+
+
+@pytest.fixture(params=["engine", pytest.param("kafka", marks=pytest.mark.kafka)])
+def single_broker(request):
+    """The same scenario against the engine and against real Apache Kafka: both must agree."""
+    return request.getfixturevalue("engine" if request.param == "engine" else "apache_kafka")

@@ -1,0 +1,106 @@
+"""`partita-engine` as a new user runs it: up, status, kill and restart brokers, stop — seen with kcat -L."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ENGINE = str(Path(sys.executable).with_name("partita-engine"))
+
+
+def run(*args, check=True, timeout=60):
+    return subprocess.run([ENGINE, *args], capture_output=True, text=True, timeout=timeout, check=check)
+
+
+def kcat_brokers(bootstrap: str) -> str:
+    return subprocess.run(["kcat", "-b", bootstrap, "-L"], capture_output=True, text=True, timeout=30,
+                          check=True).stdout
+
+
+@pytest.fixture
+def cluster_dir(tmp_path):
+    d = tmp_path / "cli-cluster"
+    yield d
+    subprocess.run([ENGINE, "stop", "--dir", str(d)], capture_output=True, timeout=60)
+
+
+def test_cli_lifecycle_with_kcat(cluster_dir):
+    assert shutil.which("kcat"), "kcat is not installed"
+    up = run("up", "--brokers", "3", "--racks", "a,b,c", "--log-dirs", "2", "--dir", str(cluster_dir), "--detach")
+    match = re.fullmatch(r"bootstrap\.servers=(\S+)\n", up.stdout)
+    assert match, up.stdout
+    bootstrap = match.group(1)
+    assert bootstrap.count("127.0.0.1:") == 3
+    status = json.loads(run("status", "--json", "--dir", str(cluster_dir)).stdout)
+    assert [(b["node_id"], b["rack"], b["alive"]) for b in status["brokers"]] == [
+        (1, "a", True), (2, "b", True), (3, "c", True)]
+    assert all(len(b["log_dirs"]) == 2 and b["pid"] for b in status["brokers"])
+    assert " 3 brokers:" in kcat_brokers(bootstrap)
+
+    run("kill-broker", "2", "--dir", str(cluster_dir))
+    deadline = time.monotonic() + 10
+    while " 2 brokers:" not in kcat_brokers(bootstrap.split(",")[0]):
+        assert time.monotonic() < deadline, "killed broker still listed"
+        time.sleep(0.1)
+    status = json.loads(run("status", "--json", "--dir", str(cluster_dir)).stdout)
+    assert status["brokers"][1]["state"] == "killed" and status["brokers"][1]["pid"] is None
+
+    run("start-broker", "2", "--dir", str(cluster_dir))
+    deadline = time.monotonic() + 20
+    while " 3 brokers:" not in kcat_brokers(bootstrap.split(",")[0]):
+        assert time.monotonic() < deadline, "restarted broker not listed"
+        time.sleep(0.1)
+
+    run("stop-broker", "3", "--dir", str(cluster_dir))
+    status = json.loads(run("status", "--json", "--dir", str(cluster_dir)).stdout)
+    assert status["brokers"][2]["state"] == "stopped"
+    human = run("status", "--dir", str(cluster_dir)).stdout
+    assert "stopped" in human and "controller" in human
+
+    assert run("stop", "--dir", str(cluster_dir)).stdout.strip() == "stopped"
+    assert run("status", "--dir", str(cluster_dir), check=False).returncode == 1
+
+
+def test_cli_reports_clear_errors(cluster_dir):
+    missing = run("kill-broker", "1", "--dir", str(cluster_dir), check=False)
+    assert missing.returncode == 2 and "no cluster is running" in missing.stderr
+    run("up", "--dir", str(cluster_dir), "--detach")
+    unknown = run("kill-broker", "9", "--dir", str(cluster_dir), check=False)
+    assert unknown.returncode == 2 and "broker 9 is not part of this cluster" in unknown.stderr
+
+
+def test_up_on_existing_directory_restarts_the_same_cluster(cluster_dir):
+    first = json.loads(run("up", "--dir", str(cluster_dir), "--detach") and
+                       run("status", "--json", "--dir", str(cluster_dir)).stdout)
+    run("stop", "--dir", str(cluster_dir))
+    run("up", "--dir", str(cluster_dir), "--detach")
+    second = json.loads(run("status", "--json", "--dir", str(cluster_dir)).stdout)
+    assert second["cluster_id"] == first["cluster_id"]
+
+
+def test_automatic_topic_creation_can_be_switched_off(tmp_path):
+    from confluent_kafka.admin import AdminClient
+
+    d = tmp_path / "noauto"
+    try:
+        up = run("up", "--dir", str(d), "--detach", "--set", "auto.create.topics.enable=false")
+        bootstrap = up.stdout.strip().split("=", 1)[1]
+        from confluent_kafka import Producer
+
+        # A producer asks Metadata to create the topic (allow_auto_topic_creation=true)...
+        producer = Producer({"bootstrap.servers": bootstrap, "message.timeout.ms": 2000})
+        errors = []
+        producer.produce("not-created", b"x", on_delivery=lambda err, msg: errors.append(err))
+        producer.flush(10)
+        assert errors and errors[0] is not None
+        # ...and the broker declined: the topic does not exist.
+        assert "not-created" not in AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
+    finally:
+        run("stop", "--dir", str(d), check=False)
