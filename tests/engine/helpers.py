@@ -83,3 +83,21 @@ def consume(cluster, topic: str, count: int, partitions=None, timeout: float = 3
         return out
     finally:
         consumer.close()
+
+
+def raw_request(address: str, api_key: int, version: int, entity):
+    """One request on a fresh connection, through the engine's own broker-to-broker client."""
+    import asyncio
+
+    from partita.engine.broker.kafka_client import KafkaConnection
+
+    host, port = address.split(":")
+
+    async def call():
+        conn = await KafkaConnection.open(host, int(port), "partita-tests")
+        try:
+            return await conn.request(api_key, version, entity, timeout=10)
+        finally:
+            conn.close()
+
+    return asyncio.run(call())

@@ -240,3 +240,19 @@ def test_alter_replica_log_dirs_moves_a_replica_between_disks(make_engine):
     assert entry["log_dir"] == other
     produce(cluster, topic, [b"after"], acks="all")
     assert len(consume(cluster, topic, 501)) == 501
+
+
+def test_controller_bound_requests_elsewhere_get_not_controller(engine_cluster):
+    from datetime import timedelta
+
+    from kio.schema.list_partition_reassignments.v0.request import ListPartitionReassignmentsRequest
+
+    from tests.engine.helpers import raw_request
+
+    client = admin(engine_cluster)
+    controller = client.describe_cluster().result(10).controller.id
+    request = ListPartitionReassignmentsRequest(timeout=timedelta(seconds=5), topics=None)
+    for broker in engine_cluster.broker_ids:
+        response = raw_request(engine_cluster.address(broker), 46, 0, request)
+        expected = 0 if broker == controller else 41  # NOT_CONTROLLER
+        assert int(response.error_code) == expected, broker

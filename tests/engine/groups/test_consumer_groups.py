@@ -1,4 +1,5 @@
-"""Consumer groups with real confluent-kafka consumers against a real engine broker process."""
+"""Consumer groups with real clients against a real engine broker process — and, as the
+reference, the same scenarios against Apache Kafka."""
 
 from __future__ import annotations
 
@@ -6,10 +7,17 @@ import threading
 import time
 from collections import Counter
 
+import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.engine.groups.members import Member, balanced, committed, drive
 from tests.engine.helpers import admin, create_topic, produce
+
+
+@pytest.fixture(params=["engine", pytest.param("kafka", marks=pytest.mark.kafka)])
+def cluster(request):
+    """Each scenario runs against the engine and, as the reference, against Apache Kafka."""
+    return request.getfixturevalue("engine" if request.param == "engine" else "apache_kafka")
 
 
 def describe(cluster, group: str):
@@ -26,30 +34,30 @@ def produce_numbered(cluster, topic: str, partitions: int, per_partition: int, s
     return values
 
 
-def test_three_consumers_split_six_partitions_and_read_everything_once(engine):
+def test_three_consumers_split_six_partitions_and_read_everything_once(cluster):
     topic, group = "grp-split", "grp-split-g"
-    create_topic(engine, topic, partitions=6)
-    members = [Member(engine, group, [topic], name=f"split-{i}") for i in range(3)]
+    create_topic(cluster, topic, partitions=6)
+    members = [Member(cluster, group, [topic], name=f"split-{i}") for i in range(3)]
     try:
         drive(members, lambda: balanced(members, topic, 6) and all(len(m.assigned) == 2 for m in members),
               what="three members with two partitions each")
-        produced = produce_numbered(engine, topic, 6, 50)
+        produced = produce_numbered(cluster, topic, 6, 50)
         drive(members, lambda: sum(len(m.records) for m in members) >= len(produced), what="all records")
         seen = Counter(v for m in members for v in m.values())
         assert set(seen) == produced
         assert all(c == 1 for c in seen.values()), "a record was read twice"
         for m in members:  # each read only its own partitions
             assert {(t, p) for t, p, _, _ in m.records} <= m.assigned
-        assert committed(engine, group, topic, 6) == dict.fromkeys(range(6), 50)
+        assert committed(cluster, group, topic, 6) == dict.fromkeys(range(6), 50)
     finally:
         for m in members:
             m.close()
 
 
-def test_members_leaving_and_joining_rebalance_without_skipping_records(engine):
+def test_members_leaving_and_joining_rebalance_without_skipping_records(cluster):
     topic, group = "grp-churn", "grp-churn-g"
-    create_topic(engine, topic, partitions=6)
-    members = [Member(engine, group, [topic], name=f"churn-{i}") for i in range(3)]
+    create_topic(cluster, topic, partitions=6)
+    members = [Member(cluster, group, [topic], name=f"churn-{i}") for i in range(3)]
     produced: set[bytes] = set()
     stop = threading.Event()
     lock = threading.Lock()
@@ -59,7 +67,7 @@ def test_members_leaving_and_joining_rebalance_without_skipping_records(engine):
         while not stop.is_set():
             batch = {f"{topic}:{p}:{i}".encode(): p for p in range(6)}
             for value, p in batch.items():
-                produce(engine, topic, [value], partition=p)
+                produce(cluster, topic, [value], partition=p)
             with lock:
                 produced.update(batch)
             i += 1
@@ -74,7 +82,7 @@ def test_members_leaving_and_joining_rebalance_without_skipping_records(engine):
         drive(members, lambda: balanced(members, topic, 6) and all(len(m.assigned) == 3 for m in members[:2]),
               what="rebalance after a leave")
         time.sleep(0.3)
-        members.append(Member(engine, group, [topic], name="churn-new"))
+        members.append(Member(cluster, group, [topic], name="churn-new"))
         drive(members, lambda: balanced(members, topic, 6) and len(members[3].assigned) == 2,
               what="rebalance after a join")
         time.sleep(0.3)
@@ -87,7 +95,7 @@ def test_members_leaving_and_joining_rebalance_without_skipping_records(engine):
             if not m.closed:
                 m.commit()
         ends = {p: len([v for v in expected if v.split(b":")[1] == str(p).encode()]) for p in range(6)}
-        assert committed(engine, group, topic, 6) == ends
+        assert committed(cluster, group, topic, 6) == ends
         rebalances = sum(len(m.assign_events) for m in members)
         assert rebalances >= 6  # each member was assigned again at least once
     finally:
@@ -96,11 +104,11 @@ def test_members_leaving_and_joining_rebalance_without_skipping_records(engine):
             m.close()
 
 
-def test_committed_offsets_survive_a_consumer_restart(engine):
+def test_committed_offsets_survive_a_consumer_restart(cluster):
     topic, group = "grp-restart", "grp-restart-g"
-    create_topic(engine, topic, partitions=2)
-    produced = produce_numbered(engine, topic, 2, 40)
-    first = Member(engine, group, [topic], commit=False, name="restart-1")
+    create_topic(cluster, topic, partitions=2)
+    produced = produce_numbered(cluster, topic, 2, 40)
+    first = Member(cluster, group, [topic], commit=False, name="restart-1")
     try:
         drive([first], lambda: len(first.records) >= 30, what="30 records")
         read = {}
@@ -110,7 +118,7 @@ def test_committed_offsets_survive_a_consumer_restart(engine):
                               asynchronous=False)
     finally:
         first.close()
-    second = Member(engine, group, [topic], name="restart-2")
+    second = Member(cluster, group, [topic], name="restart-2")
     try:
         drive([second], lambda: len(second.records) >= 80 - sum(o + 1 for o in read.values()),
               what="the rest of the records")
@@ -123,27 +131,27 @@ def test_committed_offsets_survive_a_consumer_restart(engine):
         second.close()
 
 
-def test_cooperative_sticky_moves_only_what_it_must(engine):
+def test_cooperative_sticky_moves_only_what_it_must(cluster):
     topic, group = "grp-coop", "grp-coop-g"
-    create_topic(engine, topic, partitions=6)
+    create_topic(cluster, topic, partitions=6)
     config = {"partition.assignment.strategy": "cooperative-sticky"}
-    a = Member(engine, group, [topic], name="coop-a", **config)
+    a = Member(cluster, group, [topic], name="coop-a", **config)
     members = [a]
     try:
         drive(members, lambda: len(a.assigned) == 6, what="a owns everything")
-        desc = describe(engine, group)
+        desc = describe(cluster, group)
         assert desc.partition_assignor == "cooperative-sticky"
-        produced = produce_numbered(engine, topic, 6, 10)
+        produced = produce_numbered(cluster, topic, 6, 10)
         drive(members, lambda: len(a.records) >= 60, what="a reads")
-        members.append(Member(engine, group, [topic], name="coop-b", **config))
+        members.append(Member(cluster, group, [topic], name="coop-b", **config))
         drive(members, lambda: balanced(members, topic, 6) and len(members[1].assigned) == 3, what="b joins")
-        members.append(Member(engine, group, [topic], name="coop-c", **config))
+        members.append(Member(cluster, group, [topic], name="coop-c", **config))
         drive(members, lambda: balanced(members, topic, 6) and all(len(m.assigned) == 2 for m in members),
               what="c joins")
         # Incremental: a only ever gave up partitions, never its whole assignment at once.
         assert a.revoke_events and all(0 < len(r) < 6 for r in a.revoke_events)
         assert len(a.assigned) == 2 and a.assigned <= {tp for ev in a.assign_events for tp in ev}
-        more = produce_numbered(engine, topic, 6, 10, start=10)
+        more = produce_numbered(cluster, topic, 6, 10, start=10)
         drive(members, lambda: (produced | more) <= {v for m in members for v in m.values()}, what="all read")
         for m in members:
             assert {(t, p) for t, p, _, v in m.records if v in more} <= m.assigned
@@ -152,27 +160,27 @@ def test_cooperative_sticky_moves_only_what_it_must(engine):
             m.close()
 
 
-def test_static_member_restart_within_session_timeout_does_not_rebalance(engine):
+def test_static_member_restart_within_session_timeout_does_not_rebalance(cluster):
     topic, group = "grp-static", "grp-static-g"
-    create_topic(engine, topic, partitions=4)
-    a = Member(engine, group, [topic], name="static-a", **{"group.instance.id": "instance-a"})
-    b = Member(engine, group, [topic], name="static-b", **{"group.instance.id": "instance-b"})
+    create_topic(cluster, topic, partitions=4)
+    a = Member(cluster, group, [topic], name="static-a", **{"group.instance.id": "instance-a"})
+    b = Member(cluster, group, [topic], name="static-b", **{"group.instance.id": "instance-b"})
     members = [a, b]
     try:
         drive(members, lambda: balanced(members, topic, 4) and len(a.assigned) == 2, what="two static members")
         before = (len(a.assign_events), len(a.revoke_events))
         b_partitions = set(b.assigned)
-        desc = describe(engine, group)
+        desc = describe(cluster, group)
         old_ids = {m.group_instance_id: m.member_id for m in desc.members}
         assert set(old_ids) == {"instance-a", "instance-b"}
         b.close()  # a static member leaves no LeaveGroup behind: its place is kept
-        b2 = Member(engine, group, [topic], name="static-b2", **{"group.instance.id": "instance-b"})
+        b2 = Member(cluster, group, [topic], name="static-b2", **{"group.instance.id": "instance-b"})
         members.append(b2)
         drive(members, lambda: b2.assigned == b_partitions, what="b's partitions back at its restart")
         for _ in range(20):
             a.poll(0.05)
         assert (len(a.assign_events), len(a.revoke_events)) == before, "a was rebalanced"
-        desc = describe(engine, group)
+        desc = describe(cluster, group)
         ids = {m.group_instance_id: m.member_id for m in desc.members}
         assert ids["instance-a"] == old_ids["instance-a"] and ids["instance-b"] != old_ids["instance-b"]
         assert desc.state.name == "STABLE"
@@ -181,12 +189,12 @@ def test_static_member_restart_within_session_timeout_does_not_rebalance(engine)
             m.close()
 
 
-def test_static_member_that_stays_away_is_removed_after_its_session(engine):
+def test_static_member_that_stays_away_is_removed_after_its_session(cluster):
     topic, group = "grp-static-gone", "grp-static-gone-g"
-    create_topic(engine, topic, partitions=2)
+    create_topic(cluster, topic, partitions=2)
     cfg = {"session.timeout.ms": 6000}
-    a = Member(engine, group, [topic], name="gone-a", **{"group.instance.id": "gone-a", **cfg})
-    b = Member(engine, group, [topic], name="gone-b", **{"group.instance.id": "gone-b", **cfg})
+    a = Member(cluster, group, [topic], name="gone-a", **{"group.instance.id": "gone-a", **cfg})
+    b = Member(cluster, group, [topic], name="gone-b", **{"group.instance.id": "gone-b", **cfg})
     members = [a, b]
     try:
         drive(members, lambda: balanced(members, topic, 2) and len(a.assigned) == 1, what="two static members")
@@ -197,11 +205,11 @@ def test_static_member_that_stays_away_is_removed_after_its_session(engine):
             m.close()
 
 
-def test_assign_based_consumer_commits_with_generation_minus_one(engine):
+def test_assign_based_consumer_commits_with_generation_minus_one(cluster):
     topic, group = "grp-simple", "grp-simple-g"
-    create_topic(engine, topic, partitions=1)
-    produce(engine, topic, [b"x"] * 5)
-    c = Consumer({"bootstrap.servers": engine.bootstrap, "group.id": group, "enable.auto.commit": False})
+    create_topic(cluster, topic, partitions=1)
+    produce(cluster, topic, [b"x"] * 5)
+    c = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
         c.assign([TopicPartition(topic, 0, 0)])
         c.commit(offsets=[TopicPartition(topic, 0, 3, metadata="simple")], asynchronous=False)
@@ -209,19 +217,19 @@ def test_assign_based_consumer_commits_with_generation_minus_one(engine):
         assert (got.offset, got.metadata) == (3, "simple")
     finally:
         c.close()
-    client = admin(engine)  # keep the client alive until its futures are done
+    client = admin(cluster)  # keep the client alive until its futures are done
     listed = client.list_consumer_groups().result(timeout=15)
     assert any(g.group_id == group and g.state.name == "EMPTY" for g in listed.valid)
 
 
-def test_kafka_python_group_consumer_shares_a_group_with_librdkafka(engine):
+def test_kafka_python_group_consumer_shares_a_group_with_librdkafka(cluster):
     from kafka import KafkaConsumer
 
     topic, group = "grp-kpy", "grp-kpy-g"
-    create_topic(engine, topic, partitions=4)
-    produced = produce_numbered(engine, topic, 4, 5)
-    rdk = Member(engine, group, [topic], name="rdkafka-member", **{"partition.assignment.strategy": "roundrobin"})
-    kpy = KafkaConsumer(topic, bootstrap_servers=engine.bootstrap, group_id=group, client_id="kafka-python-member",
+    create_topic(cluster, topic, partitions=4)
+    produced = produce_numbered(cluster, topic, 4, 5)
+    rdk = Member(cluster, group, [topic], name="rdkafka-member", **{"partition.assignment.strategy": "roundrobin"})
+    kpy = KafkaConsumer(topic, bootstrap_servers=cluster.bootstrap, group_id=group, client_id="kafka-python-member",
                         auto_offset_reset="earliest", enable_auto_commit=False, heartbeat_interval_ms=300,
                         session_timeout_ms=10000, consumer_timeout_ms=100)
     got: list[bytes] = []
@@ -235,9 +243,9 @@ def test_kafka_python_group_consumer_shares_a_group_with_librdkafka(engine):
         drive([rdk], lambda: polled() and set(got) | set(rdk.values()) >= produced, what="all records")
         kpy.commit()
         assert not set(got) & set(rdk.values())
-        desc = describe(engine, group)
+        desc = describe(cluster, group)
         assert sorted(m.client_id for m in desc.members) == ["kafka-python-member", "rdkafka-member"]
     finally:
         kpy.close()
         rdk.close()
-    assert committed(engine, group, topic, 4) == dict.fromkeys(range(4), 5)
+    assert committed(cluster, group, topic, 4) == dict.fromkeys(range(4), 5)
