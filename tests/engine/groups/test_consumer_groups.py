@@ -249,3 +249,36 @@ def test_kafka_python_group_consumer_shares_a_group_with_librdkafka(cluster):
         kpy.close()
         rdk.close()
     assert committed(cluster, group, topic, 4) == dict.fromkeys(range(4), 5)
+
+
+def test_initial_rebalance_delay_gathers_members_and_max_size_refuses_extra_ones(make_engine):
+    cluster = make_engine(brokers=1, settings={"group.initial.rebalance.delay.ms": "1500", "group.max.size": "3",
+                                               "offsets.topic.num.partitions": "4"})
+    topic, group = "grp-delay", "grp-delay-g"
+    create_topic(cluster, topic, partitions=6)
+    members = [Member(cluster, group, [topic], name=f"delay-{i}") for i in range(3)]
+    extra = None
+    try:
+        drive(members, lambda: balanced(members, topic, 6) and all(len(m.assigned) == 2 for m in members),
+              what="three members")
+        # All three arrived within the delay: one generation, nobody assigned twice or revoked.
+        assert [len(m.assign_events) for m in members] == [1, 1, 1]
+        assert not any(m.revoke_events for m in members)
+        extra = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "client.id": "delay-extra",
+                          "session.timeout.ms": 10000, "heartbeat.interval.ms": 300})
+        errors = []
+        extra.subscribe([topic], on_assign=lambda c, ps: errors.append("assigned"))
+        deadline = time.monotonic() + 20
+        while not errors and time.monotonic() < deadline:
+            msg = extra.poll(0.1)
+            if msg is not None and msg.error():
+                errors.append(msg.error().name())
+            for m in members:
+                m.poll(0.01)
+        assert errors and errors[0] == "GROUP_MAX_SIZE_REACHED"
+        assert all(len(m.assigned) == 2 for m in members)
+    finally:
+        if extra is not None:
+            extra.close()
+        for m in members:
+            m.close()
