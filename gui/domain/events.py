@@ -94,3 +94,19 @@ def diff(before: ClusterSnapshot | None, after: ClusterSnapshot) -> list[Cluster
             if old_set - new_set:
                 events.append(ClusterEvent(at, EventKind.ISR_SHRINK, topic=t, partition=n, before=q.isr, after=p.isr))
     return events
+
+
+def summarize(events: list[ClusterEvent], per_kind: int = 20) -> list[tuple[float, str, str]]:
+    """(time, kind, text) lines for an event log: every event while there are few of a kind,
+    one summary line when a refresh brings many (a broker failure moves thousands of leaders)."""
+    by_kind: dict[EventKind, list[ClusterEvent]] = {}
+    for e in events:
+        by_kind.setdefault(e.kind, []).append(e)
+    out: list[tuple[float, str, str]] = []
+    for kind, evs in by_kind.items():
+        if len(evs) <= per_kind:
+            out.extend((e.at, kind.value, e.describe()) for e in evs)
+        else:
+            examples = ", ".join(e.describe() for e in evs[:3])
+            out.append((evs[0].at, kind.value, f"{kind.value} on {len(evs):,} partitions (e.g. {examples}, …)"))
+    return out

@@ -26,6 +26,8 @@ class Table:
     columns: tuple[Column, ...]
     keys: list[Any]
     rows: list[tuple]
+    # lower-case text of the text and flag cells per row, for filter boxes (see with_search)
+    search: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -283,6 +285,17 @@ def group_members_table(s: ClusterSnapshot, group_id: str) -> Table:
         assigned = "; ".join(f"{t}: {','.join(map(str, sorted(ps)))}" for t, ps in sorted(by_topic.items()))
         rows.append((m.member_id, m.group_instance_id or "", m.client_id, m.host, assigned))
     return Table(GROUP_MEMBER_COLUMNS, [r[0] for r in rows], rows)
+
+
+def with_search(table: Table) -> Table:
+    """The table with its filter text precomputed (done on the worker thread for big tables)."""
+    text_cols = [i for i, c in enumerate(table.columns) if c.kind == "text"]
+    flag_cols = [i for i, c in enumerate(table.columns) if c.kind == "flags"]
+    search = [
+        "\x1f".join([str(r[c]) for c in text_cols if r[c] is not None] + [" ".join(r[c]) for c in flag_cols]).lower()
+        for r in table.rows
+    ]
+    return Table(table.columns, table.keys, table.rows, search)
 
 
 # -- formatting shared with the Qt models and CSV export --------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from partita.gui.domain import events as ev
+from partita.gui.domain import health as hl
 from partita.gui.domain import rates as rt
 from partita.gui.domain import tables as T
 from partita.gui.domain.snapshot import ClusterSnapshot
@@ -32,18 +33,49 @@ class ViewData:
     events: tuple[ev.ClusterEvent, ...]
     rates: rt.Rates | None
     built_in: float  # seconds spent building tables
+    health: hl.HealthCounts | None = None
+    # row indexes into `partitions`, so a view can show one topic's or one broker's partitions
+    # without scanning 50,000 rows on the GUI thread
+    topic_rows: dict[str, tuple[int, int]] | None = None
+    broker_rows: dict[int, list[int]] | None = None
+    event_lines: tuple[tuple[float, str, str], ...] = ()  # (time, kind, text), summarised
 
 
 def build_view_data(snapshot: ClusterSnapshot, previous: ClusterSnapshot | None) -> ViewData:
     t0 = time.perf_counter()
     overview = T.overview_table(snapshot)
     brokers = T.brokers_table(snapshot)
-    topics = T.topics_table(snapshot)
-    partitions = T.partitions_table(snapshot)
-    groups = T.groups_table(snapshot)
+    topics = T.with_search(T.topics_table(snapshot))
+    partitions = T.with_search(T.partitions_table(snapshot))
+    groups = T.with_search(T.groups_table(snapshot))
     events = tuple(ev.diff(previous, snapshot))
     rates = rt.rates(previous, snapshot) if previous is not None else None
-    return ViewData(snapshot, overview, brokers, topics, partitions, groups, events, rates, time.perf_counter() - t0)
+    topic_rows: dict[str, tuple[int, int]] = {}
+    broker_rows: dict[int, list[int]] = {}
+    for i, row in enumerate(partitions.rows):
+        first, _end = topic_rows.get(row[0], (i, i))
+        topic_rows[row[0]] = (first, i + 1)
+        for b in row[3][0]:
+            lst = broker_rows.get(b)
+            if lst is None:
+                broker_rows[b] = [i]
+            else:
+                lst.append(i)
+    return ViewData(
+        snapshot,
+        overview,
+        brokers,
+        topics,
+        partitions,
+        groups,
+        events,
+        rates,
+        time.perf_counter() - t0,
+        hl.health_counts(snapshot),
+        topic_rows,
+        broker_rows,
+        tuple(ev.summarize(list(events))),
+    )
 
 
 class _Worker(QObject):

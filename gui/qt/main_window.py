@@ -25,6 +25,12 @@ def _hms(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
+def _collect_garbage() -> None:
+    import gc
+
+    gc.collect()
+
+
 class MainWindow(QMainWindow):
     first_data_arrived = Signal()
     connected_to = Signal(str)  # bootstrap servers
@@ -91,13 +97,21 @@ class MainWindow(QMainWindow):
         self._banner_timer = QTimer(self)
         self._banner_timer.setInterval(1000)
         self._banner_timer.timeout.connect(self._update_banner)
+        # full garbage collections, rarely (see partita.gui.app.tune_gc)
+        self._gc_timer = QTimer(self)
+        self._gc_timer.setInterval(10 * 60 * 1000)
+        self._gc_timer.timeout.connect(_collect_garbage)
+        self._gc_timer.start()
 
     # -- connection ----------------------------------------------------------------------------
 
     def connect_to(self, settings: ConnectionSettings) -> None:
+        self.connect_client(ClusterClient(KafkaReader(settings, timeout=self.request_timeout)), settings)
+
+    def connect_client(self, client: ClusterClient, settings: ConnectionSettings) -> None:
+        """Poll `client` (anything with snapshot() and close()) and show what it returns."""
         self.disconnect_cluster()
         self.settings = settings
-        client = ClusterClient(KafkaReader(settings, timeout=self.request_timeout))
         bridge = ClusterBridge(client.snapshot, interval=self.interval, close=client.close, parent=self)
         bridge.view_data_changed.connect(self._on_data)
         bridge.refresh_failed.connect(self._on_failure)
@@ -153,6 +167,7 @@ class MainWindow(QMainWindow):
             if name == "local:startup" and isinstance(result, LocalClusterState):
                 self.tasks.task_done.disconnect(on_done)
                 panel.apply_state(result)
+                panel.message.setText("Cluster running.")
                 self.connect_to(ConnectionSettings(name=f"local:{local.name}", bootstrap=result.bootstrap,
                                                    local_cluster=local.name))
 

@@ -11,7 +11,6 @@ from partita.gui.domain import tables as T
 from .bindings import (
     QGridLayout,
     QLabel,
-    QListWidget,
     QSplitter,
     Qt,
     QTabWidget,
@@ -25,13 +24,14 @@ from .models import TableModel
 from .widgets import HealthTile, TablePanel
 
 
-def _sub_table(table: T.Table, keep) -> T.Table:
-    keys, rows = [], []
-    for k, r in zip(table.keys, table.rows, strict=True):
-        if keep(r):
-            keys.append(k)
-            rows.append(r)
-    return T.Table(table.columns, keys, rows)
+def _take(table: T.Table, indexes) -> T.Table:
+    keys, rows, search = table.keys, table.rows, table.search
+    return T.Table(
+        table.columns,
+        [keys[i] for i in indexes],
+        [rows[i] for i in indexes],
+        None if search is None else [search[i] for i in indexes],
+    )
 
 
 class ThroughputPlot(QWidget):
@@ -77,6 +77,10 @@ class ThroughputPlot(QWidget):
         self._redraw()
 
 
+EVENT_COLUMNS = (T.Column("Time"), T.Column("Event"), T.Column("Detail"))
+MAX_EVENTS = 5000
+
+
 class OverviewView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -94,8 +98,11 @@ class OverviewView(QWidget):
             grid.addWidget(tile, 0, i)
         self.model = TableModel(T.OVERVIEW_COLUMNS)
         self.table = TablePanel(self.model, "Cluster")
-        self.events = QListWidget(self)
-        self.events.setObjectName("events")
+        self.events_model = TableModel(EVENT_COLUMNS)
+        self.events = TablePanel(self.events_model, "Events")
+        self._event_rows: list[tuple] = []
+        self._event_keys: list[int] = []
+        self._event_seq = 0
         self.throughput = ThroughputPlot()
         right = QSplitter(Qt.Orientation.Vertical)
         box = QWidget()
@@ -104,12 +111,7 @@ class OverviewView(QWidget):
         bl.addWidget(QLabel("<b>Throughput</b> (from end-offset deltas)"))
         bl.addWidget(self.throughput)
         right.addWidget(box)
-        ebox = QWidget()
-        el = QVBoxLayout(ebox)
-        el.setContentsMargins(0, 0, 0, 0)
-        el.addWidget(QLabel("<b>Events</b>"))
-        el.addWidget(self.events)
-        right.addWidget(ebox)
+        right.addWidget(self.events)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(right)
@@ -120,7 +122,7 @@ class OverviewView(QWidget):
 
     def update_data(self, d: ViewData) -> None:
         s = d.snapshot
-        h = health.health_counts(s)
+        h = d.health or health.health_counts(s)
         self.tiles["brokers"].set_value(h.brokers_up, "ok" if h.brokers_up else "bad")
         self.tiles["down"].set_value(h.brokers_down, "bad" if h.brokers_down else "ok")
         self.tiles["urp"].set_value(f"{h.under_replicated:,}", "warn" if h.under_replicated else "ok")
@@ -131,11 +133,18 @@ class OverviewView(QWidget):
             self.tiles["rate"].set_value(f"{d.rates.messages_per_s:,.0f}", "ok")
             self.throughput.add(d.rates.at, d.rates.messages_per_s)
         self.model.set_table(d.overview)
-        for e in d.events:
-            stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
-            self.events.insertItem(0, f"{stamp}  {e.describe()}")
-        while self.events.count() > 2000:
-            self.events.takeItem(self.events.count() - 1)
+        if d.event_lines:
+            new_rows, new_keys = [], []
+            for at, kind, text in reversed(d.event_lines):
+                self._event_seq += 1
+                new_rows.append((time.strftime("%H:%M:%S", time.localtime(at)), kind, text))
+                new_keys.append(self._event_seq)
+            self._event_rows = (new_rows + self._event_rows)[:MAX_EVENTS]
+            self._event_keys = (new_keys + self._event_keys)[:MAX_EVENTS]
+            self.events_model.set_table(T.Table(EVENT_COLUMNS, list(self._event_keys), list(self._event_rows)))
+
+    def event_texts(self) -> list[str]:
+        return [r[2] for r in self._event_rows]
 
 
 class BrokersView(QWidget):
@@ -183,7 +192,7 @@ class BrokersView(QWidget):
             self.partitions_model.set_table(T.empty(T.PARTITION_COLUMNS))
             self.partitions.title.setText("<b>Partitions on the selected broker</b>")
             return
-        sub = _sub_table(self._data.partitions, lambda r: node in r[3][0])
+        sub = _take(self._data.partitions, (self._data.broker_rows or {}).get(node, ()))
         self.partitions.title.setText(f"<b>Partitions on broker {node}</b> (L = leader)")
         self.partitions_model.set_table(sub)
 
@@ -220,7 +229,8 @@ class TopicsView(QWidget):
             self.model.set_table(self._data.partitions)
         else:
             self.partitions.title.setText(f"<b>Partitions of {topic}</b> (L = leader)")
-            self.model.set_table(_sub_table(self._data.partitions, lambda r: r[0] == topic))
+            first, end = (self._data.topic_rows or {}).get(topic, (0, 0))
+            self.model.set_table(_take(self._data.partitions, range(first, end)))
 
 
 class GroupsView(QWidget):

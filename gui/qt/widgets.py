@@ -125,9 +125,6 @@ class TablePanel(QWidget):
 
     def _restore_view_state(self) -> None:
         self._update_count()
-        if not self._sized and self.model.rowCount() > 0:
-            self._sized = True
-            self.view.resizeColumnsToContents()
         saved, self._saved = self._saved, None
         if not saved:
             return
@@ -157,7 +154,22 @@ class TablePanel(QWidget):
         self.count.setText(f"{shown:,} of {total:,}" if shown != total else f"{total:,} rows")
         if not self._sized and shown > 0:
             self._sized = True
-            self.view.resizeColumnsToContents()
+            self.fit_columns()
+
+    def fit_columns(self, sample: int = 60, cap: int = 420) -> None:
+        """Column widths from the header and the first rows, measured in Python: Qt's
+        resizeColumnsToContents asks data() for hundreds of rows per column."""
+        fm = self.view.fontMetrics()
+        hfm = self.view.horizontalHeader().fontMetrics()
+        cols = self.model.columns
+        rows = [self.model.raw_row(r) for r in range(min(sample, self.model.rowCount()))]
+        last = len(cols) - 1
+        for c, col in enumerate(cols):
+            width = hfm.horizontalAdvance(col.title) + 28
+            for row in rows:
+                width = max(width, fm.horizontalAdvance(T.format_cell(col.kind, row[c])) + 14)
+            if c != last or not self.view.horizontalHeader().stretchLastSection():
+                self.view.setColumnWidth(c, min(width, cap))
 
     def _on_current(self, current, _previous) -> None:
         self.current_key_changed.emit(self.model.key_at(current.row()) if current.isValid() else None)

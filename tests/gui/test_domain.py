@@ -139,3 +139,13 @@ def test_brokers_overview_groups_tables():
 def test_sort_keys_put_empty_last():
     vals = [5, None, 1]
     assert sorted(vals, key=lambda v: tables.sort_key("int", v)) == [1, 5, None]
+
+
+def test_many_events_of_a_kind_are_summarised():
+    a = snapshot(partitions=[Partition("t", i, 1, (1, 2), (1, 2)) for i in range(100)])
+    b = snapshot(partitions=[Partition("t", i, 2, (1, 2), (2,)) for i in range(100)], alive=(2, 3))
+    lines = events.summarize(events.diff(a, b))
+    texts = [t for _, _, t in lines]
+    assert "broker 1 down" in texts
+    assert any(t.startswith("leader change on 100 partitions") for t in texts)
+    assert len(lines) == 3

@@ -82,7 +82,7 @@ def test_window_shows_brokers_racks_topic_partitions_and_failover(apache_kafka_c
         assert b3["State"] == "DOWN" and b3["Rack"] == "c" and b3["Leaders"] == "0"
         snap = window.latest.snapshot
         assert all(p.leader not in (victim, NO_LEADER) for p in snap.topics_by_name[topic_name].partitions)
-        assert any("leader" in window.overview.events.item(i).text() for i in range(window.overview.events.count()))
+        assert any("leader" in t for t in window.overview.event_texts())
         assert int(window.overview.tiles["down"].value.text()) == 1
         # the operator's selection survived the refreshes
         assert window.topics.partitions.current_key() == selected_key
