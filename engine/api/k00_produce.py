@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from datetime import UTC, datetime, timedelta
 
+from partita.engine.api import produce_response
 from partita.engine.api.registry import RawRequest, api
 from partita.engine.broker.partition import now_ms
 from partita.engine.log.errors import LogError
-from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
 _NO_OFFSET = -1
@@ -97,29 +96,12 @@ async def _await_replication(result, partition, offset, min_isr, timeout_s) -> N
         result["error_code"] = ErrorCode.not_enough_replicas_after_append
 
 
-def _timestamp(ms: int):
-    return None if ms < 0 else datetime.fromtimestamp(ms / 1000, UTC)
-
-
-def _response(version: int, results: dict):
-    m = codec.response_module(0, version)
-    by_topic: dict[str, list] = {}
+def _response(version: int, results: dict) -> bytes:
+    by_topic: dict[str, list[tuple]] = {}
     for (name, index), r in results.items():
-        by_topic.setdefault(name, []).append(
-            codec.build(
-                m.PartitionProduceResponse,
-                index=index,
-                error_code=r["error_code"],
-                base_offset=r["base_offset"],
-                log_append_time=_timestamp(r["log_append_time"]),
-                log_start_offset=r["log_start_offset"],
-                record_errors=(),
-                error_message=r["error_message"],
-            )
-        )
-    topics = tuple(codec.build(m.TopicProduceResponse, name=n, partition_responses=tuple(ps))
-                   for n, ps in by_topic.items())
-    return codec.build(m.ProduceResponse, responses=topics, throttle_time=timedelta(0))
+        by_topic.setdefault(name, []).append((index, int(r["error_code"]), r["base_offset"], r["log_append_time"],
+                                              r["log_start_offset"], r["error_message"]))
+    return produce_response.encode(version, by_topic)
 
 
 def _refuse_old_version(request: RawRequest) -> bytes:

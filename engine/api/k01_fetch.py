@@ -14,12 +14,11 @@ session id 0 tells clients to keep sending full fetches. current_leader_epoch is
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
+from partita.engine.api import fetch_response
 from partita.engine.api.registry import api
 from partita.engine.broker.partition import now_ms
 from partita.engine.log.errors import LogError
-from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
 
@@ -102,28 +101,8 @@ def _read_all(slots, max_bytes, is_follower, replica_id, broker) -> int:
     return total
 
 
-def _response(version, slots):
-    m = codec.response_module(1, version)
-    by_topic: dict[str, list] = {}
+def _response(version, slots) -> list:
+    by_topic: dict[str, list[tuple]] = {}
     for s in slots:
-        by_topic.setdefault(s.topic, []).append(
-            codec.build(
-                m.PartitionData,
-                partition_index=s.index,
-                error_code=s.error,
-                high_watermark=s.hw,
-                last_stable_offset=s.lso,
-                log_start_offset=s.start,
-                aborted_transactions=None,
-                preferred_read_replica=-1,
-                records=s.records,
-            )
-        )
-    return codec.build(
-        m.FetchResponse,
-        throttle_time=timedelta(0),
-        error_code=ErrorCode.none,
-        session_id=0,
-        responses=tuple(codec.build(m.FetchableTopicResponse, topic=t, partitions=tuple(ps))
-                        for t, ps in by_topic.items()),
-    )
+        by_topic.setdefault(s.topic, []).append((s.index, int(s.error), s.hw, s.lso, s.start, s.records))
+    return fetch_response.encode(version, list(by_topic.items()))

@@ -57,7 +57,7 @@ class Dispatcher:
         response = await handler.handle(request, ctx)
         if response is None:
             return None
-        body = response if isinstance(response, bytes | bytearray) else codec.encode(response)
+        body = response if isinstance(response, bytes | bytearray | list) else codec.encode(response)
         return frame_response(correlation_id, body, self._flexible_response(api_key, api_version))
 
     @staticmethod

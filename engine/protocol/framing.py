@@ -77,8 +77,9 @@ def parse_request_header(frame: bytes | memoryview, flexible: bool) -> RequestHe
     return RequestHeader(api_key, api_version, correlation_id, client_id, pos)
 
 
-def frame_response(correlation_id: int, body: bytes | bytearray | memoryview, flexible_header: bool) -> bytes:
-    """Size prefix, response header and body, ready for the socket."""
-    if flexible_header:
-        return b"".join((_SIZE_CORRELATION.pack(len(body) + 5, correlation_id), b"\x00", body))
-    return b"".join((_SIZE_CORRELATION.pack(len(body) + 4, correlation_id), body))
+def frame_response(correlation_id: int, body, flexible_header: bool) -> bytes:
+    """Size prefix, response header and body (bytes, or a list of chunks), ready for the socket."""
+    chunks = body if isinstance(body, list) else [body]
+    size = sum(len(c) for c in chunks) + (5 if flexible_header else 4)
+    head = _SIZE_CORRELATION.pack(size, correlation_id)
+    return b"".join([head, b"\x00", *chunks] if flexible_header else [head, *chunks])

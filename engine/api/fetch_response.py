@@ -1,0 +1,50 @@
+"""FetchResponse v4–v12 encoded by hand, keeping record bytes as they came from the log.
+
+Layout: throttle_time_ms int32, [error_code int16, session_id int32 (v7+)], responses
+[topic string, partitions [partition_index int32, error_code int16, high_watermark int64,
+last_stable_offset int64, log_start_offset int64 (v5+), aborted_transactions nullable array
+(always null: no transactions), preferred_read_replica int32 (v11+), records nullable bytes]].
+v12 is flexible: compact arrays, strings and bytes, and empty tagged-field sections.
+The result is a list of chunks so the records are copied once, into the outgoing frame.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from partita.engine.api.produce_response import _string, _uvarint
+
+_HEAD = struct.Struct(">ihqq")
+_Q = struct.Struct(">q")
+_I = struct.Struct(">i")
+_NULL_ARRAY = {False: b"\xff\xff\xff\xff", True: b"\x00"}
+
+
+def encode(version: int, topics: list[tuple[str, list[tuple]]]) -> list:
+    """topics: [(name, [(index, error_code, hw, lso, log_start, records)])] -> body chunks."""
+    flexible = version >= 12
+    out: list = [b"\x00\x00\x00\x00"]  # throttle_time_ms
+    if version >= 7:
+        out.append(b"\x00\x00\x00\x00\x00\x00")  # error_code 0, session_id 0
+    out.append(_uvarint(len(topics) + 1) if flexible else _I.pack(len(topics)))
+    for name, partitions in topics:
+        out.append(_string(name, flexible))
+        out.append(_uvarint(len(partitions) + 1) if flexible else _I.pack(len(partitions)))
+        for index, error, hw, lso, log_start, records in partitions:
+            out.append(_HEAD.pack(index, error, hw, lso))
+            if version >= 5:
+                out.append(_Q.pack(log_start))
+            out.append(_NULL_ARRAY[flexible])
+            if version >= 11:
+                out.append(b"\xff\xff\xff\xff")  # preferred_read_replica -1
+            size = len(records)
+            out.append(_uvarint(size + 1) if flexible else _I.pack(size))
+            if size:
+                out.append(records)
+            if flexible:
+                out.append(b"\x00")
+        if flexible:
+            out.append(b"\x00")
+    if flexible:
+        out.append(b"\x00")
+    return out

@@ -1,0 +1,60 @@
+"""ProduceResponse v3–v10 encoded by hand: it is sent for every produce request.
+
+Layout (v3–v8): responses [name string, partitions [index int32, error_code int16,
+base_offset int64, log_append_time int64, log_start_offset int64 (v5+), record_errors
+[batch_index int32, message nullable string] (v8+), error_message nullable string (v8+)]],
+throttle_time_ms int32. v9+ is flexible: compact arrays and strings, and an empty tagged
+field section after each struct (v10's tagged leader hints are not sent).
+"""
+
+from __future__ import annotations
+
+import struct
+
+_I = struct.Struct(">i")
+_PARTITION = struct.Struct(">ihqq")
+_Q = struct.Struct(">q")
+
+
+def _uvarint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _string(s: str, flexible: bool) -> bytes:
+    b = s.encode()
+    return (_uvarint(len(b) + 1) if flexible else struct.pack(">h", len(b))) + b
+
+
+def _nullable_string(s: str | None, flexible: bool) -> bytes:
+    if s is None:
+        return b"\x00" if flexible else b"\xff\xff"
+    return _string(s, flexible)
+
+
+def encode(version: int, results: dict[str, list[tuple]]) -> bytes:
+    """results: topic -> [(index, error_code, base_offset, log_append_time, log_start_offset, message)]."""
+    flexible = version >= 9
+    out = [_uvarint(len(results) + 1) if flexible else _I.pack(len(results))]
+    for name, partitions in results.items():
+        out.append(_string(name, flexible))
+        out.append(_uvarint(len(partitions) + 1) if flexible else _I.pack(len(partitions)))
+        for index, error, base_offset, append_time, start_offset, message in partitions:
+            out.append(_PARTITION.pack(index, error, base_offset, append_time))
+            if version >= 5:
+                out.append(_Q.pack(start_offset))
+            if version >= 8:
+                out.append(b"\x01" if flexible else b"\x00\x00\x00\x00")  # record_errors: empty
+                out.append(_nullable_string(message, flexible))
+            if flexible:
+                out.append(b"\x00")
+        if flexible:
+            out.append(b"\x00")
+    out.append(b"\x00\x00\x00\x00")  # throttle_time_ms
+    if flexible:
+        out.append(b"\x00")
+    return b"".join(out)
