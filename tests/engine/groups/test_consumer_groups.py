@@ -227,22 +227,24 @@ def test_kafka_python_group_consumer_shares_a_group_with_librdkafka(cluster):
 
     topic, group = "grp-kpy", "grp-kpy-g"
     create_topic(cluster, topic, partitions=4)
-    produced = produce_numbered(cluster, topic, 4, 5)
     rdk = Member(cluster, group, [topic], name="rdkafka-member", **{"partition.assignment.strategy": "roundrobin"})
     kpy = KafkaConsumer(topic, bootstrap_servers=cluster.bootstrap, group_id=group, client_id="kafka-python-member",
                         auto_offset_reset="earliest", enable_auto_commit=False, heartbeat_interval_ms=300,
                         session_timeout_ms=10000, consumer_timeout_ms=100)
-    got: list[bytes] = []
+    got: list[tuple[int, bytes]] = []
     try:
         def polled() -> bool:
             for records in kpy.poll(timeout_ms=50).values():
-                got.extend(r.value for r in records)
+                got.extend((r.partition, r.value) for r in records)
             return len(kpy.assignment()) == 2 and len(rdk.assigned) == 2
 
         drive([rdk], polled, what="both clients with two partitions")
-        drive([rdk], lambda: polled() and set(got) | set(rdk.values()) >= produced, what="all records")
+        produced = produce_numbered(cluster, topic, 4, 5)
+        drive([rdk], lambda: polled() and {v for _, v in got} | set(rdk.values()) >= produced, what="all records")
         kpy.commit()
-        assert not set(got) & set(rdk.values())
+        mine = {tp.partition for tp in kpy.assignment()}
+        assert {p for p, _ in got} == mine and not mine & {p for _, p in rdk.assigned}
+        assert len(got) + len(rdk.records) == len(produced)
         desc = describe(cluster, group)
         assert sorted(m.client_id for m in desc.members) == ["kafka-python-member", "rdkafka-member"]
     finally:
