@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from partita.engine.broker.config import BrokerConfig
-from partita.engine.broker.connection import serve_connection
+from partita.engine.broker.connection import KafkaConnection
 from partita.engine.broker.dispatch import Dispatcher
 from partita.engine.broker.hooks import FaultHooks
 from partita.engine.broker.replica_fetcher import FetcherManager
@@ -56,12 +56,11 @@ class Broker:
     async def start(self) -> None:
         dispatcher = Dispatcher(self)
         max_request = int(self.config.setting("socket.request.max.bytes", "104857600"))
-        self.server = await asyncio.start_server(
-            lambda r, w: serve_connection(dispatcher, r, w, max_request),
+        self.server = await asyncio.get_running_loop().create_server(
+            lambda: KafkaConnection(dispatcher, max_request),
             self.config.host,
             self.config.port,
             reuse_address=True,
-            limit=1 << 20,
         )
         self.controller = await RpcClient.connect(
             self.config.controller_host, self.config.controller_port, on_push=self._on_push
