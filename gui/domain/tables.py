@@ -28,6 +28,8 @@ class Table:
     rows: list[tuple]
     # lower-case text of the text and flag cells per row, for filter boxes (see with_search)
     search: list[str] | None = None
+    # row orders computed ahead (off the GUI thread): (column, descending) -> table row indexes
+    orders: dict[tuple[int, bool], list[int]] | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -287,6 +289,39 @@ def group_members_table(s: ClusterSnapshot, group_id: str) -> Table:
     return Table(GROUP_MEMBER_COLUMNS, [r[0] for r in rows], rows)
 
 
+def sorted_rows(table: Table, column: int, descending: bool) -> list[int]:
+    """Row indexes of `table` ordered by `column` (empty cells last), as the Qt models sort."""
+    kind = table.columns[column].kind
+    values = [r[column] for r in table.rows]
+    n = len(values)
+    if kind in ("int", "text", "bytes", "bool") and None not in values:
+        try:
+            return sorted(range(n), key=values.__getitem__, reverse=descending)
+        except TypeError:  # mixed types in one column
+            pass
+    keys = [mixed_sort_key(kind, v) for v in values]
+    filled = [i for i in range(n) if values[i] is not None]
+    blanks = [i for i in range(n) if values[i] is None]
+    return sorted(filled, key=keys.__getitem__, reverse=descending) + blanks
+
+
+def mixed_sort_key(kind: str, value: Any):
+    k = sort_key(kind, value)
+    v = k[1]
+    if isinstance(v, (int, float)):
+        return (k[0], 0, v, "")
+    return (k[0], 1, 0, str(v))
+
+
+def with_orders(table: Table, specs) -> Table:
+    """The table with row orders for the given (column, descending) sort specs precomputed."""
+    specs = [s for s in specs if s is not None and 0 <= s[0] < len(table.columns)]
+    if not specs:
+        return table
+    orders = {(c, d): sorted_rows(table, c, d) for c, d in specs}
+    return Table(table.columns, table.keys, table.rows, table.search, orders)
+
+
 def with_search(table: Table) -> Table:
     """The table with its filter text precomputed (done on the worker thread for big tables)."""
     text_cols = [i for i, c in enumerate(table.columns) if c.kind == "text"]
@@ -295,7 +330,7 @@ def with_search(table: Table) -> Table:
         "\x1f".join([str(r[c]) for c in text_cols if r[c] is not None] + [" ".join(r[c]) for c in flag_cols]).lower()
         for r in table.rows
     ]
-    return Table(table.columns, table.keys, table.rows, search)
+    return Table(table.columns, table.keys, table.rows, search, table.orders)
 
 
 # -- formatting shared with the Qt models and CSV export --------------------------------------

@@ -15,6 +15,7 @@ from partita.gui.domain import health as hl
 from partita.gui.domain import rates as rt
 from partita.gui.domain import tables as T
 from partita.gui.domain.snapshot import ClusterSnapshot
+from partita.gui.services import reaper
 from partita.gui.services.poller import Poller, PollFailure
 
 from .bindings import QObject, QThread, Signal, Slot
@@ -41,12 +42,17 @@ class ViewData:
     event_lines: tuple[tuple[float, str, str], ...] = ()  # (time, kind, text), summarised
 
 
-def build_view_data(snapshot: ClusterSnapshot, previous: ClusterSnapshot | None) -> ViewData:
+def build_view_data(
+    snapshot: ClusterSnapshot, previous: ClusterSnapshot | None, sort_specs: dict | None = None
+) -> ViewData:
+    """Everything the views need, built on the worker thread. `sort_specs` maps a table name to
+    the (column, descending) its view is sorted by, so big tables arrive already ordered."""
     t0 = time.perf_counter()
+    specs = sort_specs or {}
     overview = T.overview_table(snapshot)
     brokers = T.brokers_table(snapshot)
     topics = T.with_search(T.topics_table(snapshot))
-    partitions = T.with_search(T.partitions_table(snapshot))
+    partitions = T.with_orders(T.with_search(T.partitions_table(snapshot)), [specs.get("partitions")])
     groups = T.with_search(T.groups_table(snapshot))
     events = tuple(ev.diff(previous, snapshot))
     rates = rt.rates(previous, snapshot) if previous is not None else None
@@ -85,14 +91,17 @@ class _Worker(QObject):
 
     def __init__(self, fetch: Callable[[], ClusterSnapshot], interval: float) -> None:
         super().__init__()
+        self.sort_specs: dict = {}  # set from the GUI thread (whole-dict assignment)
         self._previous: ClusterSnapshot | None = None
         self.poller = Poller(self._fetch_and_build, interval=interval)
         self._fetch = fetch
 
     def _fetch_and_build(self) -> ViewData:
         snap = self._fetch()
-        data = build_view_data(snap, self._previous)
-        self._previous = snap
+        data = build_view_data(snap, self._previous, self.sort_specs)
+        old, self._previous = self._previous, snap
+        reaper.dispose(old)
+        del old
         return data
 
     @Slot()
@@ -129,6 +138,10 @@ class ClusterBridge(QObject):
     @property
     def poller(self) -> Poller:
         return self._worker.poller
+
+    def set_sort_specs(self, specs: dict) -> None:
+        """Which (column, descending) each big table is shown sorted by; the worker sorts ahead."""
+        self._worker.sort_specs = dict(specs)
 
     def start(self) -> None:
         self._thread.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from partita.gui.services import reaper
 from partita.gui.services.cluster_client import ClusterClient, KafkaReader
 from partita.gui.services.local_cluster import LocalCluster, LocalClusterState
 from partita.gui.services.poller import PollFailure
@@ -33,6 +34,7 @@ def _collect_garbage() -> None:
 
 class MainWindow(QMainWindow):
     first_data_arrived = Signal()
+    data_applied = Signal(object)  # ViewData, once every view shows it
     connected_to = Signal(str)  # bootstrap servers
 
     def __init__(
@@ -56,6 +58,8 @@ class MainWindow(QMainWindow):
         self.latest: ViewData | None = None
         self._store_factory = store_factory
         self._got_first = False
+        self._pending: ViewData | None = None
+        self._pending_views: list = []
 
         self.banner = Banner(self)
         self.overview = OverviewView()
@@ -67,6 +71,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.brokers, "Brokers && racks")
         self.tabs.addTab(self.topics, "Topics && partitions")
         self.tabs.addTab(self.groups, "Consumer groups")
+        self.topics.model.layoutChanged.connect(self._push_sort_specs)
         self.views = {"overview": self.overview, "brokers": self.brokers, "topics": self.topics, "groups": self.groups}
         self.local_panel: LocalClusterPanel | None = None
         if local is not None:
@@ -118,11 +123,16 @@ class MainWindow(QMainWindow):
         bridge.cluster_recovered.connect(self._on_recovered)
         bridge.poller.max_backoff = self.max_backoff
         self.bridge = bridge
+        self._push_sort_specs()
         self.where.setText(f"  {settings.name + ' · ' if settings.name else ''}{settings.bootstrap}")
         self.placeholder.setText(f"Connecting to {settings.bootstrap}…")
         self.status.showMessage(f"Connecting to {settings.bootstrap}…")
         bridge.start()
         self.connected_to.emit(settings.bootstrap)
+
+    def _push_sort_specs(self) -> None:
+        if self.bridge is not None:
+            self.bridge.set_sort_specs({"partitions": self.topics.model.sort_spec})
 
     def disconnect_cluster(self) -> None:
         if self.bridge is not None:
@@ -183,16 +193,37 @@ class MainWindow(QMainWindow):
     # -- results -------------------------------------------------------------------------------
 
     def _on_data(self, d: ViewData) -> None:
-        self.latest = d
+        """New data: update the views one per event-loop turn, the visible one first, so that no
+        single turn of the GUI thread does all of them (paints and input go in between)."""
+        first = self._pending is None
+        self._pending = d
+        current = self.tabs.currentWidget()
+        views = [self.overview, self.brokers, self.topics, self.groups]
+        self._pending_views = [v for v in views if v is current] + [v for v in views if v is not current]
+        if first:
+            QTimer.singleShot(0, self._apply_next)
+
+    def _apply_next(self) -> None:
+        d = self._pending
+        if d is None:
+            return
+        if self._pending_views:
+            self._pending_views.pop(0).update_data(d)
+        if self._pending_views:
+            QTimer.singleShot(0, self._apply_next)
+            return
+        self._pending = None
+        old, self.latest = self.latest, d
+        reaper.dispose(old)  # free the previous snapshot and tables off the GUI thread
+        del old
         self.placeholder.hide()
-        for v in (self.overview, self.brokers, self.topics, self.groups):
-            v.update_data(d)
         s = d.snapshot
         self.status.showMessage(
             f"{s.bootstrap} · refreshed {_hms(s.taken_at)} in {s.refresh_seconds:.2f} s · "
             f"{len(s.brokers)} brokers · {len(s.topics):,} topics · {s.partition_count:,} partitions · "
             f"{len(s.groups):,} groups" + (f" · {len(s.warnings)} warnings" if s.warnings else "")
         )
+        self.data_applied.emit(d)
         if not self._got_first:
             self._got_first = True
             self.first_data_arrived.emit()

@@ -224,24 +224,25 @@ class TableModel(QAbstractTableModel):
             order = self._sorted(order, table)
         return order
 
+    @property
+    def sort_spec(self) -> tuple[int, bool] | None:
+        """(column, descending) of the current sort, for the worker to precompute."""
+        if self._sort is None:
+            return None
+        return (self._sort[0], self._sort[1] == Qt.SortOrder.DescendingOrder)
+
     def _sorted(self, order, table: T.Table | None = None) -> list[int]:
         assert self._sort is not None
+        table = table if table is not None else self._table
         column, qorder = self._sort
-        rows = (table if table is not None else self._table).rows
-        kind = self._kinds[column]
-        values = [r[column] for r in rows]
-        reverse = qorder == Qt.SortOrder.DescendingOrder
-        if kind in ("int", "text", "bytes", "bool") and None not in values:
-            try:  # the common case: one type, no blanks, compared in C
-                return sorted(order, key=values.__getitem__, reverse=reverse)
-            except TypeError:  # mixed types in one column (the overview's values)
-                pass
-        keys = [_mixed_key(kind, v) for v in values]
-        if reverse:  # blanks stay last either way
-            blanks = [i for i in order if values[i] is None]
-            filled = [i for i in order if values[i] is not None]
-            return sorted(filled, key=keys.__getitem__, reverse=True) + blanks
-        return sorted(order, key=keys.__getitem__)
+        descending = qorder == Qt.SortOrder.DescendingOrder
+        full = table.orders.get((column, descending)) if table.orders else None
+        if full is None:
+            full = T.sorted_rows(table, column, descending)
+        if isinstance(order, range) and len(order) == len(table.rows):
+            return full
+        keep = set(order)
+        return [i for i in full if i in keep]
 
     def _remap_persistent(self, old_order: list[int]) -> None:
         pos = {t: i for i, t in enumerate(self._order)}
@@ -254,14 +255,6 @@ class TableModel(QAbstractTableModel):
             else:
                 new_list.append(QModelIndex())
         self.changePersistentIndexList(old_list, new_list)
-
-
-def _mixed_key(kind, value):
-    k = T.sort_key(kind, value)
-    v = k[1]
-    if isinstance(v, (int, float)):
-        return (k[0], 0, v, "")
-    return (k[0], 1, 0, str(v))
 
 
 __all__ = ["KEY_ROLE", "RAW_ROLE", "QPersistentModelIndex", "TableModel"]

@@ -568,6 +568,10 @@ class ClusterClient:
             refresh_seconds=time.perf_counter() - t0,
         )
         self._known = {b.node_id: b for b in snap.brokers if b.host != "?"}
+        from . import reaper
+
+        reaper.dispose(raw)
+        del raw
         return snap
 
     def forget_brokers(self, ids: Iterable[int]) -> None:
