@@ -4,6 +4,7 @@ message that says so; there is deliberately no plaintext fallback."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -50,15 +51,26 @@ class ProfileStore:
     PUBLIC_FIELDS = tuple(f.name for f in fields(ConnectionSettings) if f.name not in ConnectionSettings.SECRET_FIELDS)
 
     def __init__(self, path: Path | None = None) -> None:
+        self.path = path or (data_dir() / "partita.db")
+        with self._db() as db:
+            if "profiles" not in db.table_names():
+                db["profiles"].create({f: str for f in self.PUBLIC_FIELDS}, pk="name")
+
+    @contextlib.contextmanager
+    def _db(self):
+        """A connection per operation: the store is used from worker threads, and SQLite
+        connections belong to the thread that opened them."""
         import sqlite_utils
 
-        self.path = path or (data_dir() / "partita.db")
-        self.db = sqlite_utils.Database(self.path)
-        if "profiles" not in self.db.table_names():
-            self.db["profiles"].create({f: str for f in self.PUBLIC_FIELDS}, pk="name")
+        db = sqlite_utils.Database(self.path)
+        try:
+            yield db
+        finally:
+            db.close()
 
     def names(self) -> list[str]:
-        return [r["name"] for r in self.db["profiles"].rows_where(order_by="name")]
+        with self._db() as db:
+            return [r["name"] for r in db["profiles"].rows_where(order_by="name")]
 
     def save(self, settings: ConnectionSettings) -> None:
         if not settings.name:
@@ -81,13 +93,15 @@ class ProfileStore:
                 except Exception:
                     pass
         row = {k: v for k, v in asdict(settings.without_secrets()).items() if k in self.PUBLIC_FIELDS}
-        self.db["profiles"].upsert(row, pk="name")
+        with self._db() as db:
+            db["profiles"].upsert(row, pk="name")
 
     def load(self, name: str, with_secrets: bool = True) -> ConnectionSettings:
         import sqlite_utils
 
         try:
-            row = self.db["profiles"].get(name)
+            with self._db() as db:
+                row = db["profiles"].get(name)
         except sqlite_utils.db.NotFoundError:
             raise KeyError(f"no profile named {name!r}") from None
         values = {k: (row.get(k) or "") for k in self.PUBLIC_FIELDS}
@@ -104,7 +118,8 @@ class ProfileStore:
     def delete(self, name: str) -> None:
         import keyring
 
-        self.db["profiles"].delete_where("name = ?", [name])
+        with self._db() as db:
+            db["profiles"].delete_where("name = ?", [name])
         for k in ConnectionSettings.SECRET_FIELDS:
             try:
                 keyring.delete_password(KEYRING_SERVICE, f"{name}:{k}")

@@ -141,3 +141,49 @@ def test_unreachable_cluster_shows_banner_keeps_last_state_and_recovers(apache_k
         apache_kafka.start(1)
         apache_kafka.wait_ready()
     wait_until(qtbot, lambda: not window.banner.isVisible() and window.latest.snapshot is not before, timeout=90)
+
+
+def _run_partita(args, env_extra, timeout=150):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "partita.gui.app", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_screenshot_mode_renders_every_view_and_exits(apache_kafka, tmp_path):
+    out = tmp_path / "shots"
+    r = _run_partita(["--bootstrap", apache_kafka.bootstrap, "--screenshot", str(out), "--interval", "1"], {})
+    assert r.returncode == 0, r.stderr[-2000:]
+    for view in ("overview", "brokers", "topics", "groups"):
+        png = out / f"{view}.png"
+        assert png.exists() and png.stat().st_size > 10_000, view
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_profile_option_connects_with_a_saved_profile(apache_kafka, tmp_path):
+    from partita.gui.services.profiles import ProfileStore
+    from partita.gui.services.settings import ConnectionSettings
+
+    data = tmp_path / "data"
+    data.mkdir()
+    import os
+
+    old = os.environ.get("PARTITA_DATA_DIR")
+    os.environ["PARTITA_DATA_DIR"] = str(data)
+    try:
+        ProfileStore().save(ConnectionSettings(name="ref", bootstrap=apache_kafka.bootstrap))
+    finally:
+        if old is None:
+            del os.environ["PARTITA_DATA_DIR"]
+        else:
+            os.environ["PARTITA_DATA_DIR"] = old
+    out = tmp_path / "shots"
+    r = _run_partita(["--profile", "ref", "--screenshot", str(out), "--interval", "1"], {"PARTITA_DATA_DIR": str(data)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (out / "brokers.png").exists()
+    bad = _run_partita(["--profile", "nope"], {"PARTITA_DATA_DIR": str(data)})
+    assert bad.returncode == 2 and "no profile named 'nope'" in bad.stderr
