@@ -46,6 +46,9 @@ def tune_gc() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     tune_gc()
+    if not args.verbose:
+        # kafka-python logs every lost connection at ERROR; the console shows them as warnings
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     if args.screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"

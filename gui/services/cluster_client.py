@@ -89,6 +89,8 @@ class RawCluster:
     kafka_version: str | None = None
     warnings: list[str] = field(default_factory=list)
     topic_ids: dict[str, str] = field(default_factory=dict)
+    # brokers the cluster has registered but does not list as live (fenced, or just died)
+    registered: list[tuple[int, str, int, str | None]] = field(default_factory=list)
 
 
 # -- raw → snapshot ----------------------------------------------------------------------------
@@ -128,6 +130,9 @@ def assemble(
     for node_id, b in known.items():
         if node_id not in brokers:
             brokers[node_id] = Broker(node_id, b.host, b.port, b.rack, False, ())
+    for node_id, host, port, rack in raw.registered:
+        if node_id not in brokers:
+            brokers[node_id] = Broker(node_id, host, port, rack, False, ())
 
     topics = []
     for name in sorted(raw.topics):
@@ -253,6 +258,7 @@ class KafkaReader:
         self._version: str | None = None
         self._quorum_ok: bool | None = None
         self._racks: dict[int, str | None] = {}
+        self._registered: list[tuple[int, str, int, str | None]] = []
         self._last_groups: list[RawGroup] | None = None
 
     # connections are made lazily, on the poller's thread
@@ -416,12 +422,15 @@ class KafkaReader:
             groups=groups,
             kafka_version=self._version,
             warnings=warnings,
+            registered=[r for r in self._registered if r[0] not in alive],
         )
 
     def _read_racks(self, kp) -> None:
         try:
-            desc = kp.describe_cluster()  # DescribeCluster, to any broker
-            self._racks.update({b["broker_id"]: b.get("rack") or None for b in desc.get("brokers", ())})
+            desc = kp.describe_cluster()  # DescribeCluster, to any broker, fenced brokers included
+            brokers = desc.get("brokers", ())
+            self._racks.update({b["broker_id"]: b.get("rack") or None for b in brokers})
+            self._registered = [(b["broker_id"], b["host"], b["port"], b.get("rack") or None) for b in brokers]
             return
         except Exception:
             pass

@@ -74,7 +74,9 @@ def confluent_config(s: ConnectionSettings, **extra) -> dict:
         # fail fast rather than retry forever: the poller owns retries and backoff
         "socket.connection.setup.timeout.ms": 5000,
         "reconnect.backoff.max.ms": 2000,
-        "log_level": 3,
+        # connection failures come back as errors and warnings in the snapshot; librdkafka's own
+        # log lines (one per failed reconnect) would only flood the terminal
+        "log_level": 2,
     }
     if s.uses_sasl:
         conf["sasl.mechanism"] = s.sasl_mechanism
