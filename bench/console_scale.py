@@ -284,13 +284,28 @@ def requests_bench(steps: list[tuple[int, int]]) -> list[dict]:
             while have_groups < groups:
                 c = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": f"bench-group-{have_groups}",
                               "enable.auto.commit": False})
-                from confluent_kafka import TopicPartition
-                c.commit(offsets=[TopicPartition("bench-0", 0, 1)], asynchronous=False)
+                from confluent_kafka import KafkaException, TopicPartition
+
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        c.commit(offsets=[TopicPartition("bench-0", 0, 1)], asynchronous=False)
+                        break
+                    except KafkaException:  # coordinator still loading
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.5)
                 c.close()
                 have_groups += 1
             reader = KafkaReader(ConnectionSettings(bootstrap=kafka.bootstrap), count_requests=True)
             client = ClusterClient(reader)
-            client.snapshot()  # connect, learn metadata and configs
+            deadline = time.monotonic() + 120
+            while True:  # until the new topic's partitions and groups are all visible
+                seen = client.snapshot()
+                if (sum(len(t.partitions) for t in seen.topics if t.name.startswith("bench-")) >= partitions
+                        and len(seen.groups) >= groups) or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
             time.sleep(0.5)
             reader._admin.poll(0.5)
             rd0, kp0 = reader.counter.rdkafka, reader.counter.kafka_python
