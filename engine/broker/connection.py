@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 _SIZE = struct.Struct(">i")
 _MAX_QUEUED = 64  # frames buffered before reading pauses
 _WRITE_HIGH_WATER = 8 * 1024 * 1024
+_HOLD_LIMIT_S = 0.002  # a response that took longer than this is sent at once
 
 
 class KafkaConnection(asyncio.Protocol):
@@ -84,6 +85,7 @@ class KafkaConnection(asyncio.Protocol):
     async def _serve(self) -> None:
         frames = self.frames
         dispatch = self.dispatcher.dispatch
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 if not frames:
@@ -92,9 +94,12 @@ class KafkaConnection(asyncio.Protocol):
                         self._reading_paused = False
                         self.transport.resume_reading()
                     await self._frames_ready.wait()
+                # Answer the requests that are queued now, as one write; later arrivals wait for
+                # the next round, so a client that keeps sending is never starved of answers.
                 out = []
-                while frames:
+                for _ in range(len(frames)):
                     frame = frames.popleft()
+                    started = loop.time()
                     try:
                         response = await dispatch(memoryview(frame), self.peer)
                     except MalformedRequest as exc:
@@ -105,15 +110,22 @@ class KafkaConnection(asyncio.Protocol):
                         return
                     if response is not None:
                         out.append(response)
+                    if loop.time() - started > _HOLD_LIMIT_S and out:
+                        # This one waited (long poll, acks=all, rebalance): nothing to gain by holding it.
+                        await self._write(out)
+                        out = []
                 if out:
-                    self.transport.write(out[0] if len(out) == 1 else b"".join(out))
-                    if self.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
-                        await self._can_write.wait()
+                    await self._write(out)
         except asyncio.CancelledError:
             return  # the connection is gone or the broker is stopping
         except Exception:
             log.exception("connection from %s failed; closing it", self.peer)
             self._close()
+
+    async def _write(self, out: list) -> None:
+        self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+        if self.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
+            await self._can_write.wait()
 
     def _close(self) -> None:
         self.frames.clear()
