@@ -1,6 +1,9 @@
 """Metadata (key 3), versions 0–12.
 
-Brokers: the live ones. Controller id: a live broker (the controller itself runs in the
+Brokers: the live ones, plus for a few seconds one that was just lost (see
+Broker.listed_brokers: it lets clients move partitions before they drop that broker;
+offline_replicas marks it meanwhile); a leader whose process has just ended is reported
+as unknown until the controller has moved leadership. Controller id: a live broker (the controller itself runs in the
 supervisor; every broker forwards controller requests). Topics: all (null list, or an
 empty list in v0), or the ones asked for, by name or (v10+) by id. Unknown topics are
 created when the request allows it (v4+ flag; always before v4) and the broker's
@@ -55,10 +58,11 @@ async def handle_metadata(request, ctx):
                 errors[n] = (ErrorCode.invalid_topic_exception if topic_name_problem(n)
                              else ErrorCode.unknown_topic_or_partition)
 
-    alive = {b.node_id for b in image.live_brokers()}
+    suspected = ctx.broker.suspected_down()
+    alive = {b.node_id for b in image.live_brokers()} - suspected
     brokers = tuple(
         codec.build(m.MetadataResponseBroker, node_id=b.node_id, host=b.host, port=b.port, rack=b.rack)
-        for b in sorted(image.live_brokers(), key=lambda b: b.node_id)
+        for b in sorted(ctx.broker.listed_brokers(), key=lambda b: b.node_id)
     )
     topics = []
     for name in names:
@@ -73,9 +77,9 @@ async def handle_metadata(request, ctx):
         partitions = tuple(
             codec.build(
                 m.MetadataResponsePartition,
-                error_code=ErrorCode.none if p.leader >= 0 else ErrorCode.leader_not_available,
+                error_code=ErrorCode.none if p.leader in alive else ErrorCode.leader_not_available,
                 partition_index=i,
-                leader_id=p.leader,
+                leader_id=p.leader if p.leader in alive else -1,
                 leader_epoch=p.leader_epoch,
                 replica_nodes=p.replicas,
                 isr_nodes=p.isr,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from pathlib import Path
 
 from partita.engine.broker.config import BrokerConfig
@@ -18,12 +20,14 @@ from partita.engine.broker.hooks import FaultHooks
 from partita.engine.broker.replica_fetcher import FetcherManager
 from partita.engine.broker.replica_manager import ReplicaManager
 from partita.engine.cluster.metadata import MetadataImage
+from partita.engine.cluster.processes import pid_alive
 from partita.engine.cluster.rpc import RpcClient
 from partita.engine.log.config import LogConfig
 from partita.engine.log.log_manager import LogManager
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 0.25
+LOST_BROKER_GRACE_S = 3.0
 
 
 class Broker:
@@ -40,10 +44,34 @@ class Broker:
         self.stopped = asyncio.Event()
         self._image_changed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self.lost_brokers: dict[int, float] = {}  # node id -> when this broker learned it was lost
 
     @property
     def node_id(self) -> int:
         return self.config.node_id
+
+    def listed_brokers(self):
+        """Brokers for Metadata: the live ones, and for a short grace the ones just lost.
+
+        A client that learns of a new leader and of its old broker's removal in the same
+        Metadata answer may drop the partition while it tears down that broker (librdkafka
+        then waits for its next periodic refresh, about a second). Listing a lost broker a
+        little longer lets clients move partitions first; offline_replicas still marks it.
+        """
+        now = time.monotonic()
+        return [b for b in self.metadata.brokers.values()
+                if b.alive or now - self.lost_brokers.get(b.node_id, -LOST_BROKER_GRACE_S) < LOST_BROKER_GRACE_S]
+
+    def suspected_down(self) -> set[int]:
+        """Brokers the image still calls alive whose process has already ended.
+
+        The controller learns of a broker's death within milliseconds, but a client that saw
+        its connection reset asks for metadata within one; answering "leader unknown" for
+        that window keeps the client asking until the new leader is known, instead of it
+        trusting the dead leader until its next periodic refresh.
+        """
+        return {b.node_id for b in self.metadata.brokers.values()
+                if b.alive and b.pid and b.node_id != self.node_id and not pid_alive(b.pid)}
 
     def setting(self, name: str, default: str) -> str:
         """A broker setting: the cluster's dynamic value, then this broker's static one."""
@@ -72,6 +100,7 @@ class Broker:
             port=self.config.port,
             rack=self.config.rack,
             log_dirs=list(self.config.log_dirs),
+            pid=os.getpid(),
         )
         self._install(MetadataImage.from_json(result["image"]))
         self.replicas.start()
@@ -96,6 +125,13 @@ class Broker:
                 self._install(image)
 
     def _install(self, image: MetadataImage) -> None:
+        now = time.monotonic()
+        for node_id, old in self.metadata.brokers.items():
+            new = image.brokers.get(node_id)
+            if old.alive and (new is None or not new.alive):
+                self.lost_brokers[node_id] = now
+        for node_id in [n for n, b in image.brokers.items() if b.alive and n in self.lost_brokers]:
+            del self.lost_brokers[node_id]
         self.metadata = image
         self.replicas.apply_image(image)
         if self.groups is not None:

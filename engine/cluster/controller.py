@@ -140,9 +140,10 @@ class Controller:
 
     # -- brokers --------------------------------------------------------------------------
 
-    def register_broker(self, node_id: int, host: str, port: int, rack: str | None, log_dirs: list[str]) -> MetadataImage:
+    def register_broker(self, node_id: int, host: str, port: int, rack: str | None, log_dirs: list[str],
+                        pid: int | None = None) -> MetadataImage:
         brokers = dict(self.image.brokers)
-        brokers[node_id] = BrokerInfo(node_id, host, port, rack, tuple(log_dirs), alive=True)
+        brokers[node_id] = BrokerInfo(node_id, host, port, rack, tuple(log_dirs), alive=True, pid=pid)
         alive = {n for n, b in brokers.items() if b.alive}
         topics = {}
         for name, topic in self.image.topics.items():

@@ -19,6 +19,7 @@ from pathlib import Path
 import platformdirs
 
 from partita.engine.cluster import layout
+from partita.engine.cluster.processes import pid_alive
 from partita.engine.cluster.rpc import RpcClient
 
 
@@ -86,25 +87,10 @@ def default_cluster_dir(name: str = "default") -> Path:
     return Path(platformdirs.user_data_dir("partita")) / "clusters" / name
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped) is not alive.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return True
-
-
 def status(cluster_dir: Path) -> ClusterInfo | None:
     """The running cluster in `cluster_dir`, or None when its supervisor is not running."""
     d = layout.read_json(layout.description_path(cluster_dir))
-    if d is None or not _pid_alive(d["supervisor"]["pid"]):
+    if d is None or not pid_alive(d["supervisor"]["pid"]):
         return None
     return ClusterInfo.from_description(cluster_dir, d)
 
@@ -198,7 +184,7 @@ def stop(cluster_dir: Path, timeout: float = 30.0) -> bool:
     except (ConnectionError, OSError):
         pass
     deadline = time.monotonic() + timeout
-    while _pid_alive(info.supervisor_pid):
+    while pid_alive(info.supervisor_pid):
         if time.monotonic() > deadline:
             os.kill(info.supervisor_pid, 9)
             for b in info.brokers:

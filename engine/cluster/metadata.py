@@ -24,14 +24,16 @@ class BrokerInfo:
     rack: str | None
     log_dirs: tuple[str, ...] = ()
     alive: bool = False
+    pid: int | None = None  # the broker's process, on this machine
 
     def to_json(self) -> dict:
         return {"node_id": self.node_id, "host": self.host, "port": self.port, "rack": self.rack,
-                "log_dirs": list(self.log_dirs), "alive": self.alive}
+                "log_dirs": list(self.log_dirs), "alive": self.alive, "pid": self.pid}
 
     @classmethod
     def from_json(cls, d: dict) -> BrokerInfo:
-        return cls(d["node_id"], d["host"], d["port"], d.get("rack"), tuple(d.get("log_dirs", ())), d.get("alive", False))
+        return cls(d["node_id"], d["host"], d["port"], d.get("rack"), tuple(d.get("log_dirs", ())),
+                   d.get("alive", False), d.get("pid"))
 
 
 @dataclass(frozen=True, slots=True)
