@@ -1,25 +1,22 @@
-"""Helpers shared by several API handlers: topic lookup, auto-creation, controller calls."""
+"""Helpers shared by several API handlers: controller calls, waiting for metadata, auto-creation."""
 
 from __future__ import annotations
 
 from partita.engine.cluster.configs import topic_name_problem
 from partita.engine.cluster.rpc import RpcError
-from partita.engine.protocol.errors import ErrorCode
+from partita.engine.protocol.errors import ErrorCode, KafkaError
 
 AUTO_CREATE_WAIT_S = 2.0
 
 
 async def controller_call(ctx, op: str, **args):
+    """Call the controller; its errors come back as KafkaError with Kafka's code."""
     try:
         return await ctx.broker.controller.call(op, **args)
     except RpcError as exc:
-        raise_code = ErrorCode(exc.code) if exc.code in ErrorCode._value2member_map_ else ErrorCode.unknown_server_error
-        from partita.engine.protocol.errors import KafkaError
-
-        raise KafkaError(raise_code, exc.message) from exc
+        known = exc.code in ErrorCode._value2member_map_
+        raise KafkaError(ErrorCode(exc.code) if known else ErrorCode.unknown_server_error, exc.message) from exc
     except (ConnectionError, TimeoutError) as exc:
-        from partita.engine.protocol.errors import KafkaError
-
         raise KafkaError(ErrorCode.request_timed_out, f"controller unavailable: {exc}") from exc
 
 
