@@ -26,6 +26,13 @@ BAD_BG = QColor(255, 228, 228)
 WARN_BG = QColor(255, 243, 214)
 
 _NUMERIC = {"int", "bytes"}
+_ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_FG = Qt.ItemDataRole.ForegroundRole
+_BG = Qt.ItemDataRole.BackgroundRole
 
 
 class TableModel(QAbstractTableModel):
@@ -64,7 +71,7 @@ class TableModel(QAbstractTableModel):
     def flags(self, index):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _ITEM_FLAGS
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -73,15 +80,13 @@ class TableModel(QAbstractTableModel):
         if r >= len(self._order) or c >= len(self._columns):
             return None
         row = self._table.rows[self._order[r]]
-        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.ToolTipRole:
+        if role in (_DISPLAY, _TOOLTIP):
             return T.format_cell(self._kinds[c], row[c])
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if self._kinds[c] in _NUMERIC:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return None
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == _ALIGN:
+            return _RIGHT if self._kinds[c] in _NUMERIC else None
+        if role == _FG:
             return self._foreground(row, c)
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _BG:
             return self._background(row)
         if role == KEY_ROLE:
             return self._table.keys[self._order[r]]
