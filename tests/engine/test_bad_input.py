@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import socket
 import struct
+import time
 from datetime import timedelta
 
 import crc32c
@@ -60,8 +61,8 @@ def test_unknown_api_versions_version_gets_v0_answer(engine):
     assert correlation == 7 and error == 35 and count > 10
 
 
-def _batch(values: list[bytes]) -> bytearray:
-    """A minimal valid v2 batch (no compression) holding `values`."""
+def _batch(values: list[bytes], producer_id: int = -1, epoch: int = -1, sequence: int = -1) -> bytearray:
+    """A minimal valid v2 batch (no compression) holding `values`, built without the engine's code."""
     def varint(n):
         n = (n << 1) ^ (n >> 63)
         out = bytearray()
@@ -78,15 +79,21 @@ def _batch(values: list[bytes]) -> bytearray:
     for i, v in enumerate(values):
         body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
         records += varint(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, 0, 0, -1, -1, -1, len(values)) + records
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, 0, 0, producer_id, epoch, sequence,
+                            len(values)) + records
     crc = crc32c.crc32c(after_crc)
     head = struct.pack(">qiibI", 0, 4 + 1 + 4 + len(after_crc), -1, 2, crc)
     return bytearray(head + after_crc)
 
 
 def _produce_raw(cluster, topic: str, records: bytes) -> int:
+    return _produce_raw_result(cluster, topic, records)[0]
+
+
+def _produce_raw_result(cluster, topic: str, records: bytes) -> tuple[int, int]:
+    """(error code, base offset) of a Produce v9 request with acks=-1 carrying `records`."""
     request = produce_req.ProduceRequest(
-        transactional_id=None, acks=1, timeout=timedelta(seconds=5),
+        transactional_id=None, acks=-1, timeout=timedelta(seconds=5),
         topic_data=(produce_req.TopicProduceData(name=topic, partition_data=(
             produce_req.PartitionProduceData(index=0, records=bytes(records)),)),),
     )
@@ -104,11 +111,12 @@ def _produce_raw(cluster, topic: str, records: bytes) -> int:
     pos = 4 + 1 + 1
     name_len = body[pos] - 1
     pos += 1 + name_len + 1
-    index, error = struct.unpack_from(">ih", body, pos)
-    return error
+    index, error, base_offset = struct.unpack_from(">ihq", body, pos)
+    return error, base_offset
 
 
-def test_corrupt_batch_is_refused_and_nothing_is_appended(engine):
+def test_corrupt_batch_is_refused_and_nothing_is_appended(single_broker):
+    engine = single_broker
     create_topic(engine, "crc")
     good = _batch([b"one", b"two"])
     assert _produce_raw(engine, "crc", good) == 0
@@ -121,3 +129,29 @@ def test_corrupt_batch_is_refused_and_nothing_is_appended(engine):
     assert [m.value() for m in got] == [b"one", b"two"]
     produce(engine, "crc", [b"after"])
     assert [m.value() for m in consume(engine, "crc", 3)] == [b"one", b"two", b"after"]
+
+
+def test_idempotent_producer_duplicates_and_gaps(single_broker):
+    """A retried batch is acknowledged with its first offset and not stored twice; a gap is refused."""
+    from kio.schema.init_producer_id.v4.request import InitProducerIdRequest
+
+    from tests.engine.helpers import raw_request
+
+    cluster = single_broker
+    create_topic(cluster, "idem")
+    request = InitProducerIdRequest(transactional_id=None, transaction_timeout=timedelta(seconds=60),
+                                    producer_id=-1, producer_epoch=-1)
+    for _ in range(100):  # Kafka answers COORDINATOR_LOAD_IN_PROGRESS at first: retriable, as clients do
+        init = raw_request(cluster.address(1), 22, 4, request)
+        if int(init.error_code) not in (14, 15):
+            break
+        time.sleep(0.2)
+    assert int(init.error_code) == 0 and init.producer_id >= 0
+    pid, epoch = init.producer_id, init.producer_epoch
+    first = _batch([b"a", b"b"], pid, epoch, 0)
+    assert _produce_raw_result(cluster, "idem", first) == (0, 0)
+    assert _produce_raw_result(cluster, "idem", first) == (0, 0)  # the retry: same answer, not stored
+    assert _produce_raw_result(cluster, "idem", _batch([b"c"], pid, epoch, 2)) == (0, 2)
+    error, _ = _produce_raw_result(cluster, "idem", _batch([b"gap"], pid, epoch, 7))
+    assert error == 45  # OUT_OF_ORDER_SEQUENCE_NUMBER
+    assert [m.value() for m in consume(cluster, "idem", 3)] == [b"a", b"b", b"c"]
