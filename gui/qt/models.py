@@ -222,7 +222,10 @@ class TableModel(QAbstractTableModel):
         if self._filter:
             words = self._filter.split()
             strings = self._search_strings(table)
-            order = [i for i, s in enumerate(strings) if all(w in s for w in words)]
+            first, rest = words[0], words[1:]
+            order = [i for i, s in enumerate(strings) if first in s]
+            for w in rest:  # narrow down word by word: no per-row generator
+                order = [i for i in order if w in strings[i]]
         else:
             order = range(len(table.rows))
         if self._sort is not None:
@@ -249,16 +252,27 @@ class TableModel(QAbstractTableModel):
         keep = set(order)
         return [i for i in full if i in keep]
 
-    def _remap_persistent(self, old_order: list[int]) -> None:
-        pos = {t: i for i, t in enumerate(self._order)}
+    def _remap_persistent(self, old_order) -> None:
         old_list = self.persistentIndexList()
+        if not old_list:
+            return
+        order = self._order
+        if len(old_list) > 32:
+            pos = {t: i for i, t in enumerate(order)}
+            where = pos.get
+        else:  # a few selected rows: a C-level search each beats building a 50,000-entry dict
+
+            def where(t):
+                try:
+                    return order.index(t)
+                except ValueError:
+                    return None
+
         new_list = []
         for idx in old_list:
             r = idx.row()
-            if 0 <= r < len(old_order) and old_order[r] in pos:
-                new_list.append(self.index(pos[old_order[r]], idx.column()))
-            else:
-                new_list.append(QModelIndex())
+            new_row = where(old_order[r]) if 0 <= r < len(old_order) else None
+            new_list.append(self.index(new_row, idx.column()) if new_row is not None else QModelIndex())
         self.changePersistentIndexList(old_list, new_list)
 
 

@@ -111,3 +111,31 @@ def test_copy_and_csv_export(qtbot, tmp_path):
         panel.export_csv(str(out))
     lines = out.read_text().splitlines()
     assert lines[0].startswith("Id,Address,Rack") and len(lines) == 4
+
+
+def test_filter_words_must_all_match():
+    parts = [Partition("orders", 0, 1, (1, 2), (1,)), Partition("orders", 1, 1, (1, 2), (1, 2)), Partition("audit", 0, 1, (1, 2), (1,))]
+    model = TableModel(T.PARTITION_COLUMNS)
+    model.set_table(T.with_search(T.partitions_table(snapshot(partitions=parts))))
+    model.set_filter("orders urp")
+    assert [model.key_at(r) for r in range(model.rowCount())] == [("orders", 0)]
+    model.set_filter("URP")
+    assert model.rowCount() == 2
+
+
+def test_selection_follows_its_row_when_sorting_and_when_values_reorder(qtbot):
+    model = TableModel(T.PARTITION_COLUMNS)
+    panel = TablePanel(model, "Partitions")
+    qtbot.addWidget(panel)
+    model.set_table(T.partitions_table(snapshot(partitions=many_partitions(100))))
+    key = ("t3", 33)
+    panel.select_key(key)
+    model.sort(9, Qt.SortOrder.DescendingOrder)
+    assert panel.current_key() == key
+    # end offsets move so the sorted order changes: a layout change, the selection stays on the row
+    parts = many_partitions(100)
+    parts[33] = replace(parts[33], end_offset=10**9)
+    model.set_table(T.partitions_table(snapshot(partitions=parts)))
+    assert model.row_of(key) == 0
+    assert panel.current_key() == key
+    assert [model.key_at(i.row()) for i in panel.view.selectionModel().selectedRows()] == [key]
