@@ -113,6 +113,17 @@ class _Worker(QObject):
             QThread.currentThread().quit()
 
 
+_retiring: set = set()  # bridges whose worker threads are still finishing
+
+
+def wait_for_retired(wait_ms: int = 15000) -> None:
+    """At exit: give retiring worker threads a bounded time to end."""
+    for b in list(_retiring):
+        b._thread.wait(wait_ms)
+        b._close_client()
+    _retiring.clear()
+
+
 class ClusterBridge(QObject):
     """Owns one worker thread polling one cluster."""
 
@@ -157,12 +168,39 @@ class ClusterBridge(QObject):
             ended = self._thread.wait(wait_ms)
         else:
             ended = True
-        if ended and self._close is not None:
+        if ended:
+            self._close_client()
+        return ended
+
+    def retire(self) -> None:
+        """Cancel polling without waiting (the GUI thread must not wait for a refresh stuck on an
+        unreachable cluster): results still in flight are dropped, the client is closed and the
+        bridge deleted once the worker thread has ended."""
+        self._worker.poller.stop()
+        for sig in (self._worker.view_data_ready, self._worker.refresh_failed):
             try:
-                self._close()
+                sig.disconnect()
+            except (RuntimeError, TypeError):
+                pass
+        _retiring.add(self)
+        if not self._thread.isRunning():
+            self._finish_retire()
+            return
+        self._thread.finished.connect(self._finish_retire)
+        self._thread.quit()
+
+    def _finish_retire(self) -> None:
+        self._close_client()
+        _retiring.discard(self)
+        self.deleteLater()
+
+    def _close_client(self) -> None:
+        close, self._close = self._close, None
+        if close is not None:
+            try:
+                close()
             except Exception:
                 pass
-        return ended
 
     @Slot(object)
     def _on_data(self, data: ViewData) -> None:

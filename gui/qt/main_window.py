@@ -13,7 +13,7 @@ from partita.gui.services.profiles import ProfileStore
 from partita.gui.services.settings import ConnectionSettings
 
 from .bindings import QAction, QLabel, QMainWindow, QTabWidget, QTimer, QVBoxLayout, QWidget, Signal
-from .bridge import ClusterBridge, TaskRunner, ViewData
+from .bridge import ClusterBridge, TaskRunner, ViewData, wait_for_retired
 from .connection_dialog import ConnectionDialog
 from .local_panel import LocalClusterPanel
 from .views import BrokersView, GroupsView, OverviewView, TopicsView
@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         """Poll `client` (anything with snapshot() and close()) and show what it returns."""
         self.disconnect_cluster()
         self.settings = settings
+        self.setWindowTitle(f"Partita — {settings.name or settings.bootstrap}")
         bridge = ClusterBridge(client.snapshot, interval=self.interval, close=client.close, parent=self)
         bridge.view_data_changed.connect(self._on_data)
         bridge.refresh_failed.connect(self._on_failure)
@@ -134,11 +135,18 @@ class MainWindow(QMainWindow):
         if self.bridge is not None:
             self.bridge.set_sort_specs({"partitions": self.topics.model.sort_spec})
 
-    def disconnect_cluster(self) -> None:
+    def disconnect_cluster(self, wait: bool = False) -> None:
+        """Stop polling the current cluster. Without `wait` the GUI thread does not wait for a
+        refresh in flight (switching clusters stays instant even if the old one hangs)."""
         if self.bridge is not None:
-            self.bridge.stop()
-            self.bridge.deleteLater()
+            if wait:
+                self.bridge.stop()
+                self.bridge.deleteLater()
+            else:
+                self.bridge.retire()
             self.bridge = None
+        self._pending = None
+        self._pending_views = []
         self.banner.hide()
         self._banner_timer.stop()
 
@@ -276,7 +284,8 @@ class MainWindow(QMainWindow):
         return out
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
-        self.disconnect_cluster()
+        self.disconnect_cluster(wait=True)
+        wait_for_retired()
         if self.local_panel is not None:
             self.local_panel.timer.stop()
         self.tasks.stop()
