@@ -260,3 +260,18 @@ def test_connection_test_names_timeout_on_silent_listener():
     finally:
         srv.close()
     assert (r.ok, r.stage) == (False, "timeout")
+
+
+def test_kafka_handshake_failures_are_classified():
+    from confluent_kafka import KafkaError
+
+    from partita.gui.services.connection_test import _classify
+
+    auth = _classify(KafkaError(KafkaError._AUTHENTICATION, "SASL authentication error: Authentication failed"), [], 5, 1)
+    assert auth.stage == "authentication" and "password" in auth.message
+    scram = _classify(None, [KafkaError(KafkaError.SASL_AUTHENTICATION_FAILED, "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256")], 5, 1)
+    assert scram.stage == "authentication"
+    tls = _classify(KafkaError(KafkaError._SSL, "SSL handshake failed: certificate verify failed"), [], 5, 1)
+    assert tls.stage == "TLS"
+    slow = _classify(KafkaError(KafkaError._TIMED_OUT, "Local: Timed out"), [], 5, 5.1)
+    assert slow.stage == "timeout" and "security protocol" in slow.message
