@@ -47,6 +47,7 @@ def partition_flags(p: Partition, alive: frozenset[int], min_isr: int | None) ->
 class HealthCounts:
     brokers_up: int
     brokers_down: int
+    brokers_unreachable: int
     topics: int
     partitions: int
     under_replicated: int
@@ -85,6 +86,7 @@ def health_counts(snapshot: ClusterSnapshot) -> HealthCounts:
     return HealthCounts(
         brokers_up=sum(1 for b in snapshot.brokers if b.alive),
         brokers_down=sum(1 for b in snapshot.brokers if not b.alive),
+        brokers_unreachable=sum(1 for b in snapshot.brokers if b.alive and not b.reachable),
         topics=len(snapshot.topics),
         partitions=snapshot.partition_count,
         under_replicated=urp,

@@ -28,6 +28,9 @@ class Broker:
     rack: str | None = None
     alive: bool = True
     log_dirs: tuple[LogDir, ...] = ()
+    # the cluster lists it as live, but the console's own requests to it fail (it has probably
+    # just died and is not fenced yet, or a network path to it is broken)
+    reachable: bool = True
 
     @property
     def address(self) -> str:

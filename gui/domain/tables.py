@@ -65,6 +65,8 @@ def overview_table(s: ClusterSnapshot) -> Table:
         ("Under-min-ISR partitions", h.under_min_isr),
         ("Consumer groups", len(s.groups)),
     ]
+    if h.brokers_unreachable:
+        rows.insert(6, ("Brokers unreachable from here", h.brokers_unreachable))
     for state, n in h.groups_by_state:
         rows.append((f"Groups {state}", n))
     for w in s.warnings:
@@ -102,7 +104,7 @@ def brokers_table(s: ClusterSnapshot) -> Table:
                 b.address,
                 b.rack or "",
                 "controller" if b.node_id == s.controller_id else "",
-                "up" if b.alive else "DOWN",
+                ("up" if b.reachable else "UNREACHABLE") if b.alive else "DOWN",
                 leaders.get(b.node_id, 0),
                 replicas.get(b.node_id, 0),
                 dirs,

@@ -101,8 +101,12 @@ class TableModel(QAbstractTableModel):
                 return 2
             if flags:
                 return 1
-        if self._state_col is not None and row[self._state_col] == "DOWN":
-            return 2
+        if self._state_col is not None:
+            state = row[self._state_col]
+            if state == "DOWN":
+                return 2
+            if state == "UNREACHABLE":
+                return 1
         return 0
 
     def _background(self, row):

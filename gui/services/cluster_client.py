@@ -91,6 +91,8 @@ class RawCluster:
     topic_ids: dict[str, str] = field(default_factory=dict)
     # brokers the cluster has registered but does not list as live (fenced, or just died)
     registered: list[tuple[int, str, int, str | None]] = field(default_factory=list)
+    # live brokers the console's own requests could not reach this refresh
+    unreachable: list[int] = field(default_factory=list)
 
 
 # -- raw → snapshot ----------------------------------------------------------------------------
@@ -124,9 +126,12 @@ def assemble(
 
     alive_ids = set()
     brokers: dict[int, Broker] = {}
+    unreachable = set(raw.unreachable)
     for node_id, host, port, rack in raw.nodes:
         alive_ids.add(node_id)
-        brokers[node_id] = Broker(node_id, host, port, rack, True, broker_dirs.get(node_id, ()))
+        brokers[node_id] = Broker(
+            node_id, host, port, rack, True, broker_dirs.get(node_id, ()), node_id not in unreachable
+        )
     for node_id, b in known.items():
         if node_id not in brokers:
             brokers[node_id] = Broker(node_id, b.host, b.port, b.rack, False, ())
@@ -259,6 +264,7 @@ class KafkaReader:
         self._quorum_ok: bool | None = None
         self._racks: dict[int, str | None] = {}
         self._registered: list[tuple[int, str, int, str | None]] = []
+        self._unreachable: set[int] = set()
         self._last_groups: list[RawGroup] | None = None
 
     # connections are made lazily, on the poller's thread
@@ -318,10 +324,16 @@ class KafkaReader:
             # Metadata goes to any broker. (DescribeCluster through librdkafka goes to the controller,
             # which a KRaft cluster names at random among its brokers: when that broker is dead,
             # librdkafka waits for it instead of asking another.)
-            md = admin.list_topics(timeout=t)
+            try:
+                md = admin.list_topics(timeout=min(t, 3.0))
+            except Exception:
+                # a request in flight to a broker that just died can time out although the others
+                # answer: one more try, which librdkafka sends to a broker it can still reach
+                md = admin.list_topics(timeout=t)
         except Exception as e:
             raise ClusterUnreachable(_reason(e)) from e
         self._refreshes += 1
+        self._unreachable = set()
         warnings: list[str] = []
         kp = self._kafka_python()
         if kp is not None:
@@ -423,6 +435,7 @@ class KafkaReader:
             kafka_version=self._version,
             warnings=warnings,
             registered=[r for r in self._registered if r[0] not in alive],
+            unreachable=sorted(self._unreachable & alive),
         )
 
     def _read_racks(self, kp) -> None:
@@ -447,6 +460,8 @@ class KafkaReader:
                 [resp] = kp.describe_log_dirs(brokers=[node])
             except Exception as e:
                 warnings.append(f"log dirs of broker {node}: {_reason(e)}")
+                if _is_connection_error(e):
+                    self._unreachable.add(node)
                 continue
             dirs = []
             for d in resp["log_dirs"]:
@@ -467,8 +482,10 @@ class KafkaReader:
         for node in sorted(alive):  # each broker lists the groups it coordinates
             try:
                 listed.extend(kp.list_groups(broker_ids=[node]))
-            except Exception:
+            except Exception as e:
                 failed.append(node)
+                if _is_connection_error(e):
+                    self._unreachable.add(node)
         if failed and len(failed) == len(alive):
             warnings.append("consumer groups: no broker answered ListGroups; showing the last known groups")
             return self._last_groups
@@ -537,6 +554,13 @@ class KafkaReader:
             except Exception:
                 continue
         return None
+
+
+def _is_connection_error(e: BaseException) -> bool:
+    name = type(e).__name__
+    return name in ("KafkaConnectionError", "NodeNotReadyError", "ConnectionError", "ConnectionRefusedError") or (
+        "ECONNREFUSED" in str(e) or "onnection refused" in str(e)
+    )
 
 
 def _chunked(call, ids: list[str], size: int = 1000) -> dict:

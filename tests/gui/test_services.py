@@ -275,3 +275,15 @@ def test_kafka_handshake_failures_are_classified():
     assert tls.stage == "TLS"
     slow = _classify(KafkaError(KafkaError._TIMED_OUT, "Local: Timed out"), [], 5, 5.1)
     assert slow.stage == "timeout" and "security protocol" in slow.message
+
+
+def test_live_broker_the_console_cannot_reach_is_marked_unreachable():
+    from partita.gui.domain import health, tables
+
+    r = raw()
+    r.unreachable = [2]
+    s = assemble(r, taken_at=1.0)
+    assert s.brokers_by_id[2].alive and not s.brokers_by_id[2].reachable
+    assert health.health_counts(s).brokers_unreachable == 1
+    assert [row[4] for row in tables.brokers_table(s).rows] == ["up", "UNREACHABLE"]
+    assert dict(tables.overview_table(s).rows)["Brokers unreachable from here"] == 1
