@@ -51,10 +51,15 @@ class ProfileStore:
     PUBLIC_FIELDS = tuple(f.name for f in fields(ConnectionSettings) if f.name not in ConnectionSettings.SECRET_FIELDS)
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = path or (data_dir() / "partita.db")
-        with self._db() as db:
-            if "profiles" not in db.table_names():
-                db["profiles"].create({f: str for f in self.PUBLIC_FIELDS}, pk="name")
+        # nothing touches the disk until the first operation, which runs on a worker thread
+        self._path = path
+        self._ready = False
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = data_dir() / "partita.db"
+        return self._path
 
     @contextlib.contextmanager
     def _db(self):
@@ -64,6 +69,10 @@ class ProfileStore:
 
         db = sqlite_utils.Database(self.path)
         try:
+            if not self._ready:
+                if "profiles" not in db.table_names():
+                    db["profiles"].create({f: str for f in self.PUBLIC_FIELDS}, pk="name")
+                self._ready = True
             yield db
         finally:
             db.close()
