@@ -37,6 +37,10 @@ class Partition:
         self.high_watermark = 0
         self.followers: dict[int, FollowerState] = {}
         self.isr_change_in_flight = False
+        # Replicas proposed for the ISR but not yet confirmed by the controller. Until then the
+        # high watermark waits for them too (Kafka's "maximal ISR"): a reassignment may complete
+        # the moment they join, and they must not lack anything already acknowledged.
+        self.pending_isr: frozenset[int] = frozenset()
         self._changed: asyncio.Future | None = None
         self._hw_waiters: list[tuple[int, asyncio.Future]] = []
 
@@ -69,6 +73,7 @@ class Partition:
                 if r not in state.replicas:
                     del self.followers[r]
         self.isr_change_in_flight = False
+        self.pending_isr = frozenset()
         self.maybe_advance_hw()
         self.notify()
 
@@ -76,6 +81,7 @@ class Partition:
         self.state = state
         self.followers = {}
         self.isr_change_in_flight = False
+        self.pending_isr = frozenset()
         self._fail_hw_waiters()
         self.notify()
 
@@ -86,6 +92,7 @@ class Partition:
         else:
             self.state = state
             self.isr_change_in_flight = False
+            self.pending_isr = frozenset()
 
     # -- leader ---------------------------------------------------------------------------
 
@@ -94,7 +101,7 @@ class Partition:
             return False
         leo = self.log.log_end_offset
         candidate = leo
-        for r in self.state.isr:
+        for r in (*self.state.isr, *self.pending_isr):
             if r == self.node_id:
                 continue
             f = self.followers.get(r)

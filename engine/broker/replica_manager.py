@@ -130,6 +130,7 @@ class ReplicaManager:
         if partition.isr_change_in_flight:
             return
         new_isr = [*partition.state.isr, replica_id]
+        partition.pending_isr = frozenset({replica_id})
         log.info("expanding ISR of %s-%d from %s to %s", partition.topic, partition.index,
                  list(partition.state.isr), new_isr)
         self.propose_isr(partition, new_isr)
@@ -140,12 +141,19 @@ class ReplicaManager:
 
         async def send():
             try:
-                await self.broker.controller.call(
+                result = await self.broker.controller.call(
                     "AlterPartition", node_id=self.node_id, topic=partition.topic, partition=partition.index,
                     leader_epoch=state.leader_epoch, partition_epoch=state.partition_epoch, isr=new_isr,
                 )
+                if result["error_code"]:
+                    log.info("AlterPartition for %s-%d refused (error %d); the next image decides",
+                             partition.topic, partition.index, result["error_code"])
+                    partition.pending_isr = frozenset()
+                    partition.maybe_advance_hw()
             except Exception as exc:
                 log.warning("AlterPartition for %s-%d failed: %s", partition.topic, partition.index, exc)
+                partition.pending_isr = frozenset()
+                partition.maybe_advance_hw()
             finally:
                 # The new image (if any) has been pushed before the reply; allow the next proposal.
                 partition.isr_change_in_flight = False

@@ -122,3 +122,24 @@ def test_placement_never_repeats_a_broker(brokers):
     for rf in range(1, brokers + 1):
         for replicas in assign(infos, 3 * brokers, rf):
             assert len(set(replicas)) == rf
+
+
+def test_leader_counts_a_replica_proposed_for_the_isr_in_the_high_watermark():
+    """Kafka's maximal ISR: while adding a follower is in flight, the HW waits for it too,
+    since the controller may complete a reassignment (and drop the old leader) the moment it joins."""
+    from types import SimpleNamespace
+
+    from partita.engine.broker.partition import Partition
+    from partita.engine.cluster.metadata import PartitionState
+
+    log = SimpleNamespace(log_end_offset=100, epoch_start_offset=lambda epoch: 0)
+    partition = Partition("t", 0, log, node_id=1)
+    partition.become_leader(PartitionState(replicas=(2, 1), isr=(1,), leader=1, adding=(2,), removing=(1,)))
+    assert partition.high_watermark == 100
+    assert partition.record_follower_fetch(2, 100, 0)  # caught up: eligible for the ISR
+    partition.pending_isr = frozenset({2})
+    log.log_end_offset = 150  # more records arrive while the AlterPartition is in flight
+    partition.maybe_advance_hw()
+    assert partition.high_watermark == 100  # not acknowledged until replica 2 has them
+    partition.record_follower_fetch(2, 150, 0)
+    assert partition.high_watermark == 150
