@@ -86,6 +86,9 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         _d("group.min.session.timeout.ms", "6000", "int"),
         _d("group.max.session.timeout.ms", "1800000", "int"),
         _d("group.max.size", "2147483647", "int"),
+        _d("auto.leader.rebalance.enable", "true", "bool"),
+        _d("leader.imbalance.check.interval.seconds", "300", "long"),
+        _d("leader.imbalance.per.broker.percentage", "10", "int"),
         _d("leader.replication.throttled.rate", "9223372036854775807", "long"),
         _d("follower.replication.throttled.rate", "9223372036854775807", "long"),
         _d("replica.alter.log.dirs.io.max.bytes.per.second", "9223372036854775807", "long"),
@@ -109,6 +112,8 @@ DYNAMIC_BROKER_CONFIGS = frozenset(
         "compression.type",
         "log.cleanup.policy",
         "log.message.timestamp.type",
+        "auto.leader.rebalance.enable",
+        "leader.imbalance.per.broker.percentage",
     }
 )
 

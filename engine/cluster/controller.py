@@ -518,6 +518,32 @@ class Controller:
         self.store.set_meta("next_producer_id", str(first + count))
         return {"first": first, "count": count}
 
+    # -- automatic leader rebalance -------------------------------------------------------
+
+    def rebalance_leaders(self, imbalance_percent: float) -> int:
+        """Kafka's auto.leader.rebalance: for each broker whose share of partitions that prefer
+        it (first replica) but are led elsewhere exceeds the threshold, move those leaderships
+        back where the preferred replica is alive and in the ISR. Returns how many moved."""
+        alive = self._alive()
+        preferred_total: dict[int, int] = {}
+        misplaced: dict[int, list[tuple[str, int]]] = {}
+        for topic in self.image.topics.values():
+            for index, state in enumerate(topic.partitions):
+                if not state.replicas or state.reassigning:
+                    continue
+                preferred = state.replicas[0]
+                preferred_total[preferred] = preferred_total.get(preferred, 0) + 1
+                if state.leader != preferred and preferred in alive and preferred in state.isr:
+                    misplaced.setdefault(preferred, []).append((topic.name, index))
+        moves = [tp for broker, tps in misplaced.items()
+                 if len(tps) * 100 > imbalance_percent * preferred_total[broker] for tp in tps]
+        if not moves:
+            return 0
+        results = self.elect_leaders(0, moves)
+        moved = sum(1 for r in results if r["error_code"] == 0)
+        log.info("leader rebalance moved %d leaderships back to their preferred replicas", moved)
+        return moved
+
     # -- elections ------------------------------------------------------------------------
 
     def elect_leaders(self, election_type: int, partitions: list[tuple[str, int]] | None) -> list[dict]:

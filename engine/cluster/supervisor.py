@@ -133,9 +133,16 @@ class Supervisor:
         await asyncio.gather(*(self.stop_broker(n) for n in self.brokers))
 
     async def _liveness(self) -> None:
+        c = self.controller
+        interval = float(c.broker_setting("leader.imbalance.check.interval.seconds"))
+        next_rebalance = time.monotonic() + interval
         while True:
             await asyncio.sleep(0.25)
             now = time.monotonic()
+            if now >= next_rebalance:
+                next_rebalance = now + interval
+                if c.broker_setting("auto.leader.rebalance.enable") == "true":
+                    c.rebalance_leaders(float(c.broker_setting("leader.imbalance.per.broker.percentage")))
             for bp in self.brokers.values():
                 alive = self.controller.image.brokers.get(bp.spec.node_id)
                 if alive and alive.alive and now - bp.last_heartbeat > SESSION_TIMEOUT_S:

@@ -280,3 +280,20 @@ def test_controller_bound_requests_elsewhere_get_not_controller(engine_cluster):
         response = raw_request(engine_cluster.address(broker), 46, 0, request)
         expected = 0 if broker == controller else 41  # NOT_CONTROLLER
         assert int(response.error_code) == expected, broker
+
+
+def test_leaders_return_to_preferred_replicas_after_a_restart(make_engine):
+    """auto.leader.rebalance.enable (on by default, as in Kafka), checked every second here."""
+    cluster = make_engine(brokers=3, racks=["a", "b", "c"], log_dirs=1,
+                          settings={"leader.imbalance.check.interval.seconds": "1"})
+    topic = name("rebalance")
+    create_topic(cluster, topic, partitions=6, replication_factor=3)
+    md = admin(cluster).list_topics(topic, timeout=10).topics[topic]
+    preferred = {p.id: p.replicas[0] for p in md.partitions.values()}
+    cluster.kill(1)
+    cluster.start(1)
+    wait_in_sync(cluster, topic, 6, 3)
+    deadline = time.monotonic() + 15
+    while {p: leader_of(cluster, topic, p) for p in range(6)} != preferred:
+        assert time.monotonic() < deadline, "leaders did not go back to their preferred replicas"
+        time.sleep(0.2)

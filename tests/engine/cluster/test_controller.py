@@ -143,3 +143,18 @@ def test_leader_counts_a_replica_proposed_for_the_isr_in_the_high_watermark():
     assert partition.high_watermark == 100  # not acknowledged until replica 2 has them
     partition.record_follower_fetch(2, 150, 0)
     assert partition.high_watermark == 150
+
+
+def test_leader_rebalance_returns_leaderships_to_preferred_replicas(controller):
+    controller.create_topics([{"name": "t", "num_partitions": 6, "replication_factor": 3}])
+    controller.broker_lost(1, "test")
+    controller.register_broker(1, "127.0.0.1", 9001, "a", ["/d1"])
+    # Broker 1 is back but not yet in the ISRs it left: nothing to move yet.
+    assert controller.rebalance_leaders(10) == 0
+    for index, state in enumerate(controller.image.topics["t"].partitions):
+        if 1 not in state.isr:
+            controller.alter_partition(state.leader, "t", index, state.leader_epoch, state.partition_epoch,
+                                       [*state.isr, 1])
+    assert controller.rebalance_leaders(10) == 2
+    assert all(p.leader == p.replicas[0] for p in controller.image.topics["t"].partitions)
+    assert controller.rebalance_leaders(10) == 0
