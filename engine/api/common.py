@@ -57,3 +57,11 @@ async def auto_create(ctx, names: list[str]) -> dict[str, ErrorCode]:
             errors[r["name"]] = code
     await wait_for_topics(ctx, [n for n in wanted if n not in errors])
     return errors
+
+
+def group_by_topic(items, topic_of, build) -> dict[str, list]:
+    """topic -> [build(item)], in first-seen order: the shape of most per-topic responses."""
+    grouped: dict[str, list] = {}
+    for item in items:
+        grouped.setdefault(topic_of(item), []).append(build(item))
+    return grouped

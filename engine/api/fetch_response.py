@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import struct
 
-from partita.engine.api.produce_response import _string, _uvarint
+from partita.engine.protocol.wire import length, string
 
 _HEAD = struct.Struct(">ihqq")
 _Q = struct.Struct(">q")
-_I = struct.Struct(">i")
 _NULL_ARRAY = {False: b"\xff\xff\xff\xff", True: b"\x00"}
 
 
@@ -26,10 +25,10 @@ def encode(version: int, topics: list[tuple[str, list[tuple]]]) -> list:
     out: list = [b"\x00\x00\x00\x00"]  # throttle_time_ms
     if version >= 7:
         out.append(b"\x00\x00\x00\x00\x00\x00")  # error_code 0, session_id 0
-    out.append(_uvarint(len(topics) + 1) if flexible else _I.pack(len(topics)))
+    out.append(length(len(topics), flexible))
     for name, partitions in topics:
-        out.append(_string(name, flexible))
-        out.append(_uvarint(len(partitions) + 1) if flexible else _I.pack(len(partitions)))
+        out.append(string(name, flexible))
+        out.append(length(len(partitions), flexible))
         for index, error, hw, lso, log_start, records in partitions:
             out.append(_HEAD.pack(index, error, hw, lso))
             if version >= 5:
@@ -37,9 +36,8 @@ def encode(version: int, topics: list[tuple[str, list[tuple]]]) -> list:
             out.append(_NULL_ARRAY[flexible])
             if version >= 11:
                 out.append(b"\xff\xff\xff\xff")  # preferred_read_replica -1
-            size = len(records)
-            out.append(_uvarint(size + 1) if flexible else _I.pack(size))
-            if size:
+            out.append(length(len(records), flexible))
+            if records:
                 out.append(records)
             if flexible:
                 out.append(b"\x00")

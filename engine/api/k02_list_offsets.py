@@ -73,8 +73,5 @@ async def handle_list_offsets(request, ctx):
 
 
 def _epoch_of(plog, offset: int, default: int) -> int:
-    lookup = getattr(plog, "epoch_for_offset", None)
-    if lookup is None:
-        return default
-    found = lookup(offset)
+    found = plog.epoch_for_offset(offset)
     return default if found is None else found

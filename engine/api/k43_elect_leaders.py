@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from partita.engine.api.common import controller_call
+from partita.engine.api.common import controller_call, group_by_topic
 from partita.engine.api.controller_bound import is_controller
 from partita.engine.api.registry import api
 from partita.engine.protocol import codec
@@ -29,11 +29,9 @@ async def handle_elect_leaders(request, ctx):
         partitions = [(t.topic, p) for t in request.topic_partitions for p in t.partitions]
     results = await controller_call(ctx, "ElectLeaders", election_type=getattr(request, "election_type", 0),
                                     partitions=partitions)
-    by_topic: dict[str, list] = {}
-    for r in results:
-        by_topic.setdefault(r["topic"], []).append(codec.build(
-            m.PartitionResult, partition_id=r["partition"], error_code=ErrorCode(r["error_code"]),
-            error_message=r.get("error_message")))
+    by_topic = group_by_topic(results, lambda r: r["topic"], lambda r: codec.build(
+        m.PartitionResult, partition_id=r["partition"], error_code=ErrorCode(r["error_code"]),
+        error_message=r.get("error_message")))
     return codec.build(
         m.ElectLeadersResponse, throttle_time=timedelta(0), error_code=ErrorCode.none,
         replica_election_results=tuple(codec.build(m.ReplicaElectionResult, topic=t, partition_result=tuple(ps))

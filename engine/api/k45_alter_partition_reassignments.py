@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from partita.engine.api.common import controller_call
+from partita.engine.api.common import controller_call, group_by_topic
 from partita.engine.api.controller_bound import is_controller
 from partita.engine.api.registry import api
 from partita.engine.protocol import codec
@@ -29,11 +29,9 @@ async def handle_alter_partition_reassignments(request, ctx):
                    "replicas": list(p.replicas) if p.replicas is not None else None}
                   for t in request.topics for p in t.partitions]
     results = await controller_call(ctx, "AlterPartitionReassignments", partitions=partitions)
-    by_topic: dict[str, list] = {}
-    for r in results:
-        by_topic.setdefault(r["topic"], []).append(codec.build(
-            m.ReassignablePartitionResponse, partition_index=r["partition"], error_code=ErrorCode(r["error_code"]),
-            error_message=r.get("error_message")))
+    by_topic = group_by_topic(results, lambda r: r["topic"], lambda r: codec.build(
+        m.ReassignablePartitionResponse, partition_index=r["partition"], error_code=ErrorCode(r["error_code"]),
+        error_message=r.get("error_message")))
     return codec.build(
         m.AlterPartitionReassignmentsResponse, throttle_time=timedelta(0), error_code=ErrorCode.none,
         error_message=None,

@@ -11,45 +11,26 @@ from __future__ import annotations
 
 import struct
 
-_I = struct.Struct(">i")
+from partita.engine.protocol.wire import length, nullable_string, string
+
 _PARTITION = struct.Struct(">ihqq")
 _Q = struct.Struct(">q")
-
-
-def _uvarint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _string(s: str, flexible: bool) -> bytes:
-    b = s.encode()
-    return (_uvarint(len(b) + 1) if flexible else struct.pack(">h", len(b))) + b
-
-
-def _nullable_string(s: str | None, flexible: bool) -> bytes:
-    if s is None:
-        return b"\x00" if flexible else b"\xff\xff"
-    return _string(s, flexible)
 
 
 def encode(version: int, results: dict[str, list[tuple]]) -> bytes:
     """results: topic -> [(index, error_code, base_offset, log_append_time, log_start_offset, message)]."""
     flexible = version >= 9
-    out = [_uvarint(len(results) + 1) if flexible else _I.pack(len(results))]
+    out = [length(len(results), flexible)]
     for name, partitions in results.items():
-        out.append(_string(name, flexible))
-        out.append(_uvarint(len(partitions) + 1) if flexible else _I.pack(len(partitions)))
+        out.append(string(name, flexible))
+        out.append(length(len(partitions), flexible))
         for index, error, base_offset, append_time, start_offset, message in partitions:
             out.append(_PARTITION.pack(index, error, base_offset, append_time))
             if version >= 5:
                 out.append(_Q.pack(start_offset))
             if version >= 8:
                 out.append(b"\x01" if flexible else b"\x00\x00\x00\x00")  # record_errors: empty
-                out.append(_nullable_string(message, flexible))
+                out.append(nullable_string(message, flexible))
             if flexible:
                 out.append(b"\x00")
         if flexible:

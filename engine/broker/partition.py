@@ -126,12 +126,8 @@ class Partition:
         return (
             replica_id not in self.state.isr
             and fetch_offset >= self.high_watermark
-            and fetch_offset >= self._leader_epoch_start()
+            and fetch_offset >= self.log.epoch_start_offset(self.leader_epoch)
         )
-
-    def _leader_epoch_start(self) -> int:
-        start = getattr(self.log, "epoch_start_offset", None)
-        return start(self.leader_epoch) if callable(start) else 0
 
     def lagging_followers(self, ts: int, max_lag_ms: int) -> list[int]:
         return [

@@ -67,7 +67,8 @@ class ReplicaManager:
         for key in list(self.partitions):
             if key not in assigned:
                 partition = self.partitions.pop(key)
-                partition.become_follower(partition.state) if partition.state else None
+                if partition.state is not None:
+                    partition.become_follower(partition.state)  # fails any acks=all waiting on it
                 self.broker.fetchers.remove(key)
                 self.broker.logs.delete(*key)
                 log.info("removed replica %s-%d", *key)
