@@ -149,14 +149,22 @@ def gui_bench(partitions: int, groups: int, brokers: int, refreshes: int, shots:
     worst: dict[str, float] = {}
     clock = QElapsedTimer()
     clock.start()
-    last = {"t": clock.nsecsElapsed()}
+    last = {"t": clock.nsecsElapsed(), "cpu": time.thread_time()}
+    # the longest stalls, each with the GUI thread's own CPU time in it: a stall with little CPU
+    # was spent waiting (for the GIL, or for a core), one with much CPU was the GUI thread's work
+    longest: list[tuple[float, float, str]] = []
 
     def tick():
         now = clock.nsecsElapsed()
+        cpu = time.thread_time()
         gap = (now - last["t"]) / 1e6 - 5.0
+        cpu_ms = (cpu - last["cpu"]) * 1000
         last["t"] = now
+        last["cpu"] = cpu
         stalls.append(gap)
         worst[phase["name"]] = max(worst.get(phase["name"], 0.0), gap)
+        if gap > 20:
+            longest.append((round(gap, 1), round(cpu_ms, 1), phase["name"]))
         if gap > 50:
             big.append((round(time.perf_counter() - t0, 3), round(gap, 1), phase["name"]))
 
@@ -204,6 +212,7 @@ def gui_bench(partitions: int, groups: int, brokers: int, refreshes: int, shots:
     first_view_s = first["t"] - t0
     phase["name"] = "refreshes"
     last["t"] = clock.nsecsElapsed()
+    last["cpu"] = time.thread_time()
     spin_until(lambda: reader.refreshes >= refreshes and window.latest is not None
                and window.latest.snapshot.taken_at > 0 and reader.refreshes >= refreshes, 300)
     # let the last refresh land
@@ -212,6 +221,7 @@ def gui_bench(partitions: int, groups: int, brokers: int, refreshes: int, shots:
     def act(name, fn):
         phase["name"] = name
         last["t"] = clock.nsecsElapsed()
+        last["cpu"] = time.thread_time()
         t = time.perf_counter()
         fn()
         app.processEvents()
@@ -255,6 +265,7 @@ def gui_bench(partitions: int, groups: int, brokers: int, refreshes: int, shots:
         "action_ms": {k: round(v, 1) for k, v in actions.items()},
         "peak_rss_mb": round(rss_mb, 1),
         "stalls_over_50ms": big,
+        "stalls_over_20ms_ms_gui_cpu_ms_phase": sorted(longest, reverse=True)[:12],
     }
     window.close()
     return result

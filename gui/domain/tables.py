@@ -292,19 +292,50 @@ def group_members_table(s: ClusterSnapshot, group_id: str) -> Table:
 
 
 def sorted_rows(table: Table, column: int, descending: bool) -> list[int]:
-    """Row indexes of `table` ordered by `column` (empty cells last), as the Qt models sort."""
+    """Row indexes of `table` ordered by `column` (empty cells last), as the Qt models sort.
+
+    Stable in both directions (equal cells keep table order). Whole-number columns sort with
+    numpy when it is there (a few milliseconds for 50,000 rows, against tens in Python)."""
     kind = table.columns[column].kind
     values = [r[column] for r in table.rows]
+    if kind == "replicas":
+        values = [None if v is None else v[0] for v in values]
     n = len(values)
-    if kind in ("int", "text", "bytes", "bool") and None not in values:
+    if None in values:
+        filled = [i for i in range(n) if values[i] is not None]
+        blanks = [i for i in range(n) if values[i] is None]
+    else:
+        filled, blanks = None, []
+    vals = values if filled is None else [values[i] for i in filled]
+    order = None
+    if kind in ("int", "bytes", "bool"):
+        order = _numeric_order(vals, descending)
+    if order is None and kind in ("int", "text", "bytes", "bool", "ids", "flags", "replicas"):
         try:
-            return sorted(range(n), key=values.__getitem__, reverse=descending)
+            order = sorted(range(len(vals)), key=vals.__getitem__, reverse=descending)
         except TypeError:  # mixed types in one column
-            pass
-    keys = [mixed_sort_key(kind, v) for v in values]
-    filled = [i for i in range(n) if values[i] is not None]
-    blanks = [i for i in range(n) if values[i] is None]
-    return sorted(filled, key=keys.__getitem__, reverse=descending) + blanks
+            order = None
+    if order is None:
+        keys = [mixed_sort_key(kind, v) for v in vals]
+        order = sorted(range(len(vals)), key=keys.__getitem__, reverse=descending)
+    if filled is not None:
+        order = [filled[i] for i in order]
+    return order + blanks if blanks else order
+
+
+def _numeric_order(values: list, descending: bool) -> list[int] | None:
+    """Stable argsort of whole numbers with numpy; None if numpy or the values don't allow it."""
+    try:
+        import numpy as np
+
+        arr = np.fromiter(values, dtype=np.int64, count=len(values))
+    except (ImportError, OverflowError, TypeError, ValueError):
+        return None
+    if not descending:
+        return np.argsort(arr, kind="stable").tolist()
+    # descending, equal values in table order: sort the reversed array ascending, read it backwards
+    n = len(values)
+    return (n - 1 - np.argsort(arr[::-1], kind="stable")[::-1]).tolist()
 
 
 def mixed_sort_key(kind: str, value: Any):

@@ -149,3 +149,13 @@ def test_many_events_of_a_kind_are_summarised():
     assert "broker 1 down" in texts
     assert any(t.startswith("leader change on 100 partitions") for t in texts)
     assert len(lines) == 3
+
+
+def test_sorted_rows_is_stable_both_ways_with_blanks_last():
+    cols = (tables.Column("n", "int"), tables.Column("r", "replicas"), tables.Column("f", "flags"))
+    rows = [(3, ((2, 1), 2), ("URP",)), (None, None, ()), (1, ((1, 2), 1), ()), (3, ((1, 3), 1), ("URP",)), (1, ((2, 3), 2), ())]
+    t = tables.Table(cols, list(range(len(rows))), rows)
+    assert tables.sorted_rows(t, 0, False) == [2, 4, 0, 3, 1]
+    assert tables.sorted_rows(t, 0, True) == [0, 3, 2, 4, 1]
+    assert tables.sorted_rows(t, 1, False) == [2, 3, 0, 4, 1]
+    assert tables.sorted_rows(t, 2, True) == [0, 3, 1, 2, 4]
