@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -495,6 +496,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--replication-factor", type=int, default=1)
     ap.add_argument("--kafka-version", default=None, help="Apache Kafka version for the kafka target")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the targets this many times, interleaved, and report each one's median")
     args = ap.parse_args(argv)
     if args.records < 1:
         ap.error("--records must be >= 1")
@@ -512,20 +515,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def run_once(name: str, args: argparse.Namespace) -> Result:
+    print(f"[{time.strftime('%H:%M:%S')}] {name}: running ...", file=sys.stderr, flush=True)
+    try:
+        r = TARGETS[name](args)
+    except Exception as exc:  # report and go on with the other targets
+        r = Result(name, args.records, args.record_size)
+        r.error = f"{type(exc).__name__}: {exc}".strip()[:2000]
+    status = (f"produce {r.produce_s:.2f}s, consume {r.consume_s:.2f}s" if r.ok else f"FAILED: {r.error}")
+    print(f"[{time.strftime('%H:%M:%S')}] {name}: {status}", file=sys.stderr, flush=True)
+    return r
+
+
+def median_result(runs: list[Result]) -> Result:
+    """One Result with the median produce and consume times of several runs of a target."""
+    ok = [r for r in runs if r.ok]
+    if not ok:
+        return runs[-1]
+    merged = ok[0]
+    if len(runs) > 1:
+        merged.produce_s = statistics.median(r.produce_s for r in ok)
+        merged.consume_s = statistics.median(r.consume_s for r in ok)
+        merged.notes.append(f"median of {len(ok)} runs interleaved with the other targets "
+                            f"(produce s: {', '.join(f'{r.produce_s:.2f}' for r in ok)})")
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results: dict[str, Result] = {}
-    for name in args.target_list:
-        print(f"[{time.strftime('%H:%M:%S')}] {name}: running ...", file=sys.stderr, flush=True)
-        try:
-            results[name] = TARGETS[name](args)
-        except Exception as exc:  # report and go on with the other targets
-            r = Result(name, args.records, args.record_size)
-            r.error = f"{type(exc).__name__}: {exc}".strip()[:2000]
-            results[name] = r
-        r = results[name]
-        status = (f"produce {r.produce_s:.2f}s, consume {r.consume_s:.2f}s" if r.ok else f"FAILED: {r.error}")
-        print(f"[{time.strftime('%H:%M:%S')}] {name}: {status}", file=sys.stderr, flush=True)
+    runs: dict[str, list[Result]] = {name: [] for name in args.target_list}
+    for _ in range(max(1, args.repeat)):
+        for name in args.target_list:
+            runs[name].append(run_once(name, args))
+    results = {name: median_result(rs) for name, rs in runs.items()}
     print(render(results, args))
     if args.json:
         import confluent_kafka
