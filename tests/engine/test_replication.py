@@ -37,13 +37,44 @@ def test_rf3_replicas_spread_across_racks_and_leaders_balanced(engine_cluster):
     assert sorted(leaders.count(b) for b in (1, 2, 3)) == [2, 2, 2]
 
 
-def test_consumers_never_read_past_the_high_watermark_and_followers_have_the_data(engine_cluster):
-    topic = name("hw")
+def test_followers_hold_the_same_bytes_as_the_leader(engine_cluster):
+    topic = name("copies")
     create_topic(engine_cluster, topic, partitions=1, replication_factor=3)
     produce(engine_cluster, topic, [f"v{i}".encode() for i in range(300)], acks="all")
     described = kafka_admin(engine_cluster).describe_log_dirs(topic_partitions={topic: [0]})
     sizes = _partition_sizes(described, topic, 0)
     assert len(sizes) == 3 and len(set(sizes.values())) == 1, sizes
+
+
+def test_consumers_never_read_past_the_high_watermark(make_engine):
+    """A frozen follower still in the ISR holds the high watermark back: acks=1 records are in
+    the leader's log but invisible to consumers until the follower has them."""
+    import os
+    import signal
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    cluster = make_engine(brokers=3, racks=["a", "b", "c"], log_dirs=1,
+                          settings={"replica.lag.time.max.ms": "30000"})
+    topic = name("hw")
+    create_topic(cluster, topic, partitions=1, replication_factor=3)
+    produce(cluster, topic, [b"before"] * 10, acks="all")
+    leader = leader_of(cluster, topic, 0)
+    follower = next(b for b in cluster.broker_ids if b != leader)
+    pid = cluster.pid(follower)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        produce(cluster, topic, [b"after"] * 20, acks="1")
+        consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "hw-probe",
+                             "enable.auto.commit": False})
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+        consumer.close()
+        assert (low, high) == (0, 10)
+        got = consume(cluster, topic, 10)
+        assert [m.value() for m in got] == [b"before"] * 10
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert [m.value() for m in consume(cluster, topic, 30)][10:] == [b"after"] * 20
 
 
 def _partition_sizes(described, topic, partition) -> dict[int, int]:
