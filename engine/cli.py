@@ -67,6 +67,14 @@ def cmd_stop(args) -> int:
     return 0
 
 
+def cmd_fault(args) -> int:
+    if not args.clear and args.api < 0:
+        raise SystemExit("partita-engine fault: --api KEY is required with --delay-ms or --disconnect")
+    launcher.inject_fault(_dir(args), args.broker_id, args.api, delay_ms=args.delay_ms or 0,
+                          disconnect=args.disconnect, count=args.count, clear=args.clear)
+    return 0
+
+
 def _broker_cmd(action):
     def run(args) -> int:
         action(_dir(args), args.broker_id)
@@ -105,6 +113,16 @@ def main(argv: list[str] | None = None) -> int:
         p = with_dir(sub.add_parser(name, help=text))
         p.add_argument("broker_id", type=int)
         p.set_defaults(run=_broker_cmd(action))
+
+    fault = with_dir(sub.add_parser("fault", help="delay or drop a broker's next requests of one API"))
+    fault.add_argument("broker_id", type=int)
+    fault.add_argument("--api", type=int, default=-1, help="Kafka API key (0 Produce, 1 Fetch, 3 Metadata, ...)")
+    action = fault.add_mutually_exclusive_group(required=True)
+    action.add_argument("--delay-ms", type=int, help="answer each affected request this much later")
+    action.add_argument("--disconnect", action="store_true", help="close the connection instead of answering")
+    action.add_argument("--clear", action="store_true", help="remove every fault set on that broker")
+    fault.add_argument("--count", type=int, default=1, help="how many requests are affected")
+    fault.set_defaults(run=cmd_fault)
 
     args = parser.parse_args(argv)
     try:

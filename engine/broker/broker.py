@@ -119,10 +119,19 @@ class Broker:
         self.groups = GroupCoordinator(self)
 
     def _on_push(self, message: dict) -> None:
-        if message.get("push") == "metadata":
+        kind = message.get("push")
+        if kind == "metadata":
             image = MetadataImage.from_json(message["image"])
             if image.version > self.metadata.version:
                 self._install(image)
+        elif kind == "fault":  # failure rehearsal: partita-engine fault / launcher.inject_fault
+            if message.get("clear"):
+                self.hooks.clear()
+            elif message.get("disconnect"):
+                self.hooks.push_disconnects(message["api_key"], message.get("count", 1))
+            else:
+                self.hooks.push_delays(message["api_key"], message.get("delay_ms", 0), message.get("count", 1))
+            log.warning("fault hook set: %s", {k: v for k, v in message.items() if k != "push"})
 
     def _install(self, image: MetadataImage) -> None:
         now = time.monotonic()

@@ -213,6 +213,15 @@ def start_broker(cluster_dir: Path, node_id: int) -> None:
     _rpc(cluster_dir, "StartBroker", node_id=node_id)
 
 
+def inject_fault(cluster_dir: Path, node_id: int, api_key: int = -1, *, delay_ms: int = 0,
+                 disconnect: bool = False, count: int = 1, clear: bool = False) -> None:
+    """Make broker `node_id` delay, or drop the connection of, its next `count` requests of
+    `api_key` (Kafka's API key: 0 Produce, 1 Fetch, 3 Metadata …); `clear` removes all."""
+    _check_broker(cluster_dir, node_id)
+    _rpc(cluster_dir, "InjectFault", node_id=node_id, api_key=api_key, delay_ms=delay_ms,
+         disconnect=disconnect, count=count, clear=clear)
+
+
 def _check_broker(cluster_dir: Path, node_id: int) -> None:
     info = status(cluster_dir)
     if info is None:

@@ -251,6 +251,12 @@ class Supervisor:
             if op == "StartBroker":
                 await self.start_broker(args["node_id"])
                 return {}
+            if op == "InjectFault":
+                target = next((s for s in self.sessions if s.node_id == args["node_id"]), None)
+                if target is None:
+                    raise RpcError(8, f"broker {args['node_id']} is not running")  # BROKER_NOT_AVAILABLE
+                target.push({"push": "fault", **args})
+                return {}
             if op == "WaitReady":
                 await asyncio.wait_for(self.ready.wait(), args.get("timeout_s", 30))
                 return self.describe()

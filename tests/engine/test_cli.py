@@ -104,3 +104,24 @@ def test_automatic_topic_creation_can_be_switched_off(tmp_path):
         assert "not-created" not in AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
     finally:
         run("stop", "--dir", str(d), check=False)
+
+
+def test_fault_hooks_drop_and_then_recover(cluster_dir):
+    """Failure rehearsal: the next two Metadata requests to broker 1 lose their connection."""
+    from kio.schema.metadata.v12.request import MetadataRequest
+
+    from tests.engine.helpers import raw_request
+
+    bootstrap = run("up", "--dir", str(cluster_dir), "--detach").stdout.strip().split("=", 1)[1]
+    run("fault", "1", "--api", "3", "--disconnect", "--count", "2", "--dir", str(cluster_dir))
+    request = MetadataRequest(topics=None, allow_auto_topic_creation=False,
+                              include_topic_authorized_operations=False)
+    for _ in range(2):
+        with pytest.raises((ConnectionError, OSError, EOFError)):
+            raw_request(bootstrap, 3, 12, request)
+    assert [b.node_id for b in raw_request(bootstrap, 3, 12, request).brokers] == [1]
+    run("fault", "1", "--api", "3", "--delay-ms", "50", "--count", "1", "--dir", str(cluster_dir))
+    assert raw_request(bootstrap, 3, 12, request).brokers
+    assert run("fault", "1", "--clear", "--dir", str(cluster_dir)).returncode == 0
+    missing = run("fault", "1", "--delay-ms", "5", "--dir", str(cluster_dir), check=False)
+    assert missing.returncode != 0 and "--api" in missing.stderr
