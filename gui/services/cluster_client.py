@@ -266,16 +266,25 @@ class KafkaReader:
         self._registered: list[tuple[int, str, int, str | None]] = []
         self._unreachable: set[int] = set()
         self._last_groups: list[RawGroup] | None = None
+        self._auth_error: str | None = None  # librdkafka's last authentication error, from error_cb
 
     # connections are made lazily, on the poller's thread
+
+    def _on_error(self, err) -> None:
+        # librdkafka reports a rejected password only here (and only from poll()); a Metadata
+        # request to that broker just fails with "transport failure" or times out
+        from .connection_test import _is_auth
+
+        if _is_auth(err):
+            self._auth_error = err.str()
 
     def _confluent(self):
         if self._admin is None:
             from confluent_kafka.admin import AdminClient
 
-            extra = {}
+            extra: dict = {"error_cb": self._on_error}
             if self._count:
-                extra = {"statistics.interval.ms": 200, "stats_cb": self.counter.on_stats}
+                extra.update({"statistics.interval.ms": 200, "stats_cb": self.counter.on_stats})
             self._admin = AdminClient(confluent_config(self.settings, **extra))
         return self._admin
 
@@ -319,6 +328,8 @@ class KafkaReader:
         from confluent_kafka.admin import ConfigResource, OffsetSpec, ResourceType
 
         admin = self._confluent()
+        self._auth_error = None
+        admin.poll(0)  # serve error_cb: the errors queued since the last refresh
         t = self.timeout
         try:
             # Metadata goes to any broker. (DescribeCluster through librdkafka goes to the controller,
@@ -331,6 +342,9 @@ class KafkaReader:
                 # answer: one more try, which librdkafka sends to a broker it can still reach
                 md = admin.list_topics(timeout=t)
         except Exception as e:
+            admin.poll(0)
+            if self._auth_error:
+                raise ClusterUnreachable(f"Authentication failed: {self._auth_error}") from e
             raise ClusterUnreachable(_reason(e)) from e
         self._refreshes += 1
         self._unreachable = set()

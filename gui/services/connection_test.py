@@ -99,6 +99,12 @@ def _probe(host: str, port: int, settings: ConnectionSettings, timeout: float) -
     return None
 
 
+# how long the first Metadata attempt may wait before the errors librdkafka reported meanwhile are
+# read; each further attempt waits twice as long, up to _MAX_SLICE_S (a slow link still gets answers)
+_SLICE_S = 0.25
+_MAX_SLICE_S = 2.0
+
+
 def _kafka_handshake(settings: ConnectionSettings, timeout: float) -> TestResult:
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient
@@ -112,26 +118,41 @@ def _kafka_handshake(settings: ConnectionSettings, timeout: float) -> TestResult
 
     admin = AdminClient(confluent_config(settings, error_cb=on_error))
     t0 = time.monotonic()
-    try:
-        # Metadata, answered by any broker (DescribeCluster through librdkafka waits for the controller)
-        md = admin.list_topics(timeout=timeout)
-    except KafkaException as e:
-        err = e.args[0] if e.args else None
-        return _classify(err, errors, timeout, time.monotonic() - t0)
-    except Exception as e:
-        return _classify(None, errors, timeout, time.monotonic() - t0, str(e))
-    finally:
+    deadline = t0 + timeout
+    # Metadata, answered by any broker (DescribeCluster through librdkafka waits for the controller).
+    # Asked in growing slices: a rejected password or a failed TLS handshake reaches us only through
+    # error_cb, which librdkafka calls from poll(), and the broker stays "down" after it, so one long
+    # list_topics would end in a timeout that hides the real cause.
+    slice_s = _SLICE_S
+    while True:
+        started = time.monotonic()
+        err = None
+        fallback = ""
+        try:
+            md = admin.list_topics(timeout=max(0.01, min(slice_s, deadline - started)))
+            break
+        except KafkaException as e:
+            err = e.args[0] if e.args else None
+        except Exception as e:
+            fallback = str(e)
         admin.poll(0)
+        with lock:
+            seen = list(errors)
+        now = time.monotonic()
+        if now >= deadline or fallback or any(_is_auth(e) or _is_tls(e) for e in seen):
+            return _classify(err, seen, timeout, now - t0, fallback)
+        if now - started < _SLICE_S:  # failed at once (all brokers down): do not spin
+            time.sleep(min(_SLICE_S - (now - started), max(0.0, deadline - now)))
+        slice_s = min(2 * slice_s, _MAX_SLICE_S)
+    admin.poll(0)
     nodes = len(md.brokers)
     return TestResult(True, OK, f"Connected: cluster {md.cluster_id}, {nodes} broker{'s' * (nodes != 1)}")
 
 
-def _classify(err, errors, timeout: float, elapsed: float, fallback: str = "") -> TestResult:
+def _auth_codes() -> set[int]:
     from confluent_kafka import KafkaError
 
-    every = ([err] if err is not None else []) + list(errors)
-    texts = "; ".join(e.str() for e in every if e is not None)
-    auth_codes = {
+    return {
         KafkaError._AUTHENTICATION,
         KafkaError.SASL_AUTHENTICATION_FAILED,
         KafkaError.TOPIC_AUTHORIZATION_FAILED,
@@ -139,11 +160,53 @@ def _classify(err, errors, timeout: float, elapsed: float, fallback: str = "") -
         KafkaError.UNSUPPORTED_SASL_MECHANISM,
         KafkaError.ILLEGAL_SASL_STATE,
     }
+
+
+def _is_auth(e) -> bool:
+    return e is not None and (e.code() in _auth_codes() or "SASL" in e.str() or "uthenticat" in e.str())
+
+
+def _is_tls(e) -> bool:
+    from confluent_kafka import KafkaError
+
+    return e is not None and (e.code() == KafkaError._SSL or "SSL" in e.str())
+
+
+_OFFERED = "broker's supported mechanisms:"
+
+
+def _auth_result(e) -> TestResult:
+    text = e.str()
+    if _OFFERED in text:
+        # librdkafka: "SASL <mech> mechanism handshake failed: <why>: broker's supported mechanisms: <list>"
+        offered = text.split(_OFFERED, 1)[1].split("(after", 1)[0].strip().strip(",").strip()
+        if not offered:
+            return TestResult(
+                False,
+                AUTHENTICATION,
+                "Authentication failed: this listener does not accept SASL "
+                "(check the security protocol: it may be a PLAINTEXT or SSL listener)",
+                text,
+            )
+        return TestResult(
+            False,
+            AUTHENTICATION,
+            f"Authentication failed: the broker does not offer this SASL mechanism; it offers {offered}",
+            text,
+        )
+    return TestResult(False, AUTHENTICATION, "Authentication failed: check the mechanism, user and password", text)
+
+
+def _classify(err, errors, timeout: float, elapsed: float, fallback: str = "") -> TestResult:
+    from confluent_kafka import KafkaError
+
+    every = ([err] if err is not None else []) + list(errors)
+    texts = "; ".join(e.str() for e in every if e is not None)
     for e in every:
-        if e.code() in auth_codes or "SASL" in e.str() or "uthenticat" in e.str():
-            return TestResult(False, AUTHENTICATION, "Authentication failed: check the mechanism, user and password", e.str())
+        if _is_auth(e):
+            return _auth_result(e)
     for e in every:
-        if e.code() == KafkaError._SSL or "SSL" in e.str():
+        if _is_tls(e):
             return TestResult(False, TLS, "TLS failed during the Kafka handshake", e.str())
     if any(e.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN) for e in every) or (
         elapsed >= timeout

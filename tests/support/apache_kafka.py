@@ -12,6 +12,12 @@ throwaway pom.xml, once; concurrent callers serialise on a file lock.
 voters, so a 3-node cluster keeps its quorum when one node dies. Every node listens on 127.0.0.1
 only, on free ports that stay the same across restarts.
 
+``sasl_users={"alice": "alice-secret"}`` (KRaft only) adds a SASL_PLAINTEXT listener on every node,
+next to the PLAINTEXT one, accepting PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for those users: PLAIN
+from a JAAS config in server.properties, SCRAM from credentials written into the metadata log at
+format time (``StorageTool format --add-scram``). Brokers and controllers still talk PLAINTEXT to
+each other; ``.sasl_bootstrap`` lists the SASL listeners.
+
 Java 17 and Maven must be on PATH (``scripts/install --test`` installs them); when they are not,
 ``KafkaToolError`` says so: nothing is skipped silently.
 """
@@ -23,6 +29,7 @@ import base64
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +53,13 @@ __all__ = [
 ]
 
 DEFAULT_VERSION = "4.1.1"
+
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+SASL_LISTENER = "SASL_PLAINTEXT"
+# Characters a user name or password may hold: they go unescaped into a JAAS config string and into
+# StorageTool's ``SCRAM-SHA-256=[name=...,password=...]`` syntax.
+_SASL_NAME = re.compile(r"[A-Za-z0-9._@-]+")
+_SASL_PASSWORD = re.compile(r"[^\s\"\\,=\[\];]+")
 
 # Logging bindings, per Kafka major version. Kafka 4 logs through SLF4J 2 to Log4j 2; Kafka 3 through
 # SLF4J 1.7 to (re)log4j 1.
@@ -273,10 +287,13 @@ atexit.register(_close_all_at_exit)
 
 
 class _Node:
-    def __init__(self, node_id: int, port: int, controller_port: int, rack: str | None, home: Path):
+    def __init__(
+        self, node_id: int, port: int, controller_port: int, rack: str | None, home: Path, sasl_port: int | None = None
+    ):
         self.id = node_id
         self.port = port
         self.controller_port = controller_port
+        self.sasl_port = sasl_port
         self.rack = rack
         self.home = home
         self.proc: subprocess.Popen[bytes] | None = None
@@ -295,6 +312,9 @@ class KafkaCluster:
     ``mode="zk"`` (Kafka 3.x only) runs brokers with a ZooKeeper server instead (from the ZooKeeper
     jar among Kafka 3's dependencies, on 127.0.0.1); ``.zookeeper`` is then its ``host:port``.
 
+    ``sasl_users`` (user -> password, KRaft only) adds a SASL_PLAINTEXT listener per node for PLAIN and
+    SCRAM-SHA-256/512; ``.sasl_bootstrap`` and ``.sasl_client_config(user, mechanism)`` point at it.
+
     ``with KafkaCluster(brokers=3, racks=("a", "b", "c"), log_dirs=2, workdir=tmp) as kc:``
     starts, waits until every node answers Metadata listing every node, and stops them all on exit.
     """
@@ -312,6 +332,7 @@ class KafkaCluster:
         start_timeout: float = 90.0,
         die_with_parent: bool = True,
         mode: str = "kraft",
+        sasl_users: Mapping[str, str] | None = None,
     ):
         if brokers < 1:
             raise ValueError("brokers must be >= 1")
@@ -321,6 +342,14 @@ class KafkaCluster:
             raise ValueError("mode is 'kraft' or 'zk'")
         if mode == "zk" and _major(version) >= 4:
             raise ValueError(f"Kafka {version} has no ZooKeeper mode: use a 3.x version (e.g. 3.9.1)")
+        self.sasl_users = dict(sasl_users or {})
+        if self.sasl_users and mode != "kraft":
+            raise ValueError("sasl_users needs mode='kraft' (SCRAM credentials are written at format time)")
+        for user, password in self.sasl_users.items():
+            if not _SASL_NAME.fullmatch(user):
+                raise ValueError(f"SASL user name {user!r}: use letters, digits and . _ @ - only")
+            if not _SASL_PASSWORD.fullmatch(password):
+                raise ValueError(f"password of SASL user {user!r}: no spaces, quotes, backslashes or , = [ ] ;")
         self.mode = mode
         self.version = version
         self.brokers = brokers
@@ -336,14 +365,19 @@ class KafkaCluster:
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="partita-kafka-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.cluster_id = _new_cluster_id()
-        ports = _free_ports(2 * brokers + 1)
-        self.zookeeper_port = ports[-1] if mode == "zk" else None
+        # per node: client port, controller port; then the ZooKeeper port; then SASL ports, if any
+        ports = _free_ports(2 * brokers + 1 + (brokers if self.sasl_users else 0))
+        self.zookeeper_port = ports[2 * brokers] if mode == "zk" else None
+        sasl_ports = ports[2 * brokers + 1 :]
         self._zk_proc: subprocess.Popen[bytes] | None = None
         self._nodes: dict[int, _Node] = {}
         for i in range(brokers):
             node_id = i + 1
             rack = rack_list[i % len(rack_list)] if rack_list else None
-            self._nodes[node_id] = _Node(node_id, ports[2 * i], ports[2 * i + 1], rack, self.workdir / f"node-{node_id}")
+            self._nodes[node_id] = _Node(
+                node_id, ports[2 * i], ports[2 * i + 1], rack, self.workdir / f"node-{node_id}",
+                sasl_ports[i] if sasl_ports else None,
+            )
         self._lib: Path | None = None
         self._java: str | None = None
         self._jvm_logging: list[str] = []
@@ -358,6 +392,33 @@ class KafkaCluster:
     def bootstrap(self) -> str:
         """``127.0.0.1:p1,127.0.0.1:p2,...`` for every node (live or not)."""
         return ",".join(f"127.0.0.1:{n.port}" for n in self._nodes.values())
+
+    @property
+    def sasl_bootstrap(self) -> str:
+        """``127.0.0.1:s1,...``: every node's SASL_PLAINTEXT listener. Raises when there is none."""
+        if not self.sasl_users:
+            raise KafkaStartError("this KafkaCluster has no SASL listener: pass sasl_users={user: password}")
+        return ",".join(f"127.0.0.1:{n.sasl_port}" for n in self._nodes.values())
+
+    def sasl_address(self, node_id: int) -> str:
+        node = self._node(node_id)
+        if node.sasl_port is None:
+            raise KafkaStartError("this KafkaCluster has no SASL listener: pass sasl_users={user: password}")
+        return f"127.0.0.1:{node.sasl_port}"
+
+    def sasl_client_config(self, user: str, mechanism: str = "PLAIN", password: str | None = None,
+                           **extra: object) -> dict[str, object]:
+        """A confluent-kafka config for the SASL listener, as ``user`` with its password (or ``password``)."""
+        if mechanism not in SASL_MECHANISMS:
+            raise ValueError(f"mechanism is one of {SASL_MECHANISMS}")
+        return {
+            "bootstrap.servers": self.sasl_bootstrap,
+            "security.protocol": SASL_LISTENER,
+            "sasl.mechanism": mechanism,
+            "sasl.username": user,
+            "sasl.password": self.sasl_users[user] if password is None else password,
+            **extra,
+        }
 
     @property
     def zookeeper(self) -> str | None:
@@ -511,6 +572,17 @@ class KafkaCluster:
                     last_problem = f"node {node_id} lists brokers {seen}, live nodes are {sorted(live)}"
                     break
             if ok:
+                for node_id in live:
+                    sasl_port = self._node(node_id).sasl_port
+                    if sasl_port is None:
+                        continue
+                    try:
+                        socket.create_connection(("127.0.0.1", sasl_port), timeout=2).close()
+                    except OSError as exc:
+                        ok = False
+                        last_problem = f"node {node_id}: SASL listener 127.0.0.1:{sasl_port}: {exc}"
+                        break
+            if ok:
                 return
             if time.monotonic() >= deadline:
                 tails = "\n".join(self.log_tail(i, 25) for i in live)
@@ -587,8 +659,28 @@ class KafkaCluster:
         })
         if node.rack is not None:
             props["broker.rack"] = node.rack
+        if node.sasl_port is not None:
+            self._add_sasl_listener(props, node)
         props.update(self.extra_config)
         return props
+
+    def _add_sasl_listener(self, props: dict[str, object], node: _Node) -> None:
+        """SASL_PLAINTEXT next to PLAINTEXT for clients; PLAIN users in the listener's JAAS config,
+        SCRAM users in the metadata log (``_format_all``)."""
+        sasl = f"{SASL_LISTENER}://127.0.0.1:{node.sasl_port}"
+        props["listeners"] = f"{props['listeners']},{sasl}"
+        props["advertised.listeners"] = f"{props['advertised.listeners']},{sasl}"
+        props["listener.security.protocol.map"] = f"{props['listener.security.protocol.map']},{SASL_LISTENER}:{SASL_LISTENER}"
+        prefix = f"listener.name.{SASL_LISTENER.lower()}"
+        props[f"{prefix}.sasl.enabled.mechanisms"] = ",".join(SASL_MECHANISMS)
+        users = " ".join(f'user_{u}="{p}"' for u, p in self.sasl_users.items())
+        props[f"{prefix}.plain.sasl.jaas.config"] = (
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
+        )
+        for mech in SASL_MECHANISMS[1:]:
+            props[f"{prefix}.{mech.lower()}.sasl.jaas.config"] = (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            )
 
     def _write_config(self, node_id: int) -> None:
         node = self._node(node_id)
@@ -623,8 +715,14 @@ class KafkaCluster:
                 "--cluster-id", self.cluster_id,
                 "--ignore-formatted",
             ]
+            scram = [  # SCRAM credentials go into the metadata log (KRaft has no other store before start)
+                arg
+                for user, password in self.sasl_users.items()
+                for mech in SASL_MECHANISMS[1:]
+                for arg in ("--add-scram", f"{mech}=[name={user},password={password}]")
+            ]
             with open(node.home / "format.log", "wb") as out:
-                proc = subprocess.Popen(cmd, cwd=node.home, stdin=subprocess.DEVNULL, stdout=out,
+                proc = subprocess.Popen([*cmd, *scram], cwd=node.home, stdin=subprocess.DEVNULL, stdout=out,
                                         stderr=subprocess.STDOUT)
             running.append((node_id, cmd, proc))
         failures = []

@@ -2,8 +2,11 @@
 
 ``apache_kafka``          1 KRaft node, no rack, 1 log dir.
 ``apache_kafka_cluster``  3 KRaft nodes (all voters), racks a/b/c, 2 log dirs each.
+``apache_kafka_sasl``     1 KRaft node with a SASL_PLAINTEXT listener (``.sasl_bootstrap``) for the users
+                          in ``SASL_USERS``, by PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, next to its
+                          PLAINTEXT one (``.bootstrap``).
 
-Both are session-scoped ``KafkaCluster`` objects: ``.bootstrap``, ``.broker_ids``, ``.pid(id)``,
+All are session-scoped ``KafkaCluster`` objects: ``.bootstrap``, ``.broker_ids``, ``.pid(id)``,
 ``.kill(id)``, ``.stop(id)``, ``.start(id)``, ``.wait_ready()``. A test that kills or stops a node must
 start it again (and wait_ready) before it ends, since later tests share the cluster.
 
@@ -18,6 +21,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.apache_kafka import DEFAULT_VERSION, KafkaCluster
+
+SASL_USERS = {"alice": "alice-secret", "bob": "bob-secret"}
 
 
 def _version() -> str:
@@ -36,5 +41,14 @@ def apache_kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K
     workdir = tmp_path_factory.mktemp("apache-kafka-3")
     with KafkaCluster(
         brokers=3, racks=("a", "b", "c"), log_dirs=2, workdir=workdir, version=_version()
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def apache_kafka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    workdir = tmp_path_factory.mktemp("apache-kafka-sasl")
+    with KafkaCluster(
+        brokers=1, racks=None, log_dirs=1, workdir=workdir, version=_version(), sasl_users=SASL_USERS
     ) as cluster:
         yield cluster
