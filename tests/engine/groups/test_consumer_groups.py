@@ -223,6 +223,8 @@ def test_assign_based_consumer_commits_with_generation_minus_one(cluster):
 
 
 def test_kafka_python_group_consumer_shares_a_group_with_librdkafka(cluster):
+    import threading
+
     from kafka import KafkaConsumer
 
     topic, group = "grp-kpy", "grp-kpy-g"
@@ -230,24 +232,34 @@ def test_kafka_python_group_consumer_shares_a_group_with_librdkafka(cluster):
     rdk = Member(cluster, group, [topic], name="rdkafka-member", **{"partition.assignment.strategy": "roundrobin"})
     kpy = KafkaConsumer(topic, bootstrap_servers=cluster.bootstrap, group_id=group, client_id="kafka-python-member",
                         auto_offset_reset="earliest", enable_auto_commit=False, heartbeat_interval_ms=300,
-                        session_timeout_ms=10000, consumer_timeout_ms=100)
+                        session_timeout_ms=10000)
     got: list[tuple[int, bytes]] = []
-    try:
-        def polled() -> bool:
-            for records in kpy.poll(timeout_ms=50).values():
-                got.extend((r.partition, r.value) for r in records)
-            return len(kpy.assignment()) == 2 and len(rdk.assigned) == 2
+    mine: set[int] = set()
+    stop = threading.Event()
 
-        drive([rdk], polled, what="both clients with two partitions")
+    def kafka_python_loop():  # its own thread, as an application would run it
+        while not stop.is_set():
+            for records in kpy.poll(timeout_ms=100).values():
+                got.extend((r.partition, r.value) for r in records)
+            mine.clear()
+            mine.update(tp.partition for tp in kpy.assignment())
+
+    loop = threading.Thread(target=kafka_python_loop, daemon=True)
+    loop.start()
+    try:
+        drive([rdk], lambda: len(mine) == 2 and len(rdk.assigned) == 2, what="both clients with two partitions")
         produced = produce_numbered(cluster, topic, 4, 5)
-        drive([rdk], lambda: polled() and {v for _, v in got} | set(rdk.values()) >= produced, what="all records")
+        drive([rdk], lambda: {v for _, v in got} | set(rdk.values()) >= produced, what="all records")
+        stop.set()
+        loop.join(10)
         kpy.commit()
-        mine = {tp.partition for tp in kpy.assignment()}
         assert {p for p, _ in got} == mine and not mine & {p for _, p in rdk.assigned}
         assert len(got) + len(rdk.records) == len(produced)
         desc = describe(cluster, group)
         assert sorted(m.client_id for m in desc.members) == ["kafka-python-member", "rdkafka-member"]
     finally:
+        stop.set()
+        loop.join(10)
         kpy.close()
         rdk.close()
     assert committed(cluster, group, topic, 4) == dict.fromkeys(range(4), 5)
