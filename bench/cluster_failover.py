@@ -116,7 +116,10 @@ def measure_failovers(cluster, topic: str, kills: int) -> tuple[list[float], int
                 if time.monotonic() > deadline:
                     raise TimeoutError("killed broker did not rejoin the ISR")
                 time.sleep(0.2)
-            time.sleep(0.5)
+            # Let the producer settle back (reconnect, resume normal batching) before the next
+            # kill: librdkafka backs off reconnecting to a broker that failed repeatedly, which
+            # back-to-back kills of the same brokers would measure instead of the failover.
+            time.sleep(3.0)
     finally:
         stop.set()
         thread.join(180)

@@ -1,6 +1,6 @@
 """Metadata (key 3), versions 0–12.
 
-Brokers: the live ones, plus for a few seconds one that was just lost (see
+Brokers: the live ones, plus for half a second one that was just lost (see
 Broker.listed_brokers: it lets clients move partitions before they drop that broker;
 offline_replicas marks it meanwhile); a leader whose process has just ended is reported
 as unknown until the controller has moved leadership. Controller id: a live broker (the controller itself runs in the

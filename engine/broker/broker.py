@@ -27,7 +27,7 @@ from partita.engine.log.log_manager import LogManager
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 0.25
-LOST_BROKER_GRACE_S = 3.0
+LOST_BROKER_GRACE_S = 0.5
 
 
 class Broker:
@@ -55,8 +55,11 @@ class Broker:
 
         A client that learns of a new leader and of its old broker's removal in the same
         Metadata answer may drop the partition while it tears down that broker (librdkafka
-        then waits for its next periodic refresh, about a second). Listing a lost broker a
-        little longer lets clients move partitions first; offline_replicas still marks it.
+        then waits for its next periodic refresh, about a second). Listing a lost broker for
+        half a second lets clients move partitions first (they learn the new leader within about
+        0.1 s, see suspected_down); longer would keep them retrying the dead broker, and their
+        reconnect backoff would delay them when it returns and leads again. offline_replicas
+        marks it meanwhile.
         """
         now = time.monotonic()
         return [b for b in self.metadata.brokers.values()
