@@ -74,7 +74,7 @@ async def handle_produce(request, ctx):
             result["log_start_offset"] = partition.log.log_start_offset
             partition.maybe_advance_hw()
             partition.notify()
-            if acks == -1 and not appended.duplicate:
+            if acks == -1 and not appended.duplicate and partition.high_watermark <= appended.last_offset:
                 waits.append((result, partition, appended.last_offset + 1, min_isr))
     if acks == 0:
         return None
