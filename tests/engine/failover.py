@@ -64,7 +64,14 @@ def run_failover(cluster, topic: str, partitions: int = 3, kills: int = 3, down_
         n = 0
         while not stop.is_set():
             for p in range(partitions):
-                producer.produce(topic, value=str(n).encode(), partition=p, on_delivery=on_delivery)
+                while True:
+                    try:
+                        producer.produce(topic, value=str(n).encode(), partition=p, on_delivery=on_delivery)
+                        break
+                    except BufferError:  # queue full while the cluster fails over: wait, as apps do
+                        producer.poll(0.05)
+                        if stop.is_set():
+                            break
             n += 1
             producer.poll(0)
             if n % 50 == 0:
