@@ -57,7 +57,7 @@ async def handle_produce(request, ctx):
                 result["error_message"] = "the request carries no record batch"
                 continue
             if acks == -1:
-                min_isr = int(broker.replicas.topic_setting(broker.metadata.topics[name], "min.insync.replicas"))
+                min_isr = partition.min_insync_replicas
                 if len(partition.state.isr) < min_isr:
                     result["error_code"] = ErrorCode.not_enough_replicas
                     result["error_message"] = (f"the ISR {list(partition.state.isr)} is smaller than "

@@ -1,7 +1,7 @@
 """InitProducerId (key 22), versions 0–4, for idempotent producers.
 
-Producer ids come from the controller in blocks, so they are unique across the cluster
-and across restarts. A request carrying its current producer id and epoch (v3+, KIP-360)
+Producer ids come from the controller in blocks (engine/broker/producer_ids.py), so they
+are unique across the cluster and across restarts. A request carrying its current producer id and epoch (v3+, KIP-360)
 gets the same id with the next epoch. Transactions are not supported: a transactional
 id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
 """
@@ -10,28 +10,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from partita.engine.api.common import controller_call
 from partita.engine.api.registry import api
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
 _MAX_EPOCH = 32767
-
-
-class ProducerIdBlock:
-    """The block of ids this broker hands out next; refilled from the controller."""
-
-    def __init__(self):
-        self.next = 0
-        self.end = 0
-
-    async def take(self, ctx) -> int:
-        if self.next >= self.end:
-            block = await controller_call(ctx, "AllocateProducerIds", node_id=ctx.broker.node_id)
-            self.next, self.end = block["first"], block["first"] + block["count"]
-        pid = self.next
-        self.next += 1
-        return pid
 
 
 @api(22, 0, 4)
@@ -48,7 +31,4 @@ async def handle_init_producer_id(request, ctx):
     epoch = getattr(request, "producer_epoch", -1)
     if current >= 0 and 0 <= epoch < _MAX_EPOCH - 1:
         return answer(ErrorCode.none, current, epoch + 1)
-    block = getattr(ctx.broker, "producer_ids", None)
-    if block is None:
-        block = ctx.broker.producer_ids = ProducerIdBlock()
-    return answer(ErrorCode.none, await block.take(ctx), 0)
+    return answer(ErrorCode.none, await ctx.broker.producer_ids.take(), 0)

@@ -17,6 +17,7 @@ from partita.engine.broker.config import BrokerConfig
 from partita.engine.broker.connection import KafkaConnection
 from partita.engine.broker.dispatch import Dispatcher
 from partita.engine.broker.hooks import FaultHooks
+from partita.engine.broker.producer_ids import ProducerIdBlock
 from partita.engine.broker.replica_fetcher import FetcherManager
 from partita.engine.broker.replica_manager import ReplicaManager
 from partita.engine.cluster.metadata import MetadataImage
@@ -39,6 +40,7 @@ class Broker:
         self.replicas = ReplicaManager(self)
         self.fetchers = FetcherManager(self)
         self.groups = None  # the group coordinator attaches itself here (engine/groups)
+        self.producer_ids = ProducerIdBlock(self)
         self.controller: RpcClient | None = None
         self.server: asyncio.base_events.Server | None = None
         self.stopped = asyncio.Event()

@@ -41,6 +41,7 @@ class Partition:
         # high watermark waits for them too (Kafka's "maximal ISR"): a reassignment may complete
         # the moment they join, and they must not lack anything already acknowledged.
         self.pending_isr: frozenset[int] = frozenset()
+        self.min_insync_replicas = 1  # the topic's effective setting, kept current by the ReplicaManager
         self._changed: asyncio.Future | None = None
         self._hw_waiters: list[tuple[int, asyncio.Future]] = []
 

@@ -31,39 +31,49 @@ class ReplicaManager:
         self._checkpointed_hw = self._read_hw_checkpoints()
         self._isr_task: asyncio.Task | None = None
         self.preferred_log_dirs: dict[tuple[str, int], Path] = {}  # AlterReplicaLogDirs before assignment
+        # topic -> (effective configs, LogConfig) as last applied: images arrive on every ISR or
+        # leader change, configs change rarely, so the LogConfig is rebuilt only when they do.
+        self._topic_configs: dict[str, tuple[dict[str, str], LogConfig]] = {}
 
     # -- configuration ----------------------------------------------------------------------
 
-    def topic_setting(self, topic: TopicState, name: str) -> str:
-        image = self.broker.metadata
+    def _configs_for(self, topic: TopicState, image: MetadataImage) -> tuple[dict[str, str], LogConfig, bool]:
+        """(effective topic configs, their LogConfig, whether they changed since last applied)."""
         broker_level = {**self.broker.config.settings, **image.broker_configs.get(-1, {})}
-        value, _ = effective_topic_config(name, topic.configs, broker_level)
-        return value
-
-    def log_config(self, topic: TopicState) -> LogConfig:
-        return LogConfig.from_kafka_configs({name: self.topic_setting(topic, name) for name in TOPIC_CONFIGS})
+        effective = {name: effective_topic_config(name, topic.configs, broker_level)[0] for name in TOPIC_CONFIGS}
+        cached = self._topic_configs.get(topic.name)
+        if cached is not None and cached[0] == effective:
+            return effective, cached[1], False
+        config = LogConfig.from_kafka_configs(effective)
+        self._topic_configs[topic.name] = (effective, config)
+        return effective, config, True
 
     # -- metadata -------------------------------------------------------------------------
 
     def apply_image(self, image: MetadataImage) -> None:
         assigned: set[tuple[str, int]] = set()
         for topic in image.topics.values():
-            config = None
+            configs = None
             for index, state in enumerate(topic.partitions):
                 if self.node_id not in state.replicas:
                     continue
+                if configs is None:
+                    configs = self._configs_for(topic, image)
+                effective, config, changed = configs
                 key = (topic.name, index)
                 assigned.add(key)
                 partition = self.partitions.get(key)
                 if partition is None:
-                    config = config or self.log_config(topic)
                     plog = self.broker.logs.get(topic.name, index) or self.broker.logs.create(
                         topic.name, index, config, log_dir=self.preferred_log_dirs.pop(key, None))
                     partition = self.partitions[key] = Partition(topic.name, index, plog, self.node_id)
-                elif config is None and partition.state is not None:
-                    config = self.log_config(topic)
                     partition.log.config = config
+                elif changed:
+                    partition.log.config = config
+                partition.min_insync_replicas = int(effective["min.insync.replicas"])
                 self._apply_state(partition, state)
+        for name in self._topic_configs.keys() - image.topics.keys():
+            del self._topic_configs[name]
         for key in list(self.partitions):
             if key not in assigned:
                 partition = self.partitions.pop(key)
