@@ -230,26 +230,44 @@ def test_kafka_python_group_consumer_shares_a_group_with_librdkafka(cluster):
     topic, group = "grp-kpy", "grp-kpy-g"
     create_topic(cluster, topic, partitions=4)
     rdk = Member(cluster, group, [topic], name="rdkafka-member", **{"partition.assignment.strategy": "roundrobin"})
-    kpy = KafkaConsumer(topic, bootstrap_servers=cluster.bootstrap, group_id=group, client_id="kafka-python-member",
+    kpy = KafkaConsumer(bootstrap_servers=cluster.bootstrap, group_id=group, client_id="kafka-python-member",
                         auto_offset_reset="earliest", enable_auto_commit=False, heartbeat_interval_ms=300,
                         session_timeout_ms=10000)
+    # kafka-python assigns from its own metadata cache; as group leader with a cache that has not seen
+    # the new topic yet it hands out nothing until its next metadata refresh. Load it first.
+    assert kpy.partitions_for_topic(topic) == {0, 1, 2, 3}
+    kpy.subscribe([topic])
     got: list[tuple[int, bytes]] = []
     mine: set[int] = set()
+    failures: list[BaseException] = []
     stop = threading.Event()
 
     def kafka_python_loop():  # its own thread, as an application would run it
-        while not stop.is_set():
-            for records in kpy.poll(timeout_ms=100).values():
-                got.extend((r.partition, r.value) for r in records)
-            mine.clear()
-            mine.update(tp.partition for tp in kpy.assignment())
+        try:
+            while not stop.is_set():
+                for records in kpy.poll(timeout_ms=100).values():
+                    got.extend((r.partition, r.value) for r in records)
+                mine.clear()
+                mine.update(tp.partition for tp in kpy.assignment())
+        except BaseException as exc:  # surfaces in the main thread's wait instead of a silent dead member
+            failures.append(exc)
+            raise
+
+    def kafka_python_alive(condition):
+        def check():
+            if failures:
+                raise AssertionError(f"the kafka-python consumer's thread failed: {failures[0]!r}")
+            return condition()
+        return check
 
     loop = threading.Thread(target=kafka_python_loop, daemon=True)
     loop.start()
     try:
-        drive([rdk], lambda: len(mine) == 2 and len(rdk.assigned) == 2, what="both clients with two partitions")
+        drive([rdk], kafka_python_alive(lambda: len(mine) == 2 and len(rdk.assigned) == 2),
+              what="both clients with two partitions")
         produced = produce_numbered(cluster, topic, 4, 5)
-        drive([rdk], lambda: {v for _, v in got} | set(rdk.values()) >= produced, what="all records")
+        drive([rdk], kafka_python_alive(lambda: {v for _, v in got} | set(rdk.values()) >= produced),
+              what="all records")
         stop.set()
         loop.join(10)
         kpy.commit()
