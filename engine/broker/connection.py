@@ -29,7 +29,7 @@ class KafkaConnection(asyncio.Protocol):
         self.dispatcher = dispatcher
         self.max_request_bytes = max_request_bytes
         self.buffer = bytearray()
-        self.frames: deque[bytes] = deque()
+        self.frames: deque[bytes | memoryview] = deque()
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
         self._frames_ready = asyncio.Event()
@@ -48,12 +48,29 @@ class KafkaConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buf = self.buffer
-        buf += data
+        if buf:
+            buf += data
+            self._take_frames(buf)
+        else:
+            # Nothing pending: whole frames are zero-copy views of `data` (immutable bytes);
+            # only an incomplete tail is kept in the buffer.
+            self._take_frames(data)
+        if self.frames:
+            self._frames_ready.set()
+            if len(self.frames) >= _MAX_QUEUED and not self._reading_paused:
+                self._reading_paused = True
+                self.transport.pause_reading()
+
+    def _take_frames(self, data) -> None:
+        """Queue every complete frame in `data` (the buffer itself, or fresh bytes when the buffer
+        is empty) and keep the remainder in the buffer. Frames cut from the reused buffer are
+        copied once; frames of immutable bytes are views, not copies."""
+        reused = data is self.buffer
         start = 0
-        end = len(buf)
-        with memoryview(buf) as view:  # slicing the view copies each frame once, not twice
+        end = len(data)
+        with memoryview(data) as view:
             while end - start >= 4:
-                (size,) = _SIZE.unpack_from(buf, start)
+                (size,) = _SIZE.unpack_from(data, start)
                 if size < 8 or size > self.max_request_bytes:
                     log.warning("closing connection from %s: request size %d outside 8..%d "
                                 "(socket.request.max.bytes)", self.peer, size, self.max_request_bytes)
@@ -61,15 +78,16 @@ class KafkaConnection(asyncio.Protocol):
                     return
                 if end - start - 4 < size:
                     break
-                self.frames.append(bytes(view[start + 4 : start + 4 + size]))
+                if reused:
+                    self.frames.append(bytes(view[start + 4 : start + 4 + size]))
+                else:
+                    self.frames.append(view[start + 4 : start + 4 + size])
                 start += 4 + size
-        if start:
-            del buf[:start]
-        if self.frames:
-            self._frames_ready.set()
-            if len(self.frames) >= _MAX_QUEUED and not self._reading_paused:
-                self._reading_paused = True
-                self.transport.pause_reading()
+        if reused:
+            if start:
+                del data[:start]
+        elif start < end:
+            self.buffer += data[start:]
 
     def connection_lost(self, exc) -> None:
         if self._task is not None:
