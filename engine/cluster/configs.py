@@ -78,10 +78,21 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         _d("log.cleanup.policy", "delete", "list"),
         _d("log.message.timestamp.type", "CreateTime", "string"),
         _d("log.index.interval.bytes", "4096", "int"),
+        _d("log.cleaner.enable", "true", "bool"),
+        _d("log.cleaner.backoff.ms", "15000", "long"),
+        _d("log.cleaner.dedupe.buffer.size", "134217728", "long"),
+        _d("log.cleaner.min.cleanable.ratio", "0.5", "double"),
+        _d("log.cleaner.min.compaction.lag.ms", "0", "long"),
+        _d("log.cleaner.max.compaction.lag.ms", "9223372036854775807", "long"),
+        _d("log.cleaner.delete.retention.ms", "86400000", "long"),
         _d("compression.type", "producer", "string"),
         _d("offsets.topic.num.partitions", "50", "int"),
         _d("offsets.topic.replication.factor", "3", "int"),
         _d("offsets.retention.minutes", "10080", "int"),
+        _d("transaction.state.log.num.partitions", "50", "int"),
+        _d("transaction.state.log.replication.factor", "3", "int"),
+        _d("transaction.state.log.min.isr", "2", "int"),
+        _d("transaction.state.log.segment.bytes", "104857600", "int"),
         _d("group.initial.rebalance.delay.ms", "3000", "int"),
         _d("group.min.session.timeout.ms", "6000", "int"),
         _d("group.max.session.timeout.ms", "1800000", "int"),
@@ -114,6 +125,14 @@ DYNAMIC_BROKER_CONFIGS = frozenset(
         "log.message.timestamp.type",
         "auto.leader.rebalance.enable",
         "leader.imbalance.per.broker.percentage",
+        # Kafka's LogCleaner.RECONFIGURABLE_CONFIGS (those the engine uses) and the cleaner's
+        # topic-config defaults (DynamicLogConfig).
+        "log.cleaner.backoff.ms",
+        "log.cleaner.dedupe.buffer.size",
+        "log.cleaner.min.cleanable.ratio",
+        "log.cleaner.min.compaction.lag.ms",
+        "log.cleaner.max.compaction.lag.ms",
+        "log.cleaner.delete.retention.ms",
     }
 )
 

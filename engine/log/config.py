@@ -5,9 +5,9 @@ assigns it to the log (`PartitionLog.config = ...`). `from_kafka_configs` reads 
 dotted topic-level names, `from_broker_configs` the broker-level defaults (`log.*`),
 `to_kafka_configs` gives the dotted names back for DescribeConfigs.
 
-cleanup.policy=compact is accepted and reported but compaction is not implemented:
-a compacted topic's log only grows (and, like Kafka's, is not deleted by retention
-unless the policy also says delete).
+cleanup.policy=compact makes the log cleaner (cleaner.py) compact the log with
+min.cleanable.dirty.ratio, min/max.compaction.lag.ms and delete.retention.ms; as in Kafka, a
+compacted log is not deleted by retention unless the policy also says delete.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ _TOPIC_NAMES = {
     "message.timestamp.after.max.ms": "message_timestamp_after_max_ms",
     "cleanup.policy": "cleanup_policy",
     "file.delete.delay.ms": "file_delete_delay_ms",
+    "min.cleanable.dirty.ratio": "min_cleanable_dirty_ratio",
+    "min.compaction.lag.ms": "min_compaction_lag_ms",
+    "max.compaction.lag.ms": "max_compaction_lag_ms",
+    "delete.retention.ms": "delete_retention_ms",
 }
 
 # Broker-level default name -> topic name (Kafka's "server default property").
@@ -51,6 +55,10 @@ _BROKER_NAMES = {
     "log.message.timestamp.after.max.ms": "message.timestamp.after.max.ms",
     "log.cleanup.policy": "cleanup.policy",
     "log.segment.delete.delay.ms": "file.delete.delay.ms",
+    "log.cleaner.min.cleanable.ratio": "min.cleanable.dirty.ratio",
+    "log.cleaner.min.compaction.lag.ms": "min.compaction.lag.ms",
+    "log.cleaner.max.compaction.lag.ms": "max.compaction.lag.ms",
+    "log.cleaner.delete.retention.ms": "delete.retention.ms",
 }
 
 _TIMESTAMP_TYPES = ("CreateTime", "LogAppendTime")
@@ -69,8 +77,12 @@ class LogConfig:
     message_timestamp_type: str = "CreateTime"  # or "LogAppendTime"
     message_timestamp_before_max_ms: int = LONG_MAX
     message_timestamp_after_max_ms: int = 3_600_000  # Kafka 4.0's default (one hour)
-    cleanup_policy: str = "delete"  # "delete", "compact" or "compact,delete"; compaction not implemented
+    cleanup_policy: str = "delete"  # "delete", "compact" or "compact,delete"
     file_delete_delay_ms: int = 60_000  # accepted; files are unlinked at once (see PartitionLog)
+    min_cleanable_dirty_ratio: float = 0.5  # min.cleanable.dirty.ratio: dirty bytes / all bytes to clean
+    min_compaction_lag_ms: int = 0  # min.compaction.lag.ms: records younger than this stay uncompacted
+    max_compaction_lag_ms: int = LONG_MAX  # max.compaction.lag.ms: older dirty records force a clean
+    delete_retention_ms: int = _DAY_MS  # delete.retention.ms: how long a cleaned tombstone is kept
 
     def __post_init__(self) -> None:
         if self.segment_bytes < 14:
@@ -96,6 +108,14 @@ class LogConfig:
             raise ValueError(f"cleanup.policy must be a list of {_POLICIES}, got {self.cleanup_policy!r}")
         if self.file_delete_delay_ms < 0:
             raise ValueError(f"file.delete.delay.ms must be 0 or more, got {self.file_delete_delay_ms}")
+        if not 0 <= self.min_cleanable_dirty_ratio <= 1:
+            raise ValueError(
+                f"min.cleanable.dirty.ratio must be between 0 and 1, got {self.min_cleanable_dirty_ratio}"
+            )
+        if self.min_compaction_lag_ms < 0 or self.delete_retention_ms < 0:
+            raise ValueError("min.compaction.lag.ms and delete.retention.ms must be 0 or more")
+        if self.max_compaction_lag_ms < 1:
+            raise ValueError(f"max.compaction.lag.ms must be at least 1, got {self.max_compaction_lag_ms}")
 
     # -- derived ----------------------------------------------------------------------
 
@@ -107,6 +127,11 @@ class LogConfig:
     def delete_enabled(self) -> bool:
         """Whether retention deletes segments (cleanup.policy contains delete)."""
         return "delete" in (p.strip() for p in self.cleanup_policy.split(","))
+
+    @property
+    def compact_enabled(self) -> bool:
+        """Whether the log cleaner compacts the log (cleanup.policy contains compact)."""
+        return "compact" in self.cleanup_policy  # the policy is validated: no other word contains it
 
     def replace(self, **changes) -> LogConfig:
         return dataclasses.replace(self, **changes)
@@ -162,6 +187,8 @@ def _parse(name: str, field: str, value: str):
             else ",".join(p.strip() for p in str(value).split(","))
         )
     try:
+        if field == "min_cleanable_dirty_ratio":
+            return float(str(value).strip())
         return int(str(value).strip())
     except ValueError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
