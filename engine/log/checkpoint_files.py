@@ -3,7 +3,8 @@
 `log-start-offset` (where DeleteRecords or retention moved the start; Kafka keeps the
 same fact per log dir in log-start-offset-checkpoint) and `recovery-point` (everything
 before this offset was fsynced; recovery after a crash starts from the segment holding
-it). A file that is missing or unreadable reads as None and the caller falls back to
+it), and `cleaner-offset-checkpoint` (where the log cleaner's dirty part starts; Kafka
+keeps it per log dir). A file that is missing or unreadable reads as None and the caller falls back to
 what the segments say.
 """
 
@@ -18,11 +19,13 @@ __all__ = [
     "LOG_START_OFFSET_FILE",
     "RECOVERY_POINT_FILE",
     "CLEAN_SHUTDOWN_FILE",
+    "CLEANER_CHECKPOINT_FILE",
 ]
 
 LOG_START_OFFSET_FILE = "log-start-offset"
 RECOVERY_POINT_FILE = "recovery-point"
 CLEAN_SHUTDOWN_FILE = "clean-shutdown"
+CLEANER_CHECKPOINT_FILE = "cleaner-offset-checkpoint"
 
 
 def read_offset(path: Path) -> int | None:

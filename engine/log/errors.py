@@ -22,6 +22,7 @@ __all__ = [
     "KafkaStorageError",
     "FencedLeaderEpochError",
     "InvalidRecordError",
+    "RecordValidationError",
     "UnsupportedMagicError",
     "UnexpectedAppendOffsetError",
     "error_for_code",
@@ -88,6 +89,20 @@ class FencedLeaderEpochError(LogError):
 
 class InvalidRecordError(LogError):
     code, name = 87, "INVALID_RECORD"
+
+
+class RecordValidationError(InvalidRecordError):
+    """Records refused one by one, as Kafka's LogValidator does (a keyless record on a
+    compacted topic): `record_errors` holds (index of the record in its batch, message),
+    which the produce response carries beside the summary message."""
+
+    def __init__(self, record_errors: list[tuple[int, str]]):
+        shown = ", ".join(f"RecordError(batchIndex={i}, message='{m}')" for i, m in record_errors[:3])
+        super().__init__(
+            f"One or more records have been rejected due to {len(record_errors)} record errors in total, "
+            f"and only showing the first three errors at most: [{shown}]"
+        )
+        self.record_errors = record_errors
 
 
 class UnsupportedMagicError(InvalidRecordError):

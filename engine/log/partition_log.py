@@ -13,6 +13,8 @@ Directory contents (Kafka's names where Kafka has the file):
     leader-epoch-checkpoint                          leader epoch cache
     <offset:020d>.snapshot                           producer state (Partita's JSON format)
     log-start-offset, recovery-point                 one number each
+    cleaner-offset-checkpoint                        where compaction's dirty part starts
+    cleaned/, <offset:020d>.log.swap                 compaction in progress (see below)
     clean-shutdown                                   written by close(), removed by open()
 
 Opening after a clean shutdown reads no log data beyond the tail of the active segment
@@ -21,16 +23,25 @@ point on (normally just the active one, since rolling fsyncs) is read in full: e
 batch's CRC is checked, the file is cut at the first torn or corrupt batch, and its
 indexes, the producer state and the epoch cache are brought in line.
 
+Compaction (cleaner.py) builds cleaned segments in `cleaned/` off the event loop;
+`swap_cleaned` moves them in: each cleaned log file is renamed to `<base>.log.swap`, then
+the replaced segments are deleted and the swap files renamed to `.log` (Kafka's order). On
+open, `cleaned/` is discarded (an unfinished clean) and a `.swap` file — complete, since
+it was fsynced before the rename — replaces whatever segments its offsets overlap; its
+indexes are rebuilt from it.
+
 Deviations from Kafka, on purpose: a read serves one segment (Kafka does too) and returns
 whole batches only (Kafka may end with a partial one); retention never deletes the active
 segment (Kafka rolls it and deletes it); deleted files are unlinked at once rather than
-after file.delete.delay.ms (reads are synchronous, so none can be in flight); compaction
-and transactions (LSO, aborted-transaction index) are not implemented.
+after file.delete.delay.ms (reads are synchronous, so none can be in flight); a clean is
+abandoned, not paused and resumed, when the log changes under it (see `generation`);
+transactions (LSO, aborted-transaction index) are not implemented.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from bisect import bisect_right
@@ -51,6 +62,7 @@ from .batch import (
 )
 from .checkpoint_files import (
     CLEAN_SHUTDOWN_FILE,
+    CLEANER_CHECKPOINT_FILE,
     LOG_START_OFFSET_FILE,
     RECOVERY_POINT_FILE,
     read_offset,
@@ -64,11 +76,16 @@ from .errors import (
     MessageTooLargeError,
     OffsetOutOfRangeError,
     RecordListTooLargeError,
+    RecordValidationError,
     UnexpectedAppendOffsetError,
 )
 from .leader_epochs import LeaderEpochCache
 from .producer_state import ProducerStateManager
-from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, Segment
+from .records import keyless_record_indexes
+from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, Segment, segment_file
+
+SWAP_SUFFIX = ".swap"
+SCRATCH_DIR = "cleaned"  # where cleaner.py builds cleaned segments (Kafka: <base>.log.cleaned files)
 
 __all__ = ["PartitionLog", "AppendResult", "ReadResult"]
 
@@ -99,6 +116,9 @@ class PartitionLog:
         self._producers = ProducerStateManager(directory)
         self._epochs: LeaderEpochCache | None = None
         self._closed = False
+        # Moves whenever closed segments change other than by the cleaner's own swap
+        # (truncation, deletion of segments, close): a clean planned before is abandoned.
+        self._generation = 0
 
     # ===================================================================================
     # opening and recovery
@@ -163,16 +183,41 @@ class PartitionLog:
         self._set_recovery_point(leo)
 
     def _remove_leftovers(self) -> None:
-        """Temp files of interrupted writes, and index files whose log file is gone."""
+        """Temp files of interrupted writes, an unfinished clean, the swap of a finished one,
+        and index files whose log file is gone."""
         d = self._directory
+        shutil.rmtree(d / SCRATCH_DIR, ignore_errors=True)
+        for p in sorted(d.glob(f"*{LOG_SUFFIX}{SWAP_SUFFIX}")):
+            self._complete_swap(p)
         for p in d.iterdir():
             name = p.name
-            if name.endswith(".tmp"):
+            if name.endswith((".tmp", SWAP_SUFFIX)):
                 p.unlink(missing_ok=True)
             elif name.endswith((INDEX_SUFFIX, TIME_INDEX_SUFFIX)):
                 stem = name.rsplit(".", 1)[0]
                 if not (d / f"{stem}{LOG_SUFFIX}").exists():
                     p.unlink(missing_ok=True)
+
+    def _complete_swap(self, swap: Path) -> None:
+        """A crash came after a cleaned segment was renamed to .swap: it replaces every
+        segment whose base offset lies in its range (Kafka's LogLoader does the same)."""
+        d = self._directory
+        base = int(swap.name[: -len(LOG_SUFFIX + SWAP_SUFFIX)])
+        probe = Segment(d, base, swap.stat().st_size, self._config.index_interval_bytes, 0)
+        probe.log_path = swap
+        end = base
+        for _, h in probe.scan(0):
+            end = h.next_offset
+        probe.release()
+        for p in d.glob(f"*{LOG_SUFFIX}"):
+            other = int(p.name[: -len(LOG_SUFFIX)]) if _is_segment_name(p.name) else -1
+            if other == base or base <= other < end:
+                for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+                    segment_file(d, other, suffix).unlink(missing_ok=True)
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+            segment_file(d, base, suffix).unlink(missing_ok=True)  # rebuilt from the log on first use
+        log.warning("%s: completing the swap of cleaned segment %s", d, swap.name)
+        os.replace(swap, segment_file(d, base, LOG_SUFFIX))
 
     def _recover_from(self, recovery_point: int) -> None:
         epochs = self._epochs
@@ -290,6 +335,16 @@ class PartitionLog:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def generation(self) -> int:
+        """Changes whenever closed segments change other than by a cleaner swap."""
+        return self._generation
+
+    @property
+    def cleaner_checkpoint(self) -> int | None:
+        """Where the dirty (not yet compacted) part of the log starts; None if never cleaned."""
+        return read_offset(self._directory / CLEANER_CHECKPOINT_FILE)
+
     def __repr__(self) -> str:
         return (
             f"PartitionLog({self._directory.name}, start={self._log_start_offset}, "
@@ -321,6 +376,8 @@ class PartitionLog:
             raise RecordListTooLargeError(
                 f"{len(records)} bytes of batches exceed segment.bytes={config.segment_bytes}"
             )
+        if config.compact_enabled:
+            self._require_keys(records, headers)
         log_append_time = config.log_append_time
         if not log_append_time:
             validate_timestamps(
@@ -384,11 +441,27 @@ class PartitionLog:
             base_offset, next_offset - 1, now_ms if log_append_time else -1, self._log_start_offset, False
         )
 
+    def _require_keys(self, records: bytes, headers) -> None:
+        """A compacted topic refuses records without a key (Kafka's LogValidator.validateKey).
+        Only compacted topics decode records here; the others never look past the headers."""
+        position = 0
+        for h in headers:
+            size = h.length + LOG_OVERHEAD
+            missing = keyless_record_indexes(memoryview(records)[position : position + size])
+            if missing:
+                message = (
+                    "Compacted topic cannot accept message without key in topic partition "
+                    f"{self._directory.name}."
+                )
+                raise RecordValidationError([(i, message) for i in missing])
+            position += size
+
     def append_as_follower(self, records: bytes) -> AppendResult | None:
         """Append batches fetched from the leader as they are (offsets and epochs already set).
 
-        Checks CRCs and that the first batch starts at the log end offset
-        (UnexpectedAppendOffsetError otherwise). Returns None when `records` is empty.
+        Checks CRCs and that the first batch does not start below the log end offset
+        (UnexpectedAppendOffsetError otherwise); it may start above it, where compaction
+        on the leader removed batches. Returns None when `records` is empty.
         """
         self._check_open()
         headers = validate_batches(records, from_client=False)
@@ -396,7 +469,7 @@ class PartitionLog:
             return None
         leo = self.log_end_offset
         first = headers[0].base_offset
-        if first != leo:
+        if first < leo:
             raise UnexpectedAppendOffsetError(
                 f"follower append starts at offset {first}, the log ends at {leo}", first, leo
             )
@@ -596,6 +669,7 @@ class PartitionLog:
         if offset < self.segments[0].base_offset:
             self.truncate_fully_and_start_at(offset)
             return
+        self._generation += 1
         while len(self.segments) > 1 and self.segments[-1].base_offset > offset:
             self.segments.pop().delete()
             self._bases.pop()
@@ -608,12 +682,17 @@ class PartitionLog:
         self._load_producer_state(clean=False)
         if self._recovery_point > leo:
             self._set_recovery_point(leo)
+        checkpoint = self.cleaner_checkpoint
+        if checkpoint is not None and checkpoint > leo:  # Kafka's maybeTruncateCheckpoint
+            write_offset(self._directory / CLEANER_CHECKPOINT_FILE, leo)
 
     def truncate_fully_and_start_at(self, offset: int) -> None:
         """Drop every segment and restart the log empty at `offset` (a follower far behind)."""
         self._check_open()
+        self._generation += 1
         for seg in self.segments:
             seg.delete()
+        (self._directory / CLEANER_CHECKPOINT_FILE).unlink(missing_ok=True)
         self.segments = [
             Segment.create(self._directory, offset, self._config.index_interval_bytes, _now_ms())
         ]
@@ -669,6 +748,7 @@ class PartitionLog:
         return deleted
 
     def _delete_oldest(self) -> int:
+        self._generation += 1
         seg = self.segments.pop(0)
         self._bases.pop(0)
         size = seg.size
@@ -679,6 +759,59 @@ class PartitionLog:
             self._epochs.truncate_from_start(new_start)
         self._producers.delete_snapshots(below=new_start)
         return size
+
+    # ===================================================================================
+    # compaction (cleaner.py does the work; this swaps its result in)
+    # ===================================================================================
+
+    def swap_cleaned(self, result) -> bool:
+        """Replace the segments a clean rewrote with its cleaned segments; False (and the
+        result discarded) if the log changed since the clean was planned.
+
+        Short and on the event loop: renames and unlinks, no data is read or copied.
+        """
+        if self._closed or result.generation != self._generation or not self._still_there(result.groups):
+            shutil.rmtree(result.scratch, ignore_errors=True)
+            return False
+        d = self._directory
+        try:
+            # 1. Every cleaned log file becomes <base>.log.swap: from here on a crash completes the swap.
+            for group in result.groups:
+                base = group[0].base_offset
+                os.replace(segment_file(result.scratch, base, LOG_SUFFIX), _swap_file(d, base))
+            _fsync_dir(d)
+            # 2. The replaced segments go, the swap files and their indexes take their place.
+            by_base = {seg.base_offset: seg for seg in self.segments}
+            replaced = {info.base_offset for group in result.groups for info in group}
+            for base in replaced:
+                by_base.pop(base).delete()
+            interval = self._config.index_interval_bytes
+            for group in result.groups:
+                base = group[0].base_offset
+                for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+                    os.replace(segment_file(result.scratch, base, suffix), segment_file(d, base, suffix))
+                os.replace(_swap_file(d, base), segment_file(d, base, LOG_SUFFIX))
+                by_base[base] = Segment.open(d, base, interval, _now_ms())
+            _fsync_dir(d)
+        except OSError as exc:
+            raise KafkaStorageError(f"swapping cleaned segments into {d} failed: {exc}") from exc
+        finally:
+            shutil.rmtree(result.scratch, ignore_errors=True)
+        self.segments = [by_base[b] for b in sorted(by_base)]
+        self._bases = [seg.base_offset for seg in self.segments]
+        self._generation += 1
+        write_offset(d / CLEANER_CHECKPOINT_FILE, result.end_offset)
+        return True
+
+    def _still_there(self, groups) -> bool:
+        """The closed segments a clean read are all still here, with the sizes it read."""
+        closed = {seg.base_offset: seg for seg in self.segments[:-1]}
+        for group in groups:
+            for info in group:
+                seg = closed.get(info.base_offset)
+                if seg is None or seg.size != info.size:
+                    return False
+        return True
 
     # ===================================================================================
     # durability and lifecycle
@@ -751,6 +884,18 @@ class PartitionLog:
             return
         self._recovery_point = offset
         write_offset(self._directory / RECOVERY_POINT_FILE, offset, fsync=False)
+
+
+def _swap_file(directory: Path, base_offset: int) -> Path:
+    return segment_file(directory, base_offset, LOG_SUFFIX + SWAP_SUFFIX)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _is_segment_name(name: str) -> bool:

@@ -1,8 +1,9 @@
 """The records inside a v2 batch: build a batch, and walk its records. Off the hot path.
 
-Produce and fetch never come here. Users: ListOffsets by timestamp (the first record at
-or after a timestamp sits somewhere inside one batch), the group coordinator and tools
-that write or read their own records, and tests. Compressed batches are handled when
+Fetch never comes here, nor produce except to a compacted topic (whose records must have
+keys). Users: ListOffsets by timestamp (the first record at or after a timestamp sits
+somewhere inside one batch), the log cleaner, the group coordinator and tools that write
+or read their own records, and tests. Compressed batches are handled when
 the codec's library is installed (compression.py).
 
 Record layout (inside the batch, after the 61-byte header, possibly compressed):
@@ -24,7 +25,14 @@ from . import compression
 from .batch import HEADER_SIZE, LOG_APPEND_TIME, LOG_OVERHEAD, read_header
 from .errors import CorruptRecordError
 
-__all__ = ["Record", "build_batch", "iter_records", "iter_offsets_and_timestamps"]
+__all__ = [
+    "Record",
+    "build_batch",
+    "assemble_batch",
+    "iter_records",
+    "iter_offsets_and_timestamps",
+    "keyless_record_indexes",
+]
 
 
 class Record(NamedTuple):
@@ -91,35 +99,69 @@ def build_batch(
     """
     if not records:
         raise ValueError("a batch needs at least one record")
-    base_ts = records[0][0]
-    max_ts = max(r[0] for r in records)
+    attributes = (
+        compression_type | (timestamp_type << 3) | (0x10 if transactional else 0) | (0x20 if control else 0)
+    )
+    rows = [
+        Record(delta, rec[0], rec[1], rec[2], tuple(rec[3]) if len(rec) > 3 else ())
+        for delta, rec in enumerate(records)
+    ]
+    return assemble_batch(
+        rows,
+        base_offset=base_offset,
+        last_offset_delta=len(records) - 1,
+        attributes=attributes,
+        base_timestamp=records[0][0],
+        max_timestamp=max(r[0] for r in records),
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        base_sequence=base_sequence,
+        partition_leader_epoch=partition_leader_epoch,
+    )
+
+
+def assemble_batch(
+    records: Sequence[Record],
+    *,
+    base_offset: int,
+    last_offset_delta: int,
+    attributes: int,
+    base_timestamp: int,
+    max_timestamp: int,
+    producer_id: int,
+    producer_epoch: int,
+    base_sequence: int,
+    partition_leader_epoch: int,
+) -> bytes:
+    """A v2 batch from records whose `offset` is the offset delta, with every header field given.
+
+    The log cleaner uses it to rewrite a batch with fewer records: the offset deltas, the
+    lastOffsetDelta and the sequence numbers stay those of the original batch, and the
+    records are compressed with the codec in `attributes`. An empty `records` gives an
+    uncompressed batch with no records (Kafka's empty header, kept for producer state).
+    """
     body = bytearray()
-    for delta, rec in enumerate(records):
-        ts, key, value = rec[0], rec[1], rec[2]
-        headers = rec[3] if len(rec) > 3 else ()
+    for rec in records:
         r = bytearray(b"\x00")  # attributes
-        _put_varint(r, ts - base_ts)
-        _put_varint(r, delta)
-        _put_bytes(r, key)
-        _put_bytes(r, value)
-        _put_varint(r, len(headers))
-        for hk, hv in headers:
+        _put_varint(r, rec.timestamp - base_timestamp)
+        _put_varint(r, rec.offset)
+        _put_bytes(r, rec.key)
+        _put_bytes(r, rec.value)
+        _put_varint(r, len(rec.headers))
+        for hk, hv in rec.headers:
             _put_bytes(r, hk.encode())
             _put_bytes(r, hv)
         _put_varint(body, len(r))
         body += r
-    payload = compression.compress(compression_type, bytes(body))
-    attributes = (
-        compression_type | (timestamp_type << 3) | (0x10 if transactional else 0) | (0x20 if control else 0)
-    )
+    payload = compression.compress(attributes & 0x07, bytes(body)) if records else b""
     length = HEADER_SIZE - LOG_OVERHEAD + len(payload)
     tail = (
         struct.pack(
             ">hiqqqhii",
             attributes,
-            len(records) - 1,
-            base_ts,
-            max_ts,
+            last_offset_delta,
+            base_timestamp,
+            max_timestamp,
             producer_id,
             producer_epoch,
             base_sequence,
@@ -200,3 +242,25 @@ def _read_bytes(data, pos: int) -> tuple[bytes | None, int]:
     if n < 0:
         return None, pos
     return bytes(data[pos : pos + n]), pos + n
+
+
+def keyless_record_indexes(batch) -> list[int]:
+    """Indexes (within the batch) of the records that have no key; reads nothing past each key length.
+
+    What a compacted topic's leader checks before appending (Kafka refuses such records).
+    """
+    header, data = _records_section(batch)
+    out = []
+    pos = 0
+    end = len(data)
+    for i in range(header.record_count):
+        if pos >= end:
+            raise CorruptRecordError("batch holds fewer records than its count says")
+        length, pos = _varint(data, pos)
+        _, p = _varint(data, pos + 1)  # timestampDelta
+        _, p = _varint(data, p)  # offsetDelta
+        key_length, _ = _varint(data, p)
+        if key_length < 0:
+            out.append(i)
+        pos += length
+    return out
