@@ -7,7 +7,8 @@ answers after the leader's append; acks=-1 (all) first checks min.insync.replica
 waits until the high watermark passes the batch. If the ISR shrinks below the minimum
 while waiting, the answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND (the data is in the log).
 Transactions are not supported: a transactional produce is refused with
-TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED. Records the log refuses one by one (a keyless record
+on a compacted topic) come back as INVALID_RECORD with Kafka's record_errors and message.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ async def handle_produce(request, ctx):
         for pd in topic_data.partition_data:
             key = (name, pd.index)
             result = results[key] = {"error_code": ErrorCode.none, "base_offset": _NO_OFFSET,
-                                     "log_append_time": -1, "log_start_offset": -1, "error_message": None}
+                                     "log_append_time": -1, "log_start_offset": -1, "error_message": None,
+                                     "record_errors": ()}
             if request.transactional_id is not None:
                 result["error_code"] = ErrorCode.transactional_id_authorization_failed
                 result["error_message"] = "transactions are not supported by the Partita engine"
@@ -68,6 +70,7 @@ async def handle_produce(request, ctx):
             except LogError as exc:
                 result["error_code"] = ErrorCode(exc.code)
                 result["error_message"] = exc.message
+                result["record_errors"] = getattr(exc, "record_errors", ())
                 continue
             result["base_offset"] = appended.base_offset
             result["log_append_time"] = appended.log_append_time
@@ -100,7 +103,7 @@ def _response(version: int, results: dict) -> bytes:
     by_topic: dict[str, list[tuple]] = {}
     for (name, index), r in results.items():
         by_topic.setdefault(name, []).append((index, int(r["error_code"]), r["base_offset"], r["log_append_time"],
-                                              r["log_start_offset"], r["error_message"]))
+                                              r["log_start_offset"], r["error_message"], r["record_errors"]))
     return produce_response.encode(version, by_topic)
 
 

@@ -15,21 +15,28 @@ from partita.engine.protocol.wire import length, nullable_string, string
 
 _PARTITION = struct.Struct(">ihqq")
 _Q = struct.Struct(">q")
+_I = struct.Struct(">i")
 
 
 def encode(version: int, results: dict[str, list[tuple]]) -> bytes:
-    """results: topic -> [(index, error_code, base_offset, log_append_time, log_start_offset, message)]."""
+    """results: topic -> [(index, error_code, base_offset, log_append_time, log_start_offset, message,
+    record_errors)], record_errors being (batch_index, message) pairs."""
     flexible = version >= 9
     out = [length(len(results), flexible)]
     for name, partitions in results.items():
         out.append(string(name, flexible))
         out.append(length(len(partitions), flexible))
-        for index, error, base_offset, append_time, start_offset, message in partitions:
+        for index, error, base_offset, append_time, start_offset, message, record_errors in partitions:
             out.append(_PARTITION.pack(index, error, base_offset, append_time))
             if version >= 5:
                 out.append(_Q.pack(start_offset))
             if version >= 8:
-                out.append(b"\x01" if flexible else b"\x00\x00\x00\x00")  # record_errors: empty
+                out.append(length(len(record_errors), flexible))
+                for batch_index, record_message in record_errors:
+                    out.append(_I.pack(batch_index))
+                    out.append(nullable_string(record_message, flexible))
+                    if flexible:
+                        out.append(b"\x00")
                 out.append(nullable_string(message, flexible))
             if flexible:
                 out.append(b"\x00")

@@ -17,6 +17,7 @@ from partita.engine.broker.config import BrokerConfig
 from partita.engine.broker.connection import KafkaConnection
 from partita.engine.broker.dispatch import Dispatcher
 from partita.engine.broker.hooks import FaultHooks
+from partita.engine.broker.log_cleaning import LogCleanerTask
 from partita.engine.broker.producer_ids import ProducerIdBlock
 from partita.engine.broker.replica_fetcher import FetcherManager
 from partita.engine.broker.replica_manager import ReplicaManager
@@ -41,6 +42,7 @@ class Broker:
         self.fetchers = FetcherManager(self)
         self.groups = None  # the group coordinator attaches itself here (engine/groups)
         self.producer_ids = ProducerIdBlock(self)
+        self.cleaner = LogCleanerTask(self)
         self.controller: RpcClient | None = None
         self.server: asyncio.base_events.Server | None = None
         self.stopped = asyncio.Event()
@@ -112,7 +114,11 @@ class Broker:
         if self.groups is None:
             self._attach_groups()
         loop = asyncio.get_running_loop()
-        self._tasks += [loop.create_task(self._heartbeat()), loop.create_task(self._retention())]
+        self._tasks += [
+            loop.create_task(self._heartbeat()),
+            loop.create_task(self._retention()),
+            loop.create_task(self.cleaner.run()),
+        ]
         loop.create_task(self._exit_when_controller_gone())
         log.info("broker %d serving on %s:%d", self.node_id, self.config.host, self.config.port)
 
@@ -195,6 +201,7 @@ class Broker:
             self.stopped.set()
 
     async def stop(self) -> None:
+        self.cleaner.stop()
         for task in self._tasks:
             task.cancel()
         self.fetchers.stop()

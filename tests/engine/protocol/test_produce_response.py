@@ -14,8 +14,9 @@ from partita.engine.protocol.errors import ErrorCode
 
 @pytest.mark.parametrize("version", range(3, 11))
 def test_hand_encoding_decodes_with_kio(version):
-    results = {"orders": [(0, 0, 42, -1, 0, None), (3, 6, -1, -1, -1, "not the leader")],
-               "t2": [(1, 0, 7, 1_700_000_000_000, 5, None)]}
+    results = {"orders": [(0, 0, 42, -1, 0, None, ()), (3, 6, -1, -1, -1, "not the leader", ())],
+               "t2": [(1, 0, 7, 1_700_000_000_000, 5, None, ())],
+               "compacted": [(0, 87, -1, -1, -1, "rejected", [(0, "no key"), (2, "no key either")])]}
     body = produce_response.encode(version, results)
     decoded, size = entity_reader(codec.response_schema(0, version))(body, 0)
     assert size == len(body)
@@ -28,6 +29,10 @@ def test_hand_encoding_decodes_with_kio(version):
         assert flat[("t2", 1)].log_start_offset == 5
     if version >= 8:
         assert flat[("orders", 3)].error_message == "not the leader"
+        refused = flat[("compacted", 0)]
+        assert [(e.batch_index, e.batch_index_error_message) for e in refused.record_errors] == [
+            (0, "no key"), (2, "no key either")]
+        assert refused.error_message == "rejected"
 
 
 @pytest.mark.parametrize("version", range(4, 13))
