@@ -49,6 +49,7 @@ __all__ = [
     "KafkaToolError",
     "cache_root",
     "kafka_distribution",
+    "kafka_tools_distribution",
     "write_logging_config",
 ]
 
@@ -116,9 +117,7 @@ def _require_tool(name: str, hint: str) -> str:
     return path
 
 
-def _pom(version: str) -> str:
-    deps = [("org.apache.kafka", "kafka_2.13", version)]
-    deps += list(_LOGGING_DEPS_4 if _major(version) >= 4 else _LOGGING_DEPS_3)
+def _pom(deps: Iterable[tuple[str, str, str]]) -> str:
     dep_xml = "\n".join(
         f"    <dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency>"
         for g, a, v in deps
@@ -139,14 +138,29 @@ def _pom(version: str) -> str:
 
 def kafka_distribution(version: str = DEFAULT_VERSION) -> Path:
     """Return the directory holding every jar Kafka ``version`` needs to run (fetching them once)."""
+    deps = [("org.apache.kafka", "kafka_2.13", version)]
+    deps += list(_LOGGING_DEPS_4 if _major(version) >= 4 else _LOGGING_DEPS_3)
+    return _fetch_jars(version, "lib", ".complete", deps)
+
+
+def kafka_tools_distribution(version: str = DEFAULT_VERSION) -> Path:
+    """Return the directory holding ``org.apache.kafka:kafka-tools:<version>`` and its dependencies, for
+    the command-line tools that live outside the broker's jars (TransactionsCommand, AclCommand...).
+    Run them with ``-cp '<kafka_distribution()>/*:<this>/*'``."""
+    return _fetch_jars(version, "tools-lib", ".tools-complete", [("org.apache.kafka", "kafka-tools", version)])
+
+
+def _fetch_jars(version: str, dirname: str, marker_name: str, deps: list[tuple[str, str, str]]) -> Path:
+    """Copy ``deps`` with their runtime dependencies into ``<cache>/kafka/<version>/<dirname>``, once."""
     base = cache_root() / "kafka" / version
-    lib = base / "lib"
-    marker = base / ".complete"
+    lib = base / dirname
+    marker = base / marker_name
     if marker.is_file() and lib.is_dir():
         return lib
     mvn = _require_tool("mvn", "it fetches the Kafka jars from Maven Central")
     _require_tool("java", "Kafka runs on the JVM")
     base.mkdir(parents=True, exist_ok=True)
+    _group, main_artifact, _version = deps[0]
     with open(base.parent / f".{version}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -154,8 +168,8 @@ def kafka_distribution(version: str = DEFAULT_VERSION) -> Path:
                 return lib
             with tempfile.TemporaryDirectory(prefix="partita-kafka-pom-") as tmp:
                 tmpdir = Path(tmp)
-                (tmpdir / "pom.xml").write_text(_pom(version))
-                staging = base / f".lib-{os.getpid()}"
+                (tmpdir / "pom.xml").write_text(_pom(deps))
+                staging = base / f".{dirname}-{os.getpid()}"
                 shutil.rmtree(staging, ignore_errors=True)
                 cmd = [
                     mvn, "-q", "-B", "-f", str(tmpdir / "pom.xml"),
@@ -170,17 +184,20 @@ def kafka_distribution(version: str = DEFAULT_VERSION) -> Path:
                     )
                 except subprocess.TimeoutExpired as exc:
                     shutil.rmtree(staging, ignore_errors=True)
-                    raise KafkaToolError(f"Maven took longer than {_MVN_TIMEOUT_S:.0f}s to fetch Kafka {version}") from exc
+                    raise KafkaToolError(
+                        f"Maven took longer than {_MVN_TIMEOUT_S:.0f}s to fetch {main_artifact} {version}") from exc
                 if res.returncode != 0:
                     shutil.rmtree(staging, ignore_errors=True)
                     out = (res.stdout + res.stderr)[-4000:]
-                    raise KafkaToolError(f"Maven could not fetch Kafka {version} (exit {res.returncode}):\n{out}")
-                if not (staging / f"kafka_2.13-{version}.jar").is_file():
+                    raise KafkaToolError(
+                        f"Maven could not fetch {main_artifact} {version} (exit {res.returncode}):\n{out}")
+                if not (staging / f"{main_artifact}-{version}.jar").is_file():
                     shutil.rmtree(staging, ignore_errors=True)
-                    raise KafkaToolError(f"Maven ran but kafka_2.13-{version}.jar is not among the jars it copied")
+                    raise KafkaToolError(
+                        f"Maven ran but {main_artifact}-{version}.jar is not among the jars it copied")
                 shutil.rmtree(lib, ignore_errors=True)
                 staging.rename(lib)
-            marker.write_text(f"org.apache.kafka:kafka_2.13:{version}\n")
+            marker.write_text(f"org.apache.kafka:{main_artifact}:{version}\n")
             return lib
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
