@@ -1,0 +1,90 @@
+"""Transaction admin calls (kafka-transactions.sh, kafka-python) on a cluster with no transactions:
+the engine and real Kafka list none and describe an unknown transactional id alike."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kafka.admin import KafkaAdminClient
+from kafka.errors import TransactionalIdNotFoundError
+from kio.schema.describe_transactions.v0.request import DescribeTransactionsRequest
+from kio.schema.find_coordinator.v4.request import FindCoordinatorRequest
+from kio.schema.list_transactions.v2.request import ListTransactionsRequest
+
+from tests.engine.helpers import raw_request
+from tests.support.kafka_cli import TRANSACTIONS_COMMAND, run_kafka_tool
+
+NOT_COORDINATOR, TRANSACTIONAL_ID_NOT_FOUND, INVALID_REQUEST, INVALID_REGULAR_EXPRESSION = 16, 105, 42, 128
+
+
+@pytest.fixture(params=["engine", pytest.param("kafka", marks=pytest.mark.kafka)])
+def three_brokers(request):
+    return request.getfixturevalue("engine_cluster" if request.param == "engine" else "apache_kafka_cluster")
+
+
+def test_kafka_transactions_tool_lists_none_and_cannot_find_an_unknown_id(single_broker):
+    listed = run_kafka_tool(TRANSACTIONS_COMMAND, "--bootstrap-server", single_broker.bootstrap, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == ["TransactionalId", "Coordinator", "ProducerId", "TransactionState"]
+
+    described = run_kafka_tool(TRANSACTIONS_COMMAND, "--bootstrap-server", single_broker.bootstrap,
+                               "describe", "--transactional-id", "nobody-txn")
+    assert described.returncode == 1
+    assert "transactionalId `nobody-txn` failed because the ID could not be found" in described.stdout + described.stderr
+
+
+def test_kafka_python_lists_and_describes_transactions(single_broker):
+    client = KafkaAdminClient(bootstrap_servers=single_broker.bootstrap)
+    try:
+        assert client.list_transactions() == {1: []}
+        assert client.list_transactions(state_filters=["Ongoing"], duration_filter_ms=1000,
+                                        transactional_id_pattern="orders-.*") == {1: []}
+        with pytest.raises(TransactionalIdNotFoundError):
+            client.describe_transactions(["nobody-txn"])
+    finally:
+        client.close()
+
+
+def test_list_transactions_checks_state_filters_and_pattern(single_broker):
+    states = ("Ongoing", "Bogus", "CompleteAbort", "ongoing", "Bogus", "PrepareEpochFence")
+    r = raw_request(single_broker.bootstrap, 66, 2, ListTransactionsRequest(state_filters=states))
+    assert (r.error_code, sorted(r.unknown_state_filters), r.transaction_states) == (0, ["Bogus", "ongoing"], ())
+    r = raw_request(single_broker.bootstrap, 66, 2,
+                    ListTransactionsRequest(state_filters=states, transactional_id_pattern="orders-["))
+    assert (r.error_code, r.unknown_state_filters) == (INVALID_REGULAR_EXPRESSION, ())
+
+
+def test_only_the_coordinator_of_a_transactional_id_knows_it_is_unknown(three_brokers):
+    txn_id = "orders-txn"
+    bootstrap = three_brokers.bootstrap.split(",")[0]
+
+    def find():
+        request = FindCoordinatorRequest(key_type=1, coordinator_keys=(txn_id,))
+        return raw_request(bootstrap, 10, 4, request).coordinators[0]
+
+    def describe(node):
+        request = DescribeTransactionsRequest(transactional_ids=(txn_id, ""))
+        return raw_request(three_brokers.address(node), 65, 0, request).transaction_states
+
+    # Kafka creates __transaction_state on the first request and answers once the partition has a
+    # leader, and its coordinator takes the partition up a moment later: wait for both.
+    found = _eventually(find, lambda c: c.error_code == 0)
+    assert found.node_id in three_brokers.broker_ids
+    state, empty = _eventually(lambda: describe(found.node_id), lambda s: s[0].error_code != NOT_COORDINATOR)
+    assert (state.transactional_id, state.error_code, state.transaction_state, state.producer_id) == (
+        txn_id, TRANSACTIONAL_ID_NOT_FOUND, "", 0)
+    assert empty.error_code == INVALID_REQUEST
+    for node in three_brokers.broker_ids:
+        if node != found.node_id:
+            state, empty = describe(node)
+            assert (state.error_code, empty.error_code) == (NOT_COORDINATOR, INVALID_REQUEST), node
+
+
+def _eventually(call, done, timeout_s: float = 15.0):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = call()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
