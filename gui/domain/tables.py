@@ -188,22 +188,27 @@ def partitions_table(s: ClusterSnapshot, broker: int | None = None) -> Table:
     alive = s.alive_broker_ids
     rows = []
     keys = []
+    # replica sets, ISRs and flags repeat across thousands of partitions: one tuple for each
+    # distinct value makes the table smaller here, in its pickles and in the GUI process
+    same = {}.setdefault
     for t in sorted(s.topics, key=_topic_order):
         m = t.min_insync_replicas
         for p in sorted(t.partitions, key=lambda p: p.partition):
             if broker is not None and broker not in p.replicas:
                 continue
             leader = p.leader
+            offline = health.offline_replicas(p, alive)
+            flags = health.partition_flags(p, alive, m)
             rows.append(
                 (
                     t.name,
                     p.partition,
                     None if leader == NO_LEADER else leader,
-                    (p.replicas, leader),
-                    p.isr,
-                    p.out_of_sync,
-                    health.offline_replicas(p, alive),
-                    health.partition_flags(p, alive, m),
+                    same((p.replicas, leader), (p.replicas, leader)),
+                    same(p.isr, p.isr),
+                    same(out := p.out_of_sync, out),
+                    same(offline, offline),
+                    same(flags, flags),
                     p.start_offset,
                     p.end_offset,
                     p.size_bytes,
@@ -289,6 +294,23 @@ def group_members_table(s: ClusterSnapshot, group_id: str) -> Table:
         assigned = "; ".join(f"{t}: {','.join(map(str, sorted(ps)))}" for t, ps in sorted(by_topic.items()))
         rows.append((m.member_id, m.group_instance_id or "", m.client_id, m.host, assigned))
     return Table(GROUP_MEMBER_COLUMNS, [r[0] for r in rows], rows)
+
+
+def every_group(s: ClusterSnapshot, group_table) -> tuple[Table, dict[str, tuple[int, int]]]:
+    """One table of every group's rows of `group_table` (group_partitions_table or
+    group_members_table), with each group's (first, end) row range: showing a group's detail is
+    then a slice of finished rows, not a computation over the snapshot (which stays with the
+    builder process)."""
+    columns = group_table(s, "").columns
+    keys: list = []
+    rows: list[tuple] = []
+    ranges: dict[str, tuple[int, int]] = {}
+    for g in sorted(s.groups, key=lambda g: g.group_id):
+        t = group_table(s, g.group_id)
+        ranges[g.group_id] = (len(rows), len(rows) + len(t.rows))
+        keys += t.keys
+        rows += t.rows
+    return Table(columns, keys, rows), ranges
 
 
 def sorted_rows(table: Table, column: int, descending: bool) -> list[int]:

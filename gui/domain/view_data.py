@@ -1,0 +1,139 @@
+"""Everything the views show of one snapshot, built in the builder process.
+
+A ViewData holds finished tables and the few small facts the window shows beside them, never
+the snapshot itself: a 50,000-partition snapshot is about a million objects, and the GUI
+process would only have to receive, hold and free them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from . import events as ev
+from . import health as hl
+from . import rates as rt
+from . import tables as T
+from .snapshot import Broker, ClusterSnapshot
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    """The small facts of a snapshot: status bar, banner, rack line, tiles."""
+
+    taken_at: float
+    bootstrap: str
+    cluster_id: str | None
+    controller_id: int | None
+    brokers: tuple[Broker, ...]
+    kafka_version: str | None
+    warnings: tuple[str, ...]
+    refresh_seconds: float
+    requests: int | None
+    topic_count: int
+    partition_count: int
+    group_count: int
+    committed_offsets: int
+
+    @classmethod
+    def of(cls, s: ClusterSnapshot) -> ClusterSummary:
+        return cls(
+            s.taken_at,
+            s.bootstrap,
+            s.cluster_id,
+            s.controller_id,
+            s.brokers,
+            s.kafka_version,
+            s.warnings,
+            s.refresh_seconds,
+            s.requests,
+            len(s.topics),
+            s.partition_count,
+            len(s.groups),
+            sum(len(g.offsets) for g in s.groups),
+        )
+
+
+@dataclass(frozen=True)
+class ViewData:
+    summary: ClusterSummary
+    overview: T.Table
+    brokers: T.Table
+    topics: T.Table
+    partitions: T.Table
+    groups: T.Table
+    # every group's lag rows and member rows, each group a (first, end) range of rows
+    group_partitions: T.Table
+    group_members: T.Table
+    health: hl.HealthCounts
+    rates: rt.Rates | None
+    event_lines: tuple[tuple[float, str, str], ...]  # (time, kind, text), summarised
+    # row indexes into `partitions`, so a view can show one topic's or one broker's partitions
+    # without scanning 50,000 rows on the GUI thread
+    topic_rows: dict[str, tuple[int, int]]
+    broker_rows: dict[int, list[int]]
+    group_partition_rows: dict[str, tuple[int, int]]
+    group_member_rows: dict[str, tuple[int, int]]
+    fetched_in: float = 0.0  # seconds to read the cluster and assemble the snapshot
+    built_in: float = 0.0  # seconds to build everything here from the snapshot
+
+
+def build_view_data(
+    snapshot: ClusterSnapshot,
+    previous: ClusterSnapshot | None,
+    sort_specs: dict | None = None,
+    *,
+    fetched_in: float = 0.0,
+) -> ViewData:
+    """`sort_specs` maps a table name to the (column, descending) its view is sorted by, so big
+    tables arrive already ordered."""
+    t0 = time.perf_counter()
+    specs = sort_specs or {}
+    partitions = T.with_orders(T.with_search(T.partitions_table(snapshot)), [specs.get("partitions")])
+    topic_rows: dict[str, tuple[int, int]] = {}
+    broker_rows: dict[int, list[int]] = {}
+    for i, row in enumerate(partitions.rows):
+        first, _end = topic_rows.get(row[0], (i, i))
+        topic_rows[row[0]] = (first, i + 1)
+        for b in row[3][0]:
+            lst = broker_rows.get(b)
+            if lst is None:
+                broker_rows[b] = [i]
+            else:
+                lst.append(i)
+    group_partitions, group_partition_rows = T.every_group(snapshot, T.group_partitions_table)
+    group_members, group_member_rows = T.every_group(snapshot, T.group_members_table)
+    events = ev.diff(previous, snapshot)
+    return ViewData(
+        summary=ClusterSummary.of(snapshot),
+        overview=T.overview_table(snapshot),
+        brokers=T.brokers_table(snapshot),
+        topics=T.with_search(T.topics_table(snapshot)),
+        partitions=partitions,
+        groups=T.with_search(T.groups_table(snapshot)),
+        group_partitions=group_partitions,
+        group_members=group_members,
+        health=hl.health_counts(snapshot),
+        rates=rt.rates(previous, snapshot) if previous is not None else None,
+        event_lines=tuple(ev.summarize(events)),
+        topic_rows=topic_rows,
+        broker_rows=broker_rows,
+        group_partition_rows=group_partition_rows,
+        group_member_rows=group_member_rows,
+        fetched_in=fetched_in,
+        built_in=time.perf_counter() - t0,
+    )
+
+
+def rows_of(table: T.Table, indexes) -> T.Table:
+    """The rows of `table` at `indexes` (a range from one of the *_rows indexes, or a list)."""
+    keys, rows, search = table.keys, table.rows, table.search
+    if isinstance(indexes, range) and indexes.step == 1:
+        sl = slice(indexes.start, indexes.stop)
+        return T.Table(table.columns, keys[sl], rows[sl], None if search is None else search[sl])
+    return T.Table(
+        table.columns,
+        [keys[i] for i in indexes],
+        [rows[i] for i in indexes],
+        None if search is None else [search[i] for i in indexes],
+    )
