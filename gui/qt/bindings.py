@@ -7,6 +7,7 @@ PySide6 today; a switch of binding is an edit of this file only.
 from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
+    QCoreApplication,
     QElapsedTimer,
     QItemSelection,
     QItemSelectionModel,

@@ -1,114 +1,47 @@
-"""Runs the poller on a worker thread and hands results to the GUI thread as queued signals.
+"""Runs the poller on a worker thread, the refreshes in a builder process, and hands results to
+the GUI thread.
 
-The worker does everything that grows with the cluster (requests, snapshot assembly, table
-projections, diffs, rates), so the GUI thread only swaps finished tables into models.
+The builder process (partita.gui.services.view_builder) does everything that grows with the
+cluster: requests, snapshot assembly, table projections, diffs, rates. The worker thread only
+waits for its answer on the pipe and passes the frames on, still pickled, as a queued signal;
+the GUI thread unpickles them a few milliseconds per event-loop turn (stepwise.py) and then
+swaps the finished tables into models.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from partita.gui.domain import events as ev
-from partita.gui.domain import health as hl
-from partita.gui.domain import rates as rt
-from partita.gui.domain import tables as T
-from partita.gui.domain.snapshot import ClusterSnapshot
-from partita.gui.services import reaper
+from partita.gui.domain.view_data import ViewData
+from partita.gui.services.builder_process import BuilderProcess, Received
 from partita.gui.services.poller import Poller, PollFailure
 
 from .bindings import QObject, QThread, Signal, Slot
+from .stepwise import StepwiseAssembler, TransferStats
 
-
-@dataclass(frozen=True)
-class ViewData:
-    """A snapshot with everything the views show of it, built off the GUI thread."""
-
-    snapshot: ClusterSnapshot
-    overview: T.Table
-    brokers: T.Table
-    topics: T.Table
-    partitions: T.Table
-    groups: T.Table
-    events: tuple[ev.ClusterEvent, ...]
-    rates: rt.Rates | None
-    built_in: float  # seconds spent building tables
-    health: hl.HealthCounts | None = None
-    # row indexes into `partitions`, so a view can show one topic's or one broker's partitions
-    # without scanning 50,000 rows on the GUI thread
-    topic_rows: dict[str, tuple[int, int]] | None = None
-    broker_rows: dict[int, list[int]] | None = None
-    event_lines: tuple[tuple[float, str, str], ...] = ()  # (time, kind, text), summarised
-
-
-def build_view_data(
-    snapshot: ClusterSnapshot, previous: ClusterSnapshot | None, sort_specs: dict | None = None
-) -> ViewData:
-    """Everything the views need, built on the worker thread. `sort_specs` maps a table name to
-    the (column, descending) its view is sorted by, so big tables arrive already ordered."""
-    t0 = time.perf_counter()
-    specs = sort_specs or {}
-    overview = T.overview_table(snapshot)
-    brokers = T.brokers_table(snapshot)
-    topics = T.with_search(T.topics_table(snapshot))
-    partitions = T.with_orders(T.with_search(T.partitions_table(snapshot)), [specs.get("partitions")])
-    groups = T.with_search(T.groups_table(snapshot))
-    events = tuple(ev.diff(previous, snapshot))
-    rates = rt.rates(previous, snapshot) if previous is not None else None
-    topic_rows: dict[str, tuple[int, int]] = {}
-    broker_rows: dict[int, list[int]] = {}
-    for i, row in enumerate(partitions.rows):
-        first, _end = topic_rows.get(row[0], (i, i))
-        topic_rows[row[0]] = (first, i + 1)
-        for b in row[3][0]:
-            lst = broker_rows.get(b)
-            if lst is None:
-                broker_rows[b] = [i]
-            else:
-                lst.append(i)
-    return ViewData(
-        snapshot,
-        overview,
-        brokers,
-        topics,
-        partitions,
-        groups,
-        events,
-        rates,
-        time.perf_counter() - t0,
-        hl.health_counts(snapshot),
-        topic_rows,
-        broker_rows,
-        tuple(ev.summarize(list(events))),
-    )
+__all__ = ["ClusterBridge", "TaskRunner", "ViewData", "wait_for_retired"]
 
 
 class _Worker(QObject):
-    view_data_ready = Signal(object)  # ViewData
+    frames_received = Signal(object)  # Received: one refresh's ViewData, still pickled
     refresh_failed = Signal(object)  # PollFailure
     finished = Signal()
 
-    def __init__(self, fetch: Callable[[], ClusterSnapshot], interval: float) -> None:
+    def __init__(self, client_factory: Callable[[], object], interval: float) -> None:
         super().__init__()
         self.sort_specs: dict = {}  # set from the GUI thread (whole-dict assignment)
-        self._previous: ClusterSnapshot | None = None
-        self.poller = Poller(self._fetch_and_build, interval=interval)
-        self._fetch = fetch
+        self.builder = BuilderProcess(client_factory)
+        self.poller = Poller(self._refresh, interval=interval)
 
-    def _fetch_and_build(self) -> ViewData:
-        snap = self._fetch()
-        data = build_view_data(snap, self._previous, self.sort_specs)
-        old, self._previous = self._previous, snap
-        reaper.dispose(old)
-        del old
-        return data
+    def _refresh(self) -> Received:
+        return self.builder.refresh(self.sort_specs, cancelled=lambda: self.poller.stopped)
 
     @Slot()
     def run(self) -> None:
         try:
-            self.poller.run(self.view_data_ready.emit, self.refresh_failed.emit)
+            self.poller.run(self.frames_received.emit, self.refresh_failed.emit)
         finally:
+            self.builder.stop()  # here, so that the GUI thread never waits for the builder to exit
             self.finished.emit()
             QThread.currentThread().quit()
 
@@ -117,41 +50,57 @@ _retiring: set = set()  # bridges whose worker threads are still finishing
 
 
 def wait_for_retired(wait_ms: int = 15000) -> None:
-    """At exit: give retiring worker threads a bounded time to end."""
+    """At exit: give retiring worker threads (and so their builder processes) a bounded time to end."""
     for b in list(_retiring):
         b._thread.wait(wait_ms)
-        b._close_client()
     _retiring.clear()
 
 
 class ClusterBridge(QObject):
-    """Owns one worker thread polling one cluster."""
+    """Owns one worker thread and one builder process polling one cluster.
 
-    snapshot_changed = Signal(object)  # ClusterSnapshot
+    `client_factory` is a picklable callable that makes, in the builder process, an object with
+    snapshot() (a ClusterSnapshot) and optionally close(): KafkaClientFactory for a connection
+    profile, a generated cluster in the scale bench, fakes in tests."""
+
+    # the small facts of the snapshot (ClusterSummary); the snapshot itself stays in the builder
+    snapshot_changed = Signal(object)  # ClusterSummary
     view_data_changed = Signal(object)  # ViewData
     refresh_failed = Signal(object)  # PollFailure
     cluster_recovered = Signal()
 
-    def __init__(self, fetch: Callable[[], ClusterSnapshot], interval: float = 5.0, close=None, parent=None) -> None:
+    def __init__(self, client_factory: Callable[[], object], interval: float = 5.0, parent=None) -> None:
         super().__init__(parent)
         self._thread = QThread()
         self._thread.setObjectName("partita-poller")
-        self._worker = _Worker(fetch, interval)
+        self._worker = _Worker(client_factory, interval)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
-        self._worker.view_data_ready.connect(self._on_data)
+        self._worker.frames_received.connect(self._on_frames)
         self._worker.refresh_failed.connect(self._on_failure)
-        self._close = close
+        self._assembler = StepwiseAssembler(self)
+        self._assembler.assembled.connect(self._on_data)
         self._failing = False
         self.latest: ViewData | None = None
         self.last_failure: PollFailure | None = None
+        self.last_transfer: TransferStats | None = None
 
     @property
     def poller(self) -> Poller:
         return self._worker.poller
 
+    @property
+    def builder_pid(self) -> int | None:
+        """The builder process's pid while it runs."""
+        return self._worker.builder.pid
+
+    @property
+    def builders_started(self) -> int:
+        return self._worker.builder.started
+
     def set_sort_specs(self, specs: dict) -> None:
-        """Which (column, descending) each big table is shown sorted by; the worker sorts ahead."""
+        """Which (column, descending) each big table is shown sorted by; sent with every refresh
+        request, so the builder sorts ahead."""
         self._worker.sort_specs = dict(specs)
 
     def start(self) -> None:
@@ -161,23 +110,22 @@ class ClusterBridge(QObject):
         self._worker.poller.refresh_now()
 
     def stop(self, wait_ms: int = 15000) -> bool:
-        """Cancel polling and wait for the worker thread; True if it ended in time."""
+        """Cancel polling and wait for the worker thread, which stops the builder process; True
+        if it ended in time."""
         self._worker.poller.stop()
+        self._assembler.cancel()
         if self._thread.isRunning():
             self._thread.quit()
-            ended = self._thread.wait(wait_ms)
-        else:
-            ended = True
-        if ended:
-            self._close_client()
-        return ended
+            return self._thread.wait(wait_ms)
+        return True
 
     def retire(self) -> None:
         """Cancel polling without waiting (the GUI thread must not wait for a refresh stuck on an
-        unreachable cluster): results still in flight are dropped, the client is closed and the
-        bridge deleted once the worker thread has ended."""
+        unreachable cluster): results still in flight are dropped; the worker thread stops the
+        builder process, and the bridge is deleted once that thread has ended."""
         self._worker.poller.stop()
-        for sig in (self._worker.view_data_ready, self._worker.refresh_failed):
+        self._assembler.cancel()
+        for sig in (self._worker.frames_received, self._worker.refresh_failed):
             try:
                 sig.disconnect()
             except (RuntimeError, TypeError):
@@ -190,26 +138,22 @@ class ClusterBridge(QObject):
         self._thread.quit()
 
     def _finish_retire(self) -> None:
-        self._close_client()
         _retiring.discard(self)
         self.deleteLater()
 
-    def _close_client(self) -> None:
-        close, self._close = self._close, None
-        if close is not None:
-            try:
-                close()
-            except Exception:
-                pass
-
     @Slot(object)
-    def _on_data(self, data: ViewData) -> None:
+    def _on_frames(self, received: Received) -> None:
+        self._assembler.start(received)
+
+    @Slot(object, object)
+    def _on_data(self, data: ViewData, transfer: TransferStats) -> None:
+        self.last_transfer = transfer
         self.latest = data
         recovered = self._failing
         self._failing = False
         self.last_failure = None
         self.view_data_changed.emit(data)
-        self.snapshot_changed.emit(data.snapshot)
+        self.snapshot_changed.emit(data.summary)
         if recovered:
             self.cluster_recovered.emit()
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from partita.gui.services import reaper
-from partita.gui.services.cluster_client import ClusterClient, KafkaReader
+from partita.gui.domain.view_data import ViewData
+from partita.gui.services.cluster_client import KafkaClientFactory
 from partita.gui.services.local_cluster import LocalCluster, LocalClusterState
 from partita.gui.services.poller import PollFailure
 from partita.gui.services.profiles import ProfileStore
 from partita.gui.services.settings import ConnectionSettings
 
+from . import stepwise
 from .bindings import QAction, QLabel, QMainWindow, QTabWidget, QTimer, QVBoxLayout, QWidget, Signal
-from .bridge import ClusterBridge, TaskRunner, ViewData, wait_for_retired
+from .bridge import ClusterBridge, TaskRunner, wait_for_retired
 from .connection_dialog import ConnectionDialog
 from .local_panel import LocalClusterPanel
 from .views import BrokersView, GroupsView, OverviewView, TopicsView
@@ -111,14 +112,15 @@ class MainWindow(QMainWindow):
     # -- connection ----------------------------------------------------------------------------
 
     def connect_to(self, settings: ConnectionSettings) -> None:
-        self.connect_client(ClusterClient(KafkaReader(settings, timeout=self.request_timeout)), settings)
+        self.connect_client(KafkaClientFactory(settings, timeout=self.request_timeout), settings)
 
-    def connect_client(self, client: ClusterClient, settings: ConnectionSettings) -> None:
-        """Poll `client` (anything with snapshot() and close()) and show what it returns."""
+    def connect_client(self, client_factory, settings: ConnectionSettings) -> None:
+        """Poll the client `client_factory` (picklable) makes in the builder process (anything
+        with snapshot() and close()) and show what it returns."""
         self.disconnect_cluster()
         self.settings = settings
         self.setWindowTitle(f"Partita — {settings.name or settings.bootstrap}")
-        bridge = ClusterBridge(client.snapshot, interval=self.interval, close=client.close, parent=self)
+        bridge = ClusterBridge(client_factory, interval=self.interval, parent=self)
         bridge.view_data_changed.connect(self._on_data)
         bridge.refresh_failed.connect(self._on_failure)
         bridge.cluster_recovered.connect(self._on_recovered)
@@ -222,14 +224,14 @@ class MainWindow(QMainWindow):
             return
         self._pending = None
         old, self.latest = self.latest, d
-        reaper.dispose(old)  # free the previous snapshot and tables off the GUI thread
+        stepwise.dispose(old)  # free the previous tables a few milliseconds per turn
         del old
         self.placeholder.hide()
-        s = d.snapshot
+        s = d.summary
         self.status.showMessage(
             f"{s.bootstrap} · refreshed {_hms(s.taken_at)} in {s.refresh_seconds:.2f} s · "
-            f"{len(s.brokers)} brokers · {len(s.topics):,} topics · {s.partition_count:,} partitions · "
-            f"{len(s.groups):,} groups" + (f" · {len(s.warnings)} warnings" if s.warnings else "")
+            f"{len(s.brokers)} brokers · {s.topic_count:,} topics · {s.partition_count:,} partitions · "
+            f"{s.group_count:,} groups" + (f" · {len(s.warnings)} warnings" if s.warnings else "")
         )
         self.data_applied.emit(d)
         if not self._got_first:
@@ -249,7 +251,7 @@ class MainWindow(QMainWindow):
             self.banner.hide()
             return
         last = (
-            f"Showing the last known state from {_hms(self.latest.snapshot.taken_at)}."
+            f"Showing the last known state from {_hms(self.latest.summary.taken_at)}."
             if self.latest is not None
             else "Nothing known yet."
         )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from partita.gui.domain import health
 from partita.gui.domain import tables as T
+from partita.gui.domain.view_data import ViewData, rows_of
 
 from .bindings import (
     QGridLayout,
@@ -19,19 +19,8 @@ from .bindings import (
     QWidget,
     pyqtgraph,
 )
-from .bridge import ViewData
 from .models import TableModel
 from .widgets import HealthTile, TablePanel
-
-
-def _take(table: T.Table, indexes) -> T.Table:
-    keys, rows, search = table.keys, table.rows, table.search
-    return T.Table(
-        table.columns,
-        [keys[i] for i in indexes],
-        [rows[i] for i in indexes],
-        None if search is None else [search[i] for i in indexes],
-    )
 
 
 class ThroughputPlot(QWidget):
@@ -121,14 +110,13 @@ class OverviewView(QWidget):
         lay.addWidget(split, 1)
 
     def update_data(self, d: ViewData) -> None:
-        s = d.snapshot
-        h = d.health or health.health_counts(s)
+        h = d.health
         self.tiles["brokers"].set_value(h.brokers_up, "ok" if h.brokers_up else "bad")
         self.tiles["down"].set_value(h.brokers_down, "bad" if h.brokers_down else "ok")
         self.tiles["urp"].set_value(f"{h.under_replicated:,}", "warn" if h.under_replicated else "ok")
         self.tiles["offline"].set_value(f"{h.offline:,}", "bad" if h.offline else "ok")
         self.tiles["minisr"].set_value(f"{h.under_min_isr:,}", "bad" if h.under_min_isr else "ok")
-        self.tiles["groups"].set_value(f"{len(s.groups):,}", "ok")
+        self.tiles["groups"].set_value(f"{d.summary.group_count:,}", "ok")
         if d.rates is not None:
             self.tiles["rate"].set_value(f"{d.rates.messages_per_s:,.0f}", "ok")
             self.throughput.add(d.rates.at, d.rates.messages_per_s)
@@ -173,7 +161,7 @@ class BrokersView(QWidget):
         self._data = d
         self.model.set_table(d.brokers)
         racks: dict[str, list[str]] = {}
-        for b in d.snapshot.brokers:
+        for b in d.summary.brokers:
             mark = f"{b.node_id}" if b.alive else f"<span style='color:#b3261e'>{b.node_id}✕</span>"
             racks.setdefault(b.rack or "(no rack)", []).append(mark)
         self.racks.setText(
@@ -192,7 +180,7 @@ class BrokersView(QWidget):
             self.partitions_model.set_table(T.empty(T.PARTITION_COLUMNS))
             self.partitions.title.setText("<b>Partitions on the selected broker</b>")
             return
-        sub = _take(self._data.partitions, (self._data.broker_rows or {}).get(node, ()))
+        sub = rows_of(self._data.partitions, self._data.broker_rows.get(node, ()))
         self.partitions.title.setText(f"<b>Partitions on broker {node}</b> (L = leader)")
         self.partitions_model.set_table(sub)
 
@@ -229,8 +217,8 @@ class TopicsView(QWidget):
             self.model.set_table(self._data.partitions)
         else:
             self.partitions.title.setText(f"<b>Partitions of {topic}</b> (L = leader)")
-            first, end = (self._data.topic_rows or {}).get(topic, (0, 0))
-            self.model.set_table(_take(self._data.partitions, range(first, end)))
+            first, end = self._data.topic_rows.get(topic, (0, 0))
+            self.model.set_table(rows_of(self._data.partitions, range(first, end)))
 
 
 class GroupsView(QWidget):
@@ -272,8 +260,8 @@ class GroupsView(QWidget):
             self.lag_model.set_table(T.empty(T.GROUP_PARTITION_COLUMNS))
             self.members_model.set_table(T.empty(T.GROUP_MEMBER_COLUMNS))
             return
-        s = self._data.snapshot
+        d = self._data
         self.lag.title.setText(f"<b>{gid}</b>: committed, end offset and lag")
         self.members.title.setText(f"<b>{gid}</b>: members")
-        self.lag_model.set_table(T.group_partitions_table(s, gid))
-        self.members_model.set_table(T.group_members_table(s, gid))
+        self.lag_model.set_table(rows_of(d.group_partitions, range(*d.group_partition_rows.get(gid, (0, 0)))))
+        self.members_model.set_table(rows_of(d.group_members, range(*d.group_member_rows.get(gid, (0, 0)))))

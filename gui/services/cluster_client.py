@@ -615,10 +615,6 @@ class ClusterClient:
             refresh_seconds=time.perf_counter() - t0,
         )
         self._known = {b.node_id: b for b in snap.brokers if b.host != "?"}
-        from . import reaper
-
-        reaper.dispose(raw)
-        del raw
         return snap
 
     def forget_brokers(self, ids: Iterable[int]) -> None:
@@ -629,3 +625,16 @@ class ClusterClient:
         close = getattr(self.reader, "close", None)
         if close:
             close()
+
+
+@dataclass(frozen=True)
+class KafkaClientFactory:
+    """Makes the ClusterClient for a connection profile in the builder process. Picklable (the
+    client itself, with its sockets and threads, is not); it carries the profile's secrets to the
+    builder process over the pipe that starts it, never through a file or a command line."""
+
+    settings: ConnectionSettings
+    timeout: float = REQUEST_TIMEOUT_S
+
+    def __call__(self) -> ClusterClient:
+        return ClusterClient(KafkaReader(self.settings, timeout=self.timeout))

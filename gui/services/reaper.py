@@ -1,45 +1,22 @@
-"""Frees big, finished object graphs (old snapshots and tables) a little at a time.
+"""Frees big, finished object graphs (old tables) a slice at a time.
 
-Dropping the last reference to a 50,000-partition snapshot frees about a million objects in one
-C-level cascade that holds the GIL for tens of milliseconds, in whatever thread happens to drop
-it — the GUI thread, if it held the last reference. `dispose(obj)` hands the reference to a
-background thread that takes big containers apart in slices and yields the GIL between slices.
+Dropping the last reference to a refresh's tables frees about a million objects in one C-level
+cascade: tens of milliseconds in whichever thread drops it. A `Dismantler` takes big containers
+apart `CHUNK` items at a time, and `step()` stops after a time budget, so the GUI thread can do
+it a few milliseconds per event-loop turn (partita.gui.qt.stepwise). It runs on the GUI thread
+rather than on a thread of its own: a second thread holding the GIL, if the OS preempts it on a
+busy machine, keeps the GUI thread waiting until it gets a core back.
+
 A container someone else still references is left alone (only our reference is dropped).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import queue
 import sys
-import threading
 import time
 
 CHUNK = 256
-_queue: queue.SimpleQueue = queue.SimpleQueue()
-_thread: threading.Thread | None = None
-_lock = threading.Lock()
-
-
-def dispose(obj) -> None:
-    """Let the reaper thread drop `obj` (call it with your last reference; don't use obj after)."""
-    global _thread
-    if obj is None:
-        return
-    if _thread is None:
-        with _lock:
-            if _thread is None:
-                _thread = threading.Thread(target=_run, name="partita-reaper", daemon=True)
-                _thread.start()
-    _queue.put(obj)
-
-
-def _run() -> None:
-    while True:
-        obj = _queue.get()
-        stack = [obj]
-        del obj
-        _dismantle(stack)
 
 
 def _big(v) -> bool:
@@ -48,31 +25,47 @@ def _big(v) -> bool:
     return dataclasses.is_dataclass(v) and not isinstance(v, type)
 
 
-def _dismantle(stack: list) -> None:
-    while stack:
-        x = stack.pop()
-        if sys.getrefcount(x) > 2:  # our `x` and getrefcount's argument: anything more is another owner
-            continue  # still in use elsewhere: just drop our reference
-        if isinstance(x, list):
-            _slice_free(x)
-        elif isinstance(x, tuple):
-            items = list(x)
-            del x
-            _slice_free(items)
-        elif isinstance(x, dict):
-            values = list(x.values())
-            x.clear()
-            _slice_free(values)
-        else:  # a dataclass shell (ViewData, ClusterSnapshot, Table, RawCluster): take its big parts
-            stack.extend(v for v in (getattr(x, f.name) for f in dataclasses.fields(x)) if _big(v))
-            cached = getattr(x, "__dict__", None)
-            if cached:
-                stack.extend(v for v in cached.values() if _big(v))
-        time.sleep(0)
+class Dismantler:
+    def __init__(self) -> None:
+        self._stack: list = []
+        self._items: list = []  # the list being freed now, CHUNK items per round
 
+    def add(self, obj) -> None:
+        """Take `obj` apart (call it with your last reference; don't use obj after)."""
+        if obj is not None:
+            self._stack.append(obj)
 
-def _slice_free(items: list) -> None:
-    """Free the items of a list we own, CHUNK at a time, yielding the GIL in between."""
-    while items:
-        del items[-CHUNK:]
-        time.sleep(0)
+    @property
+    def busy(self) -> bool:
+        return bool(self._stack or self._items)
+
+    def step(self, budget_s: float) -> bool:
+        """Free for about `budget_s` seconds; True while there is more to free."""
+        deadline = time.perf_counter() + budget_s
+        stack = self._stack
+        while stack or self._items:
+            if self._items:
+                chunk = self._items[-CHUNK:]
+                del self._items[-CHUNK:]
+                stack.extend(v for v in chunk if _big(v))  # big items are taken apart in turn
+                del chunk
+            else:
+                x = stack.pop()
+                if sys.getrefcount(x) > 2:  # `x` and getrefcount's argument: anything more is another owner
+                    del x  # still in use elsewhere: just drop our reference
+                elif isinstance(x, list):
+                    self._items = x
+                elif isinstance(x, tuple):
+                    self._items = list(x)
+                elif isinstance(x, dict):
+                    self._items = list(x.values())
+                    x.clear()
+                else:  # a dataclass shell (ViewData, Table, ClusterSummary): take its big parts
+                    stack.extend(v for v in (getattr(x, f.name) for f in dataclasses.fields(x)) if _big(v))
+                    cached = getattr(x, "__dict__", None)
+                    if cached:
+                        stack.extend(v for v in cached.values() if _big(v))
+                x = None
+            if time.perf_counter() >= deadline:
+                break
+        return self.busy

@@ -1,64 +1,146 @@
-"""The bridge: results arrive on the GUI thread; switching clusters never waits for a stuck refresh."""
+"""The bridge: refreshes run in a builder process, results arrive on the GUI thread, switching
+clusters never waits for a stuck refresh, and no builder process outlives its bridge."""
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
+import os
+import signal
 import time
-from dataclasses import replace
 
+from partita.gui.qt.bridge import ClusterBridge
 from partita.gui.qt.main_window import MainWindow
 from partita.gui.services.settings import ConnectionSettings
 
-from .factories import snapshot
+from .fake_clusters import FakeCluster, calls, process_alive
 
 
-class FakeClient:
-    def __init__(self, hang: threading.Event | None = None, bootstrap: str = "h:1"):
-        self.hang = hang
-        self.bootstrap = bootstrap
-        self.closed = threading.Event()
-        self.calls = 0
-        self.threads = set()
-
-    def snapshot(self):
-        self.calls += 1
-        self.threads.add(threading.get_ident())
-        if self.hang is not None:
-            self.hang.wait(30)
-        return replace(snapshot(taken_at=time.time()), bootstrap=self.bootstrap)
-
-    def close(self):
-        self.closed.set()
+def _no_builders_left() -> bool:
+    return not [p for p in multiprocessing.active_children() if p.name == "partita-builder"]
 
 
-def test_snapshots_are_fetched_off_the_gui_thread_and_shown(qtbot):
+def test_snapshots_are_built_in_a_builder_process_and_shown(qtbot, tmp_path):
     w = MainWindow(interval=0.2)
     qtbot.addWidget(w)
-    client = FakeClient()
-    with qtbot.waitSignal(w.first_data_arrived, timeout=10000):
-        w.connect_client(client, ConnectionSettings(name="fake", bootstrap="h:1"))
-    assert threading.get_ident() not in client.threads
+    with qtbot.waitSignal(w.first_data_arrived, timeout=20000):
+        w.connect_client(FakeCluster(str(tmp_path)), ConnectionSettings(name="fake", bootstrap="h:1"))
+    pid = w.bridge.builder_pid
+    assert pid is not None and pid != os.getpid()
+    assert set(calls(tmp_path)) == {pid}
     assert w.brokers.model.rowCount() == 3 and "fake" in w.windowTitle()
-    qtbot.waitUntil(lambda: client.calls >= 3, timeout=10000)
+    assert w.latest.summary.partition_count == 3 and w.latest.summary.bootstrap == "h:1"
+    qtbot.waitUntil(lambda: len(calls(tmp_path)) >= 3, timeout=10000)
     w.close()
-    assert client.closed.is_set()
+    # closing the window closes the builder's client and ends the process
+    assert (tmp_path / "closed").read_text() == str(pid)
+    assert not process_alive(pid) and _no_builders_left()
 
 
-def test_switching_away_from_a_hung_cluster_does_not_block(qtbot):
+def test_switching_away_from_a_hung_cluster_does_not_block(qtbot, tmp_path):
     w = MainWindow(interval=0.2)
     qtbot.addWidget(w)
-    release = threading.Event()
-    stuck = FakeClient(hang=release, bootstrap="stuck:1")
-    w.connect_client(stuck, ConnectionSettings(name="stuck", bootstrap="h:1"))
-    qtbot.waitUntil(lambda: stuck.calls == 1, timeout=5000)
+    stuck_dir, other_dir = tmp_path / "stuck", tmp_path / "other"
+    stuck_dir.mkdir()
+    other_dir.mkdir()
+    (stuck_dir / "hang").touch()
+    w.connect_client(FakeCluster(str(stuck_dir), "stuck:1"), ConnectionSettings(name="stuck", bootstrap="h:1"))
+    qtbot.waitUntil(lambda: len(calls(stuck_dir)) == 1, timeout=20000)
+    stuck_pid = calls(stuck_dir)[0]
     t = time.monotonic()
-    other = FakeClient(bootstrap="other:2")
-    with qtbot.waitSignal(w.first_data_arrived, timeout=10000):
-        w.connect_client(other, ConnectionSettings(name="other", bootstrap="h:2"))
+    with qtbot.waitSignal(w.first_data_arrived, timeout=20000):
+        w.connect_client(FakeCluster(str(other_dir), "other:2"), ConnectionSettings(name="other", bootstrap="h:2"))
     assert time.monotonic() - t < 5
-    release.set()
-    qtbot.waitUntil(stuck.closed.is_set, timeout=10000)
-    # the stuck cluster's late snapshot never reached the views
+    # the stuck builder is ended although its refresh never returns
+    qtbot.waitUntil(lambda: not process_alive(stuck_pid), timeout=10000)
+    (stuck_dir / "hang").unlink()
     qtbot.wait(500)
-    assert w.latest.snapshot.bootstrap == "other:2" and w.settings.name == "other"
+    # the stuck cluster's snapshot never reached the views
+    assert w.latest.summary.bootstrap == "other:2" and w.settings.name == "other"
     w.close()
+    assert _no_builders_left()
+
+
+def test_stop_and_retire_leave_no_builder_process(qtbot, tmp_path):
+    pids = []
+    for how in ("stop", "retire"):
+        bridge = ClusterBridge(FakeCluster(str(tmp_path)), interval=0.2)
+        with qtbot.waitSignal(bridge.view_data_changed, timeout=20000):
+            bridge.start()
+        pid = bridge.builder_pid
+        assert process_alive(pid)
+        if how == "stop":
+            assert bridge.stop()
+        else:
+            bridge.retire()
+        qtbot.waitUntil(lambda pid=pid: not process_alive(pid), timeout=10000)
+        pids.append(pid)
+    assert pids[0] != pids[1] and _no_builders_left()
+
+
+def test_failures_back_off_and_recovery_is_reported(qtbot, tmp_path):
+    (tmp_path / "fail").write_text("connection refused by h:1")
+    bridge = ClusterBridge(FakeCluster(str(tmp_path)), interval=0.2)
+    bridge.poller.first_retry = 0.1
+    bridge.poller.max_backoff = 0.4
+    failures = []
+    bridge.refresh_failed.connect(failures.append)
+    bridge.start()
+    try:
+        qtbot.waitUntil(lambda: len(failures) >= 4, timeout=20000)
+        assert [f.failures for f in failures[:4]] == [1, 2, 3, 4]
+        assert [f.retry_in for f in failures[:4]] == [0.1, 0.2, 0.4, 0.4]
+        assert all(f.reason == "connection refused by h:1" for f in failures)
+        assert len({f.since for f in failures}) == 1 and bridge.last_failure is failures[-1]
+        # a failed refresh is the cluster's failure, not the builder's: the same process goes on
+        assert bridge.builders_started == 1 and set(calls(tmp_path)) == {bridge.builder_pid}
+        with qtbot.waitSignal(bridge.cluster_recovered, timeout=20000):
+            (tmp_path / "fail").unlink()
+        assert bridge.last_failure is None and bridge.latest is not None
+    finally:
+        assert bridge.stop()
+
+
+def test_a_builder_that_dies_is_reported_and_replaced(qtbot, tmp_path):
+    bridge = ClusterBridge(FakeCluster(str(tmp_path)), interval=0.2)
+    bridge.poller.first_retry = 0.1
+    failures = []
+    bridge.refresh_failed.connect(failures.append)
+    try:
+        with qtbot.waitSignal(bridge.view_data_changed, timeout=20000):
+            bridge.start()
+        # killed from outside (the OOM killer, an operator's kill -9)
+        first = bridge.builder_pid
+        with qtbot.waitSignal(bridge.refresh_failed, timeout=20000):
+            os.kill(first, signal.SIGKILL)
+        assert "builder process ended (killed by signal 9)" in failures[0].reason
+        with qtbot.waitSignal(bridge.cluster_recovered, timeout=20000):
+            pass
+        second = bridge.builder_pid
+        assert second not in (None, first) and not process_alive(first)
+        # dead in the middle of a refresh
+        (tmp_path / "crash").touch()
+        with qtbot.waitSignal(bridge.refresh_failed, timeout=20000):
+            bridge.refresh_now()
+        assert "builder process ended (exit code 3)" in failures[-1].reason
+        with qtbot.waitSignal(bridge.cluster_recovered, timeout=20000):
+            pass
+        assert bridge.builders_started == 3 and not process_alive(second)
+    finally:
+        assert bridge.stop()
+    assert _no_builders_left()
+
+
+def test_sort_specs_reach_the_builder(qtbot, tmp_path):
+    bridge = ClusterBridge(FakeCluster(str(tmp_path), partitions=500), interval=0.2)
+    bridge.set_sort_specs({"partitions": (9, True)})
+    try:
+        with qtbot.waitSignal(bridge.view_data_changed, timeout=20000):
+            bridge.start()
+        orders = bridge.latest.partitions.orders
+        assert list(orders) == [(9, True)]
+        ends = [bridge.latest.partitions.rows[i][9] for i in orders[(9, True)]]
+        assert ends == sorted(ends, reverse=True) and len(ends) == 500
+        bridge.set_sort_specs({"partitions": (1, False)})
+        qtbot.waitUntil(lambda: list(bridge.latest.partitions.orders) == [(1, False)], timeout=10000)
+    finally:
+        assert bridge.stop()

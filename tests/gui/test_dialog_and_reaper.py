@@ -1,10 +1,9 @@
-"""Connection dialog (profiles, keyring, Test connection) and the off-thread freeing of old data."""
+"""Connection dialog (profiles, keyring, Test connection) and the stepwise freeing of old data."""
 
 from __future__ import annotations
 
 import gc
 import socket
-import time
 import weakref
 
 import keyring
@@ -99,25 +98,43 @@ class Thing:
     pass
 
 
-def test_reaper_frees_big_graphs_off_the_calling_thread():
+def big_table(probe):
     from partita.gui.domain import tables as T
 
+    rows = [(i, f"t{i}") for i in range(20000)] + [(probe,)]
+    return T.Table((T.Column("a"),), list(range(len(rows))), rows)
+
+
+def test_dismantler_frees_a_big_graph_in_short_steps():
     probe = Thing()
     ref = weakref.ref(probe)
-    rows = [(i, f"t{i}") for i in range(20000)] + [(probe,)]
-    table = T.Table((T.Column("a"),), list(range(len(rows))), rows)
-    del probe, rows
-    reaper.dispose(table)
-    del table
-    deadline = time.monotonic() + 10
-    while ref() is not None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    d = reaper.Dismantler()
+    d.add({"view": big_table(probe), "nested": [list(range(5000)) for _ in range(3)]})
+    del probe
+    steps = 0
+    while d.step(0.0005):  # half a millisecond per step: many steps, each short
+        steps += 1
+        assert steps < 10000
+    assert steps > 10 and not d.busy
     gc.collect()
     assert ref() is None
 
 
-def test_reaper_leaves_shared_objects_alone():
+def test_dismantler_leaves_shared_objects_alone():
     shared = list(range(10000))
-    reaper.dispose({"x": shared, "pad": list(range(1000))})
-    time.sleep(0.2)
+    d = reaper.Dismantler()
+    d.add({"x": shared, "pad": list(range(1000))})
+    while d.step(0.01):
+        pass
     assert len(shared) == 10000
+
+
+def test_gui_reaper_frees_on_the_gui_thread_between_events(qtbot):
+    from partita.gui.qt import stepwise
+
+    probe = Thing()
+    ref = weakref.ref(probe)
+    stepwise.dispose(big_table(probe))
+    del probe
+    assert ref() is not None  # nothing freed inside dispose(): it happens in later event-loop turns
+    qtbot.waitUntil(lambda: ref() is None, timeout=5000)

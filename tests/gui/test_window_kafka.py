@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from partita.gui.domain.snapshot import NO_LEADER
 from partita.gui.qt.main_window import MainWindow
 from partita.gui.services.settings import ConnectionSettings
 
@@ -80,8 +79,9 @@ def test_window_shows_brokers_racks_topic_partitions_and_failover(apache_kafka_c
         assert all(r["Out of sync"] == str(victim) and r["Offline replicas"] == str(victim) for r in rows)
         b3 = [b for b in model_rows(window.brokers.model) if b["Id"] == str(victim)][0]
         assert b3["State"] == "DOWN" and b3["Rack"] == "c" and b3["Leaders"] == "0"
-        snap = window.latest.snapshot
-        assert all(p.leader not in (victim, NO_LEADER) for p in snap.topics_by_name[topic_name].partitions)
+        # the rows the builder process sent: every partition of the topic has a live leader
+        leaders = [r[2] for r in window.latest.partitions.rows if r[0] == topic_name]
+        assert len(leaders) == 6 and all(leader not in (victim, None) for leader in leaders)
         assert any("leader" in t for t in window.overview.event_texts())
         assert int(window.overview.tiles["down"].value.text()) == 1
         # the operator's selection survived the refreshes
@@ -127,7 +127,7 @@ def test_unreachable_cluster_shows_banner_keeps_last_state_and_recovers(apache_k
     with qtbot.waitSignal(window.first_data_arrived, timeout=60000):
         window.connect_to(ConnectionSettings(bootstrap=apache_kafka.bootstrap))
     wait_until(qtbot, lambda: window.brokers.model.rowCount() == 1)
-    before = window.latest.snapshot
+    before = window.latest
     apache_kafka.stop(1)
     try:
         wait_until(qtbot, lambda: window.banner.isVisible(), timeout=60)
@@ -135,12 +135,12 @@ def test_unreachable_cluster_shows_banner_keeps_last_state_and_recovers(apache_k
         assert "unreachable" in text and "last known state" in text and "Retrying" in text
         # the last known state stays on screen
         assert window.brokers.model.rowCount() == 1
-        assert window.latest.snapshot is before
+        assert window.latest is before
         assert model_rows(window.brokers.model)[0]["State"] == "up"
     finally:
         apache_kafka.start(1)
         apache_kafka.wait_ready()
-    wait_until(qtbot, lambda: not window.banner.isVisible() and window.latest.snapshot is not before, timeout=90)
+    wait_until(qtbot, lambda: not window.banner.isVisible() and window.latest is not before, timeout=90)
 
 
 def _run_partita(args, env_extra, timeout=150):

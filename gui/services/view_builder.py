@@ -1,0 +1,79 @@
+"""The builder process: reads the cluster and builds every table, away from the GUI process.
+
+Snapshot assembly and table building are about a second of pure Python per refresh at 50,000
+partitions. On a thread of the GUI process that second holds the GIL in long stretches and
+stalls the GUI thread; in a process of its own it cannot. The GUI process asks for one refresh
+at a time (`REFRESH` with the views' sort specs) and gets the ViewData back in slices (see
+slices.py), or a `FAILED` frame with the reason.
+
+No Qt here; the process is started with the "spawn" method (the GUI process has Qt and threads,
+which a forked child would inherit half-alive).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from partita.gui.domain.view_data import build_view_data
+
+from . import slices
+
+REFRESH = "refresh"
+BUILDER_NICENESS = 10
+FAILED = b"F"  # tag of a frame saying a refresh failed: the reason follows, UTF-8
+
+
+def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]) -> None:
+    """The builder process's main: one refresh per request until the GUI process closes its end
+    of the pipe (or dies: its end closes then too, so no builder outlives its console)."""
+    # Ctrl-C in a terminal reaches the whole process group: the GUI process decides when we stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # background work: where the builder and the GUI process compete for a core, the GUI wins
+    os.nice(BUILDER_NICENESS)
+    logging.basicConfig(format="%(asctime)s %(name)s [builder] %(message)s")
+    for name, level in log_levels.items():
+        logging.getLogger(name).setLevel(level)
+    # as in the GUI process (partita.gui.app.tune_gc): a refresh allocates about a million
+    # acyclic objects, and full collections of them would only add CPU time to every refresh
+    gc.set_threshold(700, 10, 1_000_000)
+    client = None
+    previous = None
+    try:
+        while True:
+            try:
+                kind, sort_specs = conn.recv()
+            except (EOFError, OSError):
+                return
+            if kind != REFRESH:
+                continue
+            try:
+                if client is None:
+                    client = client_factory()
+                t0 = time.perf_counter()
+                snapshot = client.snapshot()
+                view = build_view_data(snapshot, previous, sort_specs, fetched_in=time.perf_counter() - t0)
+            except Exception as e:  # the reason goes to the banner; the next request tries again
+                conn.send_bytes(FAILED + (str(e) or type(e).__name__).encode())
+                continue
+            # for the next refresh's events and rates, which need no groups (a third of a snapshot)
+            previous = replace(snapshot, groups=())
+            del snapshot
+            for frame in slices.frames(view):
+                conn.send_bytes(frame)
+            del view
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        return  # the GUI process closed its end while we were sending: it wants no more
+    finally:
+        if client is not None:
+            close = getattr(client, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    pass
