@@ -14,13 +14,14 @@ live ISR member the partition goes offline (leader -1) unless unclean election i
 
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
 
-from partita.engine.cluster import placement
+from partita.engine.cluster import client_quotas, placement, scram_credentials
 from partita.engine.cluster.configs import (
     BROKER_CONFIGS,
     DYNAMIC_BROKER_CONFIGS,
@@ -63,6 +64,8 @@ class Controller:
         self._listeners: list[Callable[[MetadataImage], None]] = []
         if loaded is None:
             self._commit(self.image)
+        self.client_quotas = store.load_client_quotas()
+        self.scram_credentials = store.load_scram_credentials()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -517,6 +520,52 @@ class Controller:
         first = int(self.store.get_meta("next_producer_id", "0"))
         self.store.set_meta("next_producer_id", str(first + count))
         return {"first": first, "count": count}
+
+    # -- client quotas and SCRAM credentials (stored and described; see their modules) ----
+
+    def alter_client_quotas(self, entries: list[dict], validate_only: bool = False) -> list[dict]:
+        """Each entry: entity [[type, name or None]...], ops [[key, value or None to remove]...]."""
+        parsed = [(client_quotas.entity_key(tuple(pair) for pair in e["entity"]),
+                   [(key, value) for key, value in e["ops"]]) for e in entries]
+        new, results = client_quotas.alter(self.client_quotas, parsed)
+        if not validate_only:
+            changed = {entity: new.get(entity) for entity in self.client_quotas.keys() | new.keys()
+                       if new.get(entity) != self.client_quotas.get(entity)}
+            if changed:
+                self.store.save_client_quotas(changed)
+            self.client_quotas = new
+        return [_result(E(error.code) if error else E.none, error.message if error else None,
+                        entity=[list(pair) for pair in entity]) for entity, error in results]
+
+    def describe_client_quotas(self, components: list[list], strict: bool) -> dict:
+        try:
+            matches = client_quotas.describe(self.client_quotas, [tuple(c) for c in components], strict)
+        except client_quotas.QuotaError as exc:
+            return _result(E(exc.code), exc.message, entries=None)
+        return _result(message="", entries=[{"entity": [list(pair) for pair in entity], "values": values}
+                                            for entity, values in matches])
+
+    def alter_scram_credentials(self, deletions: list[list], upsertions: list[dict]) -> list[dict]:
+        """Upsertions carry salt and salted_password base64-encoded; only derived keys are stored."""
+        changes, results = scram_credentials.alter(
+            self.scram_credentials, [(name, mechanism) for name, mechanism in deletions],
+            [(u["name"], u["mechanism"], u["iterations"], base64.b64decode(u["salt"]),
+              base64.b64decode(u["salted_password"])) for u in upsertions])
+        if changes:
+            self.store.save_scram_credentials(changes)
+            credentials = dict(self.scram_credentials)
+            for key, credential in changes.items():
+                if credential is None:
+                    credentials.pop(key, None)
+                else:
+                    credentials[key] = credential
+            self.scram_credentials = credentials
+        return [{"user": user, "error_code": code, "error_message": message} for user, code, message in results]
+
+    def describe_scram_credentials(self, users: list[str] | None) -> list[dict]:
+        return [{"user": user, "error_code": code, "error_message": message,
+                 "credentials": [list(info) for info in infos]}
+                for user, code, message, infos in scram_credentials.describe(self.scram_credentials, users)]
 
     # -- automatic leader rebalance -------------------------------------------------------
 

@@ -2,11 +2,12 @@
 
 WAL mode, so brokers and tools may read it while the controller writes. Only the topics
 and brokers that changed between two images are written, inside one transaction, before
-the controller acknowledges the change.
+the controller acknowledges the change; client quotas and SCRAM credentials likewise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -19,6 +20,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS brokers (node_id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS broker_configs (node_id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS client_quotas (entity TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scram_credentials (user TEXT, mechanism INTEGER, doc TEXT NOT NULL,
+                                              PRIMARY KEY (user, mechanism));
 """
 
 
@@ -76,6 +80,49 @@ class MetadataStore:
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
+            raise
+
+    # Client quotas and SCRAM credentials are the controller's too, but not part of the image
+    # pushed to brokers: brokers ask the controller for them (DescribeClientQuotas,
+    # DescribeUserScramCredentials), so an image stays as small as topics and brokers make it.
+
+    def load_client_quotas(self) -> dict[tuple, dict[str, float]]:
+        """entity ((type, name), ...) -> {quota key: value}."""
+        return {tuple(tuple(pair) for pair in json.loads(entity)): json.loads(doc)
+                for entity, doc in self.db.execute("SELECT entity, doc FROM client_quotas")}
+
+    def save_client_quotas(self, changed: dict[tuple, dict[str, float] | None]) -> None:
+        """Write the entities whose quotas changed; None (or no values) deletes the entity."""
+        with self._transaction() as db:
+            for entity, values in changed.items():
+                key = json.dumps([list(pair) for pair in entity])
+                if values:
+                    db.execute("INSERT OR REPLACE INTO client_quotas VALUES (?, ?)", (key, json.dumps(values)))
+                else:
+                    db.execute("DELETE FROM client_quotas WHERE entity = ?", (key,))
+
+    def load_scram_credentials(self) -> dict[tuple[str, int], dict]:
+        """(user, mechanism) -> {"salt", "stored_key", "server_key" (base64), "iterations"}."""
+        return {(user, mechanism): json.loads(doc)
+                for user, mechanism, doc in self.db.execute("SELECT user, mechanism, doc FROM scram_credentials")}
+
+    def save_scram_credentials(self, changed: dict[tuple[str, int], dict | None]) -> None:
+        with self._transaction() as db:
+            for (user, mechanism), credential in changed.items():
+                if credential is None:
+                    db.execute("DELETE FROM scram_credentials WHERE user = ? AND mechanism = ?", (user, mechanism))
+                else:
+                    db.execute("INSERT OR REPLACE INTO scram_credentials VALUES (?, ?, ?)",
+                               (user, mechanism, json.dumps(credential)))
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        self.db.execute("BEGIN")
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
             raise
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:

@@ -240,6 +240,14 @@ class Supervisor:
                 return c.allocate_producer_ids(args["node_id"])
             if op == "DescribeTopicConfigs":
                 return c.describe_topic_configs(args["name"])
+            if op == "AlterClientQuotas":
+                return c.alter_client_quotas(args["entries"], args.get("validate_only", False))
+            if op == "DescribeClientQuotas":
+                return c.describe_client_quotas(args["components"], args.get("strict", False))
+            if op == "AlterUserScramCredentials":
+                return c.alter_scram_credentials(args["deletions"], args["upsertions"])
+            if op == "DescribeUserScramCredentials":
+                return c.describe_scram_credentials(args.get("users"))
             if op == "Status":
                 return self.describe()
             if op == "KillBroker":
