@@ -34,8 +34,6 @@ def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]
     of the pipe (or dies: its end closes then too, so no builder outlives its console)."""
     # Ctrl-C in a terminal reaches the whole process group: the GUI process decides when we stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # background work: where the builder and the GUI process compete for a core, the GUI wins
-    os.nice(BUILDER_NICENESS)
     logging.basicConfig(format="%(asctime)s %(name)s [builder] %(message)s")
     for name, level in log_levels.items():
         logging.getLogger(name).setLevel(level)
@@ -44,6 +42,7 @@ def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]
     gc.set_threshold(700, 10, 1_000_000)
     client = None
     previous = None
+    niced = False
     try:
         while True:
             try:
@@ -67,6 +66,12 @@ def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]
             for frame in slices.frames(view):
                 conn.send_bytes(frame)
             del view
+            if not niced:
+                # the first refresh is the one an operator waits for (a blank window); the later
+                # ones are background work: where the builder and the GUI process compete for a
+                # core, the GUI should win
+                os.nice(BUILDER_NICENESS)
+                niced = True
     except (BrokenPipeError, ConnectionResetError, EOFError):
         return  # the GUI process closed its end while we were sending: it wants no more
     finally:
