@@ -7,13 +7,19 @@
 Part 1 (GUI): a generated cluster (N partitions over topics of 20 partitions, RF 3, B brokers in 5
 racks, G consumer groups each committed on one topic, log dirs with sizes) is served by a reader
 that returns what a KafkaReader would return (RawCluster), with end offsets moving and one broker
-going down and up again. It goes through ClusterClient → poller on the bridge's worker thread →
-table projections → Qt models → the main window's views, offscreen. Measured:
-  - time to first view: connect → the first snapshot's tables are in every view and painted;
+going down and up again. The reader is made in the builder process from a picklable factory, as a
+connection profile's client is, and goes through ClusterClient → table projections (builder
+process) → slices over the pipe → the bridge's worker thread → Qt models → the main window's
+views, offscreen. Measured:
+  - time to first view: connect → the first snapshot's tables are in every view and painted
+    (including starting the builder process and generating the cluster in it);
   - longest GUI-thread stall: the largest gap between ticks of a 5 ms QTimer on the GUI thread,
     minus 5 ms, over refreshes and over operator actions (switching tabs, sorting 50,000 rows,
     filtering, selecting a broker and a group);
-  - peak RSS of the process (ru_maxrss).
+  - peak RSS of the GUI process (ru_maxrss), of the builder process and of any other child of
+    the GUI process (multiprocessing's resource tracker), from /proc (VmHWM);
+  - per refresh: builder time (read + assemble, tables) and transfer (frames, MB, the receiving
+    thread's unpickling time and its longest single hold of the GIL).
 
 Part 2 (--requests): requests one refresh sends, against a real 3-broker Apache Kafka, for
 topics totalling 10 … 2,000 partitions (and 1 … 50 groups): librdkafka's own count (statistics
@@ -123,16 +129,79 @@ class GeneratedReader:
         pass
 
 
+class GeneratedCluster:
+    """Picklable factory of the generated cluster's client, called in the builder process (as
+    KafkaClientFactory is for a live cluster). Writes how long generating took to `report`."""
+
+    def __init__(self, partitions: int, groups: int, brokers: int, report: str) -> None:
+        self.partitions, self.groups, self.brokers, self.report = partitions, groups, brokers, report
+
+    def __call__(self):
+        from partita.gui.services.cluster_client import ClusterClient
+
+        before = process_memory_mb(os.getpid())["rss_mb"]
+        t = time.perf_counter()
+        reader = GeneratedReader(self.partitions, self.groups, self.brokers)
+        took = time.perf_counter() - t
+        after = process_memory_mb(os.getpid())["rss_mb"]
+        Path(self.report).write_text(json.dumps({
+            "generate_s": round(took, 3),
+            "builder_rss_mb_before_generating": before,
+            "builder_rss_mb_after_generating": after,
+        }))
+        return ClusterClient(reader)
+
+
+def process_memory_mb(pid: int) -> dict:
+    """Peak and current RSS of a process, from /proc (Linux)."""
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                out[key] = round(int(value.split()[0]) / 1024, 1)
+    except OSError:
+        pass
+    return {"peak_rss_mb": out.get("VmHWM"), "rss_mb": out.get("VmRSS")}
+
+
+def runqueue_wait() -> float:
+    """Seconds this thread has waited on a run queue for a core (Linux schedstat; 0 elsewhere)."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def child_processes(parent: int) -> dict[int, str]:
+    """pid → name of the processes whose parent is `parent`."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == parent:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            out[int(entry.name)] = "resource_tracker" if "resource_tracker" in cmd else name
+    return out
+
+
 def gui_bench(partitions: int, groups: int, brokers: int, refreshes: int, shots: Path | None, interval: float) -> dict:
+    import tempfile
+
     from partita.gui.qt.bindings import QApplication, QElapsedTimer, Qt, QTimer
     from partita.gui.qt.main_window import MainWindow
-    from partita.gui.services.cluster_client import ClusterClient
     from partita.gui.services.settings import ConnectionSettings
 
     app = QApplication.instance() or QApplication([])
-    t_gen = time.perf_counter()
-    reader = GeneratedReader(partitions, groups, brokers)
-    gen_s = time.perf_counter() - t_gen
+    report = Path(tempfile.mkdtemp(prefix="console-scale-")) / "generated.json"
+    factory = GeneratedCluster(partitions, groups, brokers, str(report))
 
     window = MainWindow(interval=interval)
     window.resize(1280, 800)
@@ -149,22 +218,25 @@ def gui_bench(partitions: int, groups: int, brokers: int, refreshes: int, shots:
     worst: dict[str, float] = {}
     clock = QElapsedTimer()
     clock.start()
-    last = {"t": clock.nsecsElapsed(), "cpu": time.thread_time()}
-    # the longest stalls, each with the GUI thread's own CPU time in it: a stall with little CPU
-    # was spent waiting (for the GIL, or for a core), one with much CPU was the GUI thread's work
-    longest: list[tuple[float, float, str]] = []
+    last = {"t": clock.nsecsElapsed(), "cpu": time.thread_time(), "queued": runqueue_wait()}
+    # the longest stalls, each with the GUI thread's own CPU time in it and the time it waited
+    # for a core (Linux schedstat): what is left was spent waiting for the GIL (or blocked)
+    longest: list[tuple[float, float, float, str, float]] = []
 
     def tick():
         now = clock.nsecsElapsed()
         cpu = time.thread_time()
+        queued = runqueue_wait()
         gap = (now - last["t"]) / 1e6 - 5.0
         cpu_ms = (cpu - last["cpu"]) * 1000
+        queued_ms = (queued - last["queued"]) * 1000
         last["t"] = now
         last["cpu"] = cpu
+        last["queued"] = queued
         stalls.append(gap)
         worst[phase["name"]] = max(worst.get(phase["name"], 0.0), gap)
         if gap > 20:
-            longest.append((round(gap, 1), round(cpu_ms, 1), phase["name"]))
+            longest.append((round(gap, 1), round(cpu_ms, 1), round(queued_ms, 1), phase["name"], time.perf_counter()))
         if gap > 50:
             big.append((round(time.perf_counter() - t0, 3), round(gap, 1), phase["name"]))
 
@@ -196,10 +268,31 @@ def gui_bench(partitions: int, groups: int, brokers: int, refreshes: int, shots:
         big.append((round(first["t"] - t0, 3), 0.0, "first view painted"))
 
     window.first_data_arrived.connect(on_first)
+    applied = {"n": 0}
+    # per refresh: requested, first frame, last frame, unpickled, applied to every view
+    windows: list[tuple[float, float, float, float, float]] = []
+    per_refresh: list[dict] = []
+
+    def on_applied(d):
+        applied["n"] += 1
+        tr = window.bridge.last_transfer if window.bridge is not None else None
+        if tr:
+            windows.append((tr.requested_at, tr.first_frame_at, tr.received_at, tr.assembled_at, time.perf_counter()))
+        per_refresh.append({
+            "builder_read_assemble_s": round(d.fetched_in, 3),
+            "builder_tables_s": round(d.built_in, 3),
+            "frames": tr.frames if tr else None,
+            "mb": round(tr.bytes / 2**20, 1) if tr else None,
+            "receive_s": round(tr.received_at - tr.first_frame_at, 3) if tr else None,
+            "gui_unpickle_s": round(tr.unpickle_seconds, 3) if tr else None,
+            "gui_unpickle_turns": tr.turns if tr else None,
+            "longest_unpickle_ms": round(tr.longest_unpickle_ms, 2) if tr else None,
+        })
+
+    window.data_applied.connect(on_applied)
     t0 = time.perf_counter()
     big.append((0.0, 0.0, "connect"))
-    client = ClusterClient(reader)
-    window.connect_client(client, ConnectionSettings(name="generated", bootstrap="kafka-1.example.internal:9092"))
+    window.connect_client(factory, ConnectionSettings(name="generated", bootstrap="kafka-1.example.internal:9092"))
 
     def spin_until(pred, timeout):
         deadline = time.perf_counter() + timeout
@@ -213,8 +306,8 @@ def gui_bench(partitions: int, groups: int, brokers: int, refreshes: int, shots:
     phase["name"] = "refreshes"
     last["t"] = clock.nsecsElapsed()
     last["cpu"] = time.thread_time()
-    spin_until(lambda: reader.refreshes >= refreshes and window.latest is not None
-               and window.latest.snapshot.taken_at > 0 and reader.refreshes >= refreshes, 300)
+    last["queued"] = runqueue_wait()
+    spin_until(lambda: applied["n"] >= refreshes, 300)
     # let the last refresh land
     spin_until(lambda: False, 1.5)
 
@@ -222,6 +315,7 @@ def gui_bench(partitions: int, groups: int, brokers: int, refreshes: int, shots:
         phase["name"] = name
         last["t"] = clock.nsecsElapsed()
         last["cpu"] = time.thread_time()
+        last["queued"] = runqueue_wait()
         t = time.perf_counter()
         fn()
         app.processEvents()
@@ -239,35 +333,68 @@ def gui_bench(partitions: int, groups: int, brokers: int, refreshes: int, shots:
     actions["switch to groups, select a group"] = act(
         "group", lambda: (window.tabs.setCurrentWidget(window.groups), window.groups.groups.select_key("group-00042")))
     phase["name"] = "refreshes (sorted views)"
-    n0 = reader.refreshes
-    spin_until(lambda: reader.refreshes >= n0 + 3, 120)
+    n0 = applied["n"]
+    spin_until(lambda: applied["n"] >= n0 + 3, 120)
     spin_until(lambda: False, 1.0)
     probe.stop()
 
     if shots:
         window.save_screenshots(shots)
 
-    snap = window.latest.snapshot
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    def during(at: float, gap_ms: float) -> str:
+        """What the refresh pipeline was doing in a stall that ended at `at`."""
+        start = at - gap_ms / 1000
+        for requested, first, last, whole, shown in windows:
+            if start < shown and at > requested:
+                if at <= first:
+                    return "builder building"
+                if at <= last:
+                    return "receiving frames"
+                if at <= whole:
+                    return "unpickling"
+                return "applying to views"
+        return "between refreshes"
+
+    snap = window.latest.summary
+    gui_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    children = {f"{name} ({pid})": process_memory_mb(pid) for pid, name in child_processes(os.getpid()).items()}
+    builder = window.bridge.builder_pid
+    generated = json.loads(report.read_text()) if report.exists() else {}
+    generate_s = generated.get("generate_s")
     result = {
         "partitions": snap.partition_count,
-        "topics": len(snap.topics),
-        "groups": len(snap.groups),
+        "topics": snap.topic_count,
+        "groups": snap.group_count,
         "brokers": len(snap.brokers),
-        "committed_offsets": sum(len(g.offsets) for g in snap.groups),
-        "generate_s": round(gen_s, 3),
+        "committed_offsets": snap.committed_offsets,
+        "generate_s (in the builder, part of first view)": generate_s,
         "first_view_s": round(first_view_s, 3),
-        "refreshes_seen": reader.refreshes,
-        "worker_table_build_s": round(window.latest.built_in, 3),
+        "first_view_s_without_generating": round(first_view_s - (generate_s or 0), 3),
+        "refreshes_seen": applied["n"],
+        "builder_processes_started": window.bridge.builders_started,
+        "per_refresh": per_refresh,
         "longest_gui_stall_ms": round(max(stalls), 1),
         "gui_thread_ms_per_view": per_view_ms,
         "longest_gui_stall_ms_by_phase": {k: round(v, 1) for k, v in worst.items()},
         "action_ms": {k: round(v, 1) for k, v in actions.items()},
-        "peak_rss_mb": round(rss_mb, 1),
+        "peak_rss_mb": gui_rss_mb,
+        "builder_pid": builder,
+        "child_processes_memory": children,
+        # the generated cluster stands in for the remote one: its memory is the bench's, not the console's
+        "builder_rss_mb_before_and_after_generating": [generated.get("builder_rss_mb_before_generating"),
+                                                       generated.get("builder_rss_mb_after_generating")],
+        "peak_rss_mb_sum_of_processes": round(gui_rss_mb + sum(c["peak_rss_mb"] or 0 for c in children.values()), 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "stalls_over_50ms": big,
-        "stalls_over_20ms_ms_gui_cpu_ms_phase": sorted(longest, reverse=True)[:12],
+        # (stall ms, GUI-thread CPU ms, ms the GUI thread waited for a core, phase, pipeline step,
+        # seconds since connect)
+        "stalls_over_20ms": sorted(
+            ((gap, cpu, queued, ph, during(at, gap), round(at - t0, 3)) for gap, cpu, queued, ph, at in longest),
+            reverse=True)[:12],
     }
     window.close()
+    # closing the window stops the builder: what is left must be multiprocessing's own helper only
+    result["child_processes_after_close"] = sorted(child_processes(os.getpid()).values())
     return result
 
 
