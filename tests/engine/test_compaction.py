@@ -10,9 +10,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, To
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 
 from tests.engine.helpers import admin, create_topic
-from tests.support.apache_kafka import KafkaCluster
 from tests.support.engine_fixtures import FAST_SETTINGS
-from tests.support.kafka_fixtures import _version
 
 DEADLINE_S = 30.0
 
@@ -65,19 +63,10 @@ def _read_all(cluster, topic: str) -> list[tuple[int, bytes | None, bytes | None
         consumer.close()
 
 
-@pytest.fixture(scope="module")
-def compacting_kafka(tmp_path_factory):
-    """Real Kafka whose cleaner backs off 100 ms from the start (the shared one may be busy
-    cleaning other tests' topics, or back off 15 s before it sees a dynamic change)."""
-    workdir = tmp_path_factory.mktemp("apache-kafka-compaction")
-    with KafkaCluster(brokers=1, racks=None, log_dirs=1, workdir=workdir, version=_version(),
-                      extra_config={"log.cleaner.backoff.ms": 100}) as cluster:
-        yield cluster
-
-
 @pytest.fixture(params=["engine", pytest.param("kafka", marks=pytest.mark.kafka)])
 def compacting_broker(request):
-    return request.getfixturevalue("engine" if request.param == "engine" else "compacting_kafka")
+    """The engine, set to look for dirty logs every 100 ms, or real Kafka (started that way)."""
+    return request.getfixturevalue("engine" if request.param == "engine" else "apache_kafka")
 
 
 def test_compacted_topic_keeps_the_last_record_per_key(compacting_broker):

@@ -668,6 +668,9 @@ class KafkaCluster:
             "num.partitions": 1,
             "auto.create.topics.enable": "true",
             "group.initial.rebalance.delay.ms": 0,
+            # the cleaner looks for dirty logs every 100 ms, not 15 s, so that compaction tests
+            # need not wait for it (a static setting: a dynamic change only applies after a backoff)
+            "log.cleaner.backoff.ms": 100,
             "offsets.topic.replication.factor": min(3, n),
             "transaction.state.log.replication.factor": min(3, n),
             "transaction.state.log.min.isr": min(2, n),
