@@ -4,8 +4,10 @@ A group's coordinator is the leader of its `__consumer_offsets` partition, a tra
 id's the leader of its `__transaction_state` partition (partition = Kafka's
 `Utils.abs(javaHash(key)) % partitions`, engine/groups/hashing.py). The first
 FindCoordinator for a key type creates its topic through the controller with Kafka's
-topic configs and broker settings for partitions and replication factor (capped at the
-live brokers, so a one-broker cluster still gets its coordinator), and waits for leaders.
+topic configs and broker settings for partitions and replication factor, and waits for
+leaders. Unlike Kafka, the replication factor is capped at the live brokers (and
+min.insync.replicas at the replication factor), so a one-broker cluster still gets its
+coordinators where Kafka would fail to create the topic.
 """
 
 from __future__ import annotations
@@ -60,10 +62,12 @@ async def ensure_internal_topic(ctx, topic: InternalTopic) -> str | None:
     partitions = int(_setting(broker, topic.partitions_setting))
     live = max(1, len(broker.metadata.live_brokers()))
     rf = max(1, min(int(_setting(broker, topic.replication_setting)), live))
+    configs = topic.configs(broker)
+    if int(configs.get("min.insync.replicas", "1")) > rf:  # the capped replication factor caps it too
+        configs["min.insync.replicas"] = str(rf)
     try:
         results = await controller_call(ctx, "CreateTopics", topics=[{
-            "name": topic.name, "num_partitions": partitions, "replication_factor": rf,
-            "configs": topic.configs(broker),
+            "name": topic.name, "num_partitions": partitions, "replication_factor": rf, "configs": configs,
         }])
     except KafkaError as exc:
         return f"cannot create {topic.name}: {exc}"

@@ -15,7 +15,7 @@ from kio.schema.list_transactions.v2.request import ListTransactionsRequest
 from tests.engine.helpers import raw_request
 from tests.support.kafka_cli import TRANSACTIONS_COMMAND, run_kafka_tool
 
-NOT_COORDINATOR, TRANSACTIONAL_ID_NOT_FOUND, INVALID_REQUEST, INVALID_REGULAR_EXPRESSION = 16, 105, 42, 128
+NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, TRANSACTIONAL_ID_NOT_FOUND, INVALID_REQUEST, INVALID_REGULAR_EXPRESSION = 16, 14, 105, 42, 128
 
 
 @pytest.fixture(params=["engine", pytest.param("kafka", marks=pytest.mark.kafka)])
@@ -67,11 +67,17 @@ def test_only_the_coordinator_of_a_transactional_id_knows_it_is_unknown(three_br
         request = DescribeTransactionsRequest(transactional_ids=(txn_id, ""))
         return raw_request(three_brokers.address(node), 65, 0, request).transaction_states
 
+    def ask_coordinator():
+        found = find()
+        return found, describe(found.node_id) if found.error_code == 0 else None
+
     # Kafka creates __transaction_state on the first request and answers once the partition has a
-    # leader, and its coordinator takes the partition up a moment later: wait for both.
-    found = _eventually(find, lambda c: c.error_code == 0)
-    assert found.node_id in three_brokers.broker_ids
-    state, empty = _eventually(lambda: describe(found.node_id), lambda s: s[0].error_code != NOT_COORDINATOR)
+    # leader; its coordinator takes the partition up (NOT_COORDINATOR, then COORDINATOR_LOAD_IN_PROGRESS)
+    # a moment later. Ask again until the coordinator answers for the id.
+    found, states = _eventually(ask_coordinator, lambda r: r[1] is not None and r[1][0].error_code not in (
+        NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS))
+    assert found.error_code == 0 and found.node_id in three_brokers.broker_ids
+    state, empty = states
     assert (state.transactional_id, state.error_code, state.transaction_state, state.producer_id) == (
         txn_id, TRANSACTIONAL_ID_NOT_FOUND, "", 0)
     assert empty.error_code == INVALID_REQUEST
@@ -81,7 +87,7 @@ def test_only_the_coordinator_of_a_transactional_id_knows_it_is_unknown(three_br
             assert (state.error_code, empty.error_code) == (NOT_COORDINATOR, INVALID_REQUEST), node
 
 
-def _eventually(call, done, timeout_s: float = 15.0):
+def _eventually(call, done, timeout_s: float = 30.0):
     deadline = time.monotonic() + timeout_s
     while True:
         result = call()
