@@ -126,37 +126,6 @@ def partition_lag(committed: int | None, end: int | None) -> int | None:
     return max(0, end - committed)
 
 
-@dataclass(frozen=True, slots=True)
-class PartitionLag:
-    topic: str
-    partition: int
-    committed: int | None
-    end_offset: int | None
-    lag: int | None
-    member_id: str | None = None
-    client_id: str | None = None
-    host: str | None = None
-
-
-def group_partition_lags(snapshot: ClusterSnapshot, group: Group) -> list[PartitionLag]:
-    """Lag per partition the group has a committed offset for or is assigned."""
-    owners: dict[tuple[str, int], tuple[str, str, str]] = {}
-    for m in group.members:
-        for tp in m.assignment:
-            owners[tp] = (m.member_id, m.client_id, m.host)
-    committed = {(o.topic, o.partition): o.offset for o in group.offsets}
-    keys = sorted(set(committed) | set(owners))
-    by_key = snapshot.partitions_by_key
-    out = []
-    for k in keys:
-        p = by_key.get(k)
-        end = p.end_offset if p is not None else None
-        c = committed.get(k)
-        owner = owners.get(k, (None, None, None))
-        out.append(PartitionLag(k[0], k[1], c, end, partition_lag(c, end), *owner))
-    return out
-
-
 def group_lag(snapshot: ClusterSnapshot, group: Group) -> int | None:
     """Total lag of a group over its committed partitions; None when nothing is known."""
     by_key = snapshot.partitions_by_key

@@ -266,11 +266,32 @@ def group_partitions_table(s: ClusterSnapshot, group_id: str) -> Table:
     g = s.groups_by_id.get(group_id)
     if g is None:
         return empty(GROUP_PARTITION_COLUMNS)
-    rows = [
-        (r.topic, r.partition, r.committed, r.end_offset, r.lag, r.member_id or "", r.client_id or "", r.host or "")
-        for r in health.group_partition_lags(s, g)
-    ]
-    return Table(GROUP_PARTITION_COLUMNS, [(r[0], r[1]) for r in rows], rows)
+    return Table(GROUP_PARTITION_COLUMNS, *group_partition_rows(s, g))
+
+
+_NO_OWNER = ("", "", "")
+
+
+def group_partition_rows(s: ClusterSnapshot, g) -> tuple[list, list]:
+    """Keys and rows of a group's lag per partition it has a committed offset for or is assigned,
+    straight into tuples: the builder makes them for every group, 100,000 rows at scale."""
+    owners: dict[tuple[str, int], tuple[str, str, str]] = {}
+    for m in g.members:
+        owner = (m.member_id or "", m.client_id or "", m.host or "")
+        for tp in m.assignment:
+            owners[tp] = owner
+    committed = {(o.topic, o.partition): o.offset for o in g.offsets}
+    keys = sorted(committed.keys() | owners.keys())
+    rows = []
+    append = rows.append
+    get_partition, get_committed, get_owner = s.partitions_by_key.get, committed.get, owners.get
+    lag = health.partition_lag
+    for k in keys:
+        p = get_partition(k)
+        end = None if p is None else p.end_offset
+        c = get_committed(k)
+        append((k[0], k[1], c, end, lag(c, end), *get_owner(k, _NO_OWNER)))
+    return keys, rows
 
 
 GROUP_MEMBER_COLUMNS = (
@@ -286,6 +307,10 @@ def group_members_table(s: ClusterSnapshot, group_id: str) -> Table:
     g = s.groups_by_id.get(group_id)
     if g is None:
         return empty(GROUP_MEMBER_COLUMNS)
+    return Table(GROUP_MEMBER_COLUMNS, *group_member_rows(s, g))
+
+
+def group_member_rows(s: ClusterSnapshot, g) -> tuple[list, list]:
     rows = []
     for m in sorted(g.members, key=lambda m: m.member_id):
         by_topic: dict[str, list[int]] = {}
@@ -293,23 +318,22 @@ def group_members_table(s: ClusterSnapshot, group_id: str) -> Table:
             by_topic.setdefault(t, []).append(p)
         assigned = "; ".join(f"{t}: {','.join(map(str, sorted(ps)))}" for t, ps in sorted(by_topic.items()))
         rows.append((m.member_id, m.group_instance_id or "", m.client_id, m.host, assigned))
-    return Table(GROUP_MEMBER_COLUMNS, [r[0] for r in rows], rows)
+    return [r[0] for r in rows], rows
 
 
-def every_group(s: ClusterSnapshot, group_table) -> tuple[Table, dict[str, tuple[int, int]]]:
-    """One table of every group's rows of `group_table` (group_partitions_table or
-    group_members_table), with each group's (first, end) row range: showing a group's detail is
+def every_group(s: ClusterSnapshot, columns, group_rows) -> tuple[Table, dict[str, tuple[int, int]]]:
+    """One table of every group's rows (`group_rows` is group_partition_rows or
+    group_member_rows), with each group's (first, end) row range: showing a group's detail is
     then a slice of finished rows, not a computation over the snapshot (which stays with the
     builder process)."""
-    columns = group_table(s, "").columns
     keys: list = []
     rows: list[tuple] = []
     ranges: dict[str, tuple[int, int]] = {}
     for g in sorted(s.groups, key=lambda g: g.group_id):
-        t = group_table(s, g.group_id)
-        ranges[g.group_id] = (len(rows), len(rows) + len(t.rows))
-        keys += t.keys
-        rows += t.rows
+        group_keys, group_table_rows = group_rows(s, g)
+        ranges[g.group_id] = (len(rows), len(rows) + len(group_table_rows))
+        keys += group_keys
+        rows += group_table_rows
     return Table(columns, keys, rows), ranges
 
 

@@ -101,8 +101,9 @@ def build_view_data(
                 broker_rows[b] = [i]
             else:
                 lst.append(i)
-    group_partitions, group_partition_rows = T.every_group(snapshot, T.group_partitions_table)
-    group_members, group_member_rows = T.every_group(snapshot, T.group_members_table)
+    group_partitions, group_partition_rows = T.every_group(snapshot, T.GROUP_PARTITION_COLUMNS,
+                                                           T.group_partition_rows)
+    group_members, group_member_rows = T.every_group(snapshot, T.GROUP_MEMBER_COLUMNS, T.group_member_rows)
     events = ev.diff(previous, snapshot)
     return ViewData(
         summary=ClusterSummary.of(snapshot),

@@ -47,9 +47,10 @@ def test_lag_is_end_minus_committed_per_partition_and_group():
     g = group(offsets=((("orders", 0), 60), (("orders", 1), 50)))
     s = snapshot(groups=[g])
     assert health.group_lag(s, g) == 40 + 0
-    lags = health.group_partition_lags(s, g)
-    assert [(r.partition, r.committed, r.end_offset, r.lag) for r in lags] == [(0, 60, 100, 40), (1, 50, 50, 0)]
-    assert lags[0].client_id == "client-0"
+    keys, rows = tables.group_partition_rows(s, g)
+    assert keys == [("orders", 0), ("orders", 1)]
+    assert [(r[1], r[2], r[3], r[4]) for r in rows] == [(0, 60, 100, 40), (1, 50, 50, 0)]
+    assert rows[0][6] == "client-0"
     assert health.partition_lag(None, 5) is None
     assert health.partition_lag(-1, 5) is None
     assert health.partition_lag(7, 5) == 0
