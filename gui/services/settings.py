@@ -65,6 +65,34 @@ class ConnectionSettings:
         self.bootstrap_hosts()
 
 
+# (field of ConnectionSettings, librdkafka property, kafka-python argument)
+_SASL_KEYS = (
+    ("sasl_mechanism", "sasl.mechanism", "sasl_mechanism"),
+    ("username", "sasl.username", "sasl_plain_username"),
+    ("password", "sasl.password", "sasl_plain_password"),
+)
+_TLS_KEYS = (
+    ("ssl_ca", "ssl.ca.location", "ssl_cafile"),
+    ("ssl_cert", "ssl.certificate.location", "ssl_certfile"),
+    ("ssl_key", "ssl.key.location", "ssl_keyfile"),
+    ("ssl_key_password", "ssl.key.password", "ssl_password"),
+)
+
+
+def _security(s: ConnectionSettings, library: int) -> dict:
+    """SASL and TLS settings under the names of one client library (1 librdkafka, 2 kafka-python)."""
+    conf: dict = {}
+    if s.uses_sasl:
+        for keys in _SASL_KEYS:
+            conf[keys[library]] = getattr(s, keys[0])
+    if s.uses_tls:
+        for keys in _TLS_KEYS:
+            value = getattr(s, keys[0])
+            if value:
+                conf[keys[library]] = value
+    return conf
+
+
 def confluent_config(s: ConnectionSettings, **extra) -> dict:
     """librdkafka configuration for AdminClient / Consumer."""
     conf: dict = {
@@ -77,20 +105,8 @@ def confluent_config(s: ConnectionSettings, **extra) -> dict:
         # connection failures come back as errors and warnings in the snapshot; librdkafka's own
         # log lines (one per failed reconnect) would only flood the terminal
         "log_level": 2,
+        **_security(s, 1),
     }
-    if s.uses_sasl:
-        conf["sasl.mechanism"] = s.sasl_mechanism
-        conf["sasl.username"] = s.username
-        conf["sasl.password"] = s.password
-    if s.uses_tls:
-        if s.ssl_ca:
-            conf["ssl.ca.location"] = s.ssl_ca
-        if s.ssl_cert:
-            conf["ssl.certificate.location"] = s.ssl_cert
-        if s.ssl_key:
-            conf["ssl.key.location"] = s.ssl_key
-        if s.ssl_key_password:
-            conf["ssl.key.password"] = s.ssl_key_password
     conf.update(extra)
     return conf
 
@@ -102,19 +118,7 @@ def kafka_python_config(s: ConnectionSettings, **extra) -> dict:
         "security_protocol": s.security_protocol,
         "client_id": CLIENT_ID,
         "request_timeout_ms": 10000,
+        **_security(s, 2),
     }
-    if s.uses_sasl:
-        conf["sasl_mechanism"] = s.sasl_mechanism
-        conf["sasl_plain_username"] = s.username
-        conf["sasl_plain_password"] = s.password
-    if s.uses_tls:
-        if s.ssl_ca:
-            conf["ssl_cafile"] = s.ssl_ca
-        if s.ssl_cert:
-            conf["ssl_certfile"] = s.ssl_cert
-        if s.ssl_key:
-            conf["ssl_keyfile"] = s.ssl_key
-        if s.ssl_key_password:
-            conf["ssl_password"] = s.ssl_key_password
     conf.update(extra)
     return conf
