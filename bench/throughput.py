@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -57,6 +57,9 @@ class Result:
     produce_s: float = 0.0
     consume_s: float = 0.0
     rounds: int = 1
+    # CPU seconds the target's server processes used in each phase (all their threads, from /proc)
+    produce_server_cpu_s: float = 0.0
+    consume_server_cpu_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -70,6 +73,9 @@ class Result:
     def mbps(self, seconds: float) -> float:
         return self.records * self.record_size / 1e6 / seconds if seconds > 0 else 0.0
 
+    def cpu_us_per_record(self, cpu_s: float) -> float:
+        return cpu_s * 1e6 / self.records
+
     def figures(self) -> dict[str, object]:
         d = asdict(self)
         if self.ok:
@@ -78,8 +84,27 @@ class Result:
                 produce_mb_per_s=round(self.mbps(self.produce_s), 2),
                 consume_records_per_s=round(self.rate(self.consume_s)),
                 consume_mb_per_s=round(self.mbps(self.consume_s), 2),
+                produce_server_cpu_us_per_record=round(self.cpu_us_per_record(self.produce_server_cpu_s), 3),
+                consume_server_cpu_us_per_record=round(self.cpu_us_per_record(self.consume_server_cpu_s), 3),
             )
         return d
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU time of these processes (every thread of each), from /proc/PID/stat;
+    a process that has gone counts nothing."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _CLOCK_TICKS
 
 
 class BenchError(RuntimeError):
@@ -235,7 +260,7 @@ def workload(args: argparse.Namespace) -> list[int]:
     return [args.records]
 
 
-def run_on_cluster(res: Result, bootstrap: str, args: argparse.Namespace) -> None:
+def run_on_cluster(res: Result, bootstrap: str, args: argparse.Namespace, server_pids: Callable[[], list[int]]) -> None:
     sizes = workload(args)
     topics = [f"bench-{i}" for i in range(len(sizes))]
     for topic in topics:
@@ -243,14 +268,23 @@ def run_on_cluster(res: Result, bootstrap: str, args: argparse.Namespace) -> Non
     res.rounds = len(sizes)
     if len(sizes) > 1:
         res.notes.append(f"{len(sizes)} rounds of <= {sizes[0]:,} records, one fresh topic each, as the mock's")
-    run_rounds(res, bootstrap, topics, sizes, args)
+    run_rounds(res, bootstrap, topics, sizes, args, server_pids)
 
 
-def run_rounds(res: Result, bootstrap: str, topics: list[str], sizes: list[int], args: argparse.Namespace) -> None:
+def run_rounds(res: Result, bootstrap: str, topics: list[str], sizes: list[int], args: argparse.Namespace,
+               server_pids: Callable[[], list[int]]) -> None:
+    """The timed rounds; also the CPU the server processes spent during them (`server_pids` is asked
+    again for each round: a process may have been replaced)."""
     for topic, size in zip(topics, sizes, strict=True):
+        pids = server_pids()
+        before = cpu_seconds(pids)
         res.produce_s += produce(bootstrap, topic, size, args.record_size, args.partitions, args.acks)
+        res.produce_server_cpu_s += cpu_seconds(pids) - before
     for topic, size in zip(topics, sizes, strict=True):
+        pids = server_pids()
+        before = cpu_seconds(pids)
         res.consume_s += consume(bootstrap, topic, size, args.partitions)
+        res.consume_server_cpu_s += cpu_seconds(pids) - before
 
 
 # --------------------------------------------------------------------------------------------------
@@ -273,7 +307,7 @@ def bench_kafka(args: argparse.Namespace) -> Result:
         workdir=Path(tmp),
         version=args.kafka_version,
     ) as kc:
-        run_on_cluster(res, kc.bootstrap, args)
+        run_on_cluster(res, kc.bootstrap, args, lambda: [p for p in map(kc.pid, kc.broker_ids) if p])
     return res
 
 
@@ -376,7 +410,7 @@ def bench_mock(args: argparse.Namespace) -> Result:
             except BenchError as exc:
                 err.seek(0)
                 raise BenchError(f"{exc}; stderr: {err.read().decode(errors='replace')[-1000:]}") from None
-            run_rounds(res, bootstrap, topics, sizes, args)
+            run_rounds(res, bootstrap, topics, sizes, args, lambda: [proc.pid])
         finally:
             with contextlib.suppress(OSError):
                 assert proc.stdin is not None
@@ -439,8 +473,18 @@ def bench_engine(args: argparse.Namespace) -> Result:
         args.brokers, Path(tmp)
     ) as bootstrap:
         wait_brokers(bootstrap, args.brokers)
-        run_on_cluster(res, bootstrap, args)
+        run_on_cluster(res, bootstrap, args, lambda: engine_pids(Path(tmp) / "data"))
     return res
+
+
+def engine_pids(cluster_dir: Path) -> list[int]:
+    """The supervisor (it hosts the controller) and every broker process."""
+    from partita.engine.cluster import launcher
+
+    info = launcher.status(cluster_dir)
+    if info is None:
+        return []
+    return [info.supervisor_pid, *(b.pid for b in info.brokers if b.pid)]
 
 
 TARGETS: dict[str, Callable[[argparse.Namespace], Result]] = {
@@ -486,6 +530,11 @@ def render(results: dict[str, Result], args: argparse.Namespace) -> str:
             )
         else:
             lines.append(f"{name:<8} FAILED: {r.error}")
+    lines += ["", "server CPU per record (µs, all the target's processes and threads, during the timed loops):"]
+    for name, r in results.items():
+        if r.ok:
+            lines.append(f"  {name:<8} produce {r.cpu_us_per_record(r.produce_server_cpu_s):6.3f}   "
+                         f"consume {r.cpu_us_per_record(r.consume_server_cpu_s):6.3f}")
     rat = ratios(results)
     if rat:
         lines.append("")
@@ -551,6 +600,8 @@ def median_result(runs: list[Result]) -> Result:
     if len(runs) > 1:
         merged.produce_s = statistics.median(r.produce_s for r in ok)
         merged.consume_s = statistics.median(r.consume_s for r in ok)
+        merged.produce_server_cpu_s = statistics.median(r.produce_server_cpu_s for r in ok)
+        merged.consume_server_cpu_s = statistics.median(r.consume_server_cpu_s for r in ok)
         merged.notes.append(f"median of {len(ok)} runs interleaved with the other targets "
                             f"(produce s: {', '.join(f'{r.produce_s:.2f}' for r in ok)})")
     return merged
