@@ -136,8 +136,16 @@ class Supervisor:
         c = self.controller
         interval = float(c.broker_setting("leader.imbalance.check.interval.seconds"))
         next_rebalance = time.monotonic() + interval
+        ticks = 0
         while True:
             await asyncio.sleep(0.25)
+            ticks += 1
+            if ticks % 8 == 0 and not self.dir.is_dir():
+                # Deleted under us (rm -rf, a test runner cleaning old temp dirs after its run
+                # was killed): nothing can persist any more, and nobody could find us to stop us.
+                log.warning("cluster directory %s is gone; stopping the cluster", self.dir)
+                self.stopping.set()
+                return
             now = time.monotonic()
             if now >= next_rebalance:
                 next_rebalance = now + interval

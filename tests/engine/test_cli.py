@@ -125,3 +125,27 @@ def test_fault_hooks_drop_and_then_recover(cluster_dir):
     assert run("fault", "1", "--clear", "--dir", str(cluster_dir)).returncode == 0
     missing = run("fault", "1", "--delay-ms", "5", "--dir", str(cluster_dir), check=False)
     assert missing.returncode != 0 and "--api" in missing.stderr
+
+
+def test_a_cluster_whose_directory_is_deleted_stops(tmp_path):
+    # What a test runner does to the temp dirs of a run that was killed before its teardown:
+    # the cluster must not live on, unreachable by `stop`.
+    import os
+    import signal
+
+    from partita.engine.cluster.processes import pid_alive
+
+    d = tmp_path / "doomed"
+    run("up", "--brokers", "2", "--dir", str(d), "--detach")
+    info = json.loads(run("status", "--dir", str(d), "--json").stdout)
+    pids = [info["supervisor_pid"], *(b["pid"] for b in info["brokers"])]
+    try:
+        shutil.rmtree(d)
+        deadline = time.monotonic() + 20
+        while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in pids if pid_alive(p)], "processes left running after their directory went"
+    finally:
+        for p in pids:
+            if pid_alive(p):
+                os.kill(p, signal.SIGKILL)
