@@ -19,6 +19,9 @@ from tests.support.apache_kafka import (
 
 TRANSACTIONS_COMMAND = "org.apache.kafka.tools.TransactionsCommand"
 CONFIG_COMMAND = "kafka.admin.ConfigCommand"
+# the Java producer and group consumer, reporting every event as a JSON line (Kafka's system tests use them)
+VERIFIABLE_PRODUCER = "org.apache.kafka.tools.VerifiableProducer"
+VERIFIABLE_CONSUMER = "org.apache.kafka.tools.VerifiableConsumer"
 
 
 def run_kafka_tool(main_class: str, *args: str, version: str = DEFAULT_VERSION,
