@@ -177,7 +177,8 @@ class Broker:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             try:
-                await self.controller.call("BrokerHeartbeat", node_id=self.node_id, timeout=5)
+                await self.controller.call("BrokerHeartbeat", node_id=self.node_id,
+                                           metadata_version=self.metadata.version, timeout=5)
             except Exception as exc:
                 log.warning("heartbeat failed: %s", exc)
 

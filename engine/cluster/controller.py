@@ -62,6 +62,10 @@ class Controller:
         loaded = store.load()
         self.image = loaded if loaded is not None else MetadataImage.empty(cluster_id)
         self._listeners: list[Callable[[MetadataImage], None]] = []
+        # The term of the current controller (DescribeQuorum's leader epoch): the image version
+        # that began it — a new supervisor, or another broker named controller — so it only grows,
+        # across restarts too (versions are persisted), without state of its own.
+        self.controller_epoch = self.image.version
         if loaded is None:
             self._commit(self.image)
         self.client_quotas = store.load_client_quotas()
@@ -81,6 +85,8 @@ class Controller:
             topic_ids=MappingProxyType({t.topic_id: t.name for t in new.topics.values()}),
         )
         self.store.save(self.image, new)
+        if new.controller_id != self.image.controller_id:
+            self.controller_epoch = new.version
         self.image = new
         for listener in self._listeners:
             listener(new)

@@ -35,6 +35,11 @@ class ChildBroker:
         self.state = "stopped"  # starting, running, stopped, killed, exited
         self.exit_code: int | None = None
         self.last_heartbeat = 0.0
+        # for DescribeQuorum: the metadata version the broker reported last, when (wall-clock ms),
+        # and when it last reported the controller's newest version
+        self.metadata_version = -1
+        self.heartbeat_ms = -1
+        self.caught_up_ms = -1
         self.session: RpcSession | None = None
         self.expected_exit = False
 
@@ -156,6 +161,27 @@ class Supervisor:
                 if alive and alive.alive and now - bp.last_heartbeat > SESSION_TIMEOUT_S:
                     self.controller.broker_lost(bp.spec.node_id, "heartbeats stopped")
 
+    def _describe_quorum(self) -> dict:
+        """The controller as a one-voter quorum (DescribeQuorum, engine/api/k55_describe_quorum.py):
+        the broker named controller stands for it; every other live broker is an observer whose
+        log end offset is the metadata version it has applied."""
+        c = self.controller
+        now_ms = int(time.time() * 1000)
+        leader = c.image.controller_id
+        observers = []
+        for node_id, bp in sorted(self.brokers.items()):
+            info = c.image.brokers.get(node_id)
+            if node_id == leader or info is None or not info.alive:
+                continue
+            observers.append({"replica_id": node_id, "log_end_offset": bp.metadata_version,
+                              "last_fetch_timestamp": bp.heartbeat_ms, "last_caught_up_timestamp": bp.caught_up_ms})
+        voters = []
+        if leader >= 0:
+            voters.append({"replica_id": leader, "log_end_offset": c.image.version,
+                           "last_fetch_timestamp": now_ms, "last_caught_up_timestamp": now_ms})
+        return {"leader_id": leader, "leader_epoch": c.controller_epoch, "high_watermark": c.image.version,
+                "voters": voters, "observers": observers}
+
     # -- description ------------------------------------------------------------------------
 
     def _on_image(self, image: MetadataImage) -> None:
@@ -214,6 +240,10 @@ class Supervisor:
                 bp = self.brokers.get(node_id)
                 if bp is not None:
                     bp.last_heartbeat = time.monotonic()
+                    bp.metadata_version = args.get("metadata_version", -1)
+                    bp.heartbeat_ms = int(time.time() * 1000)
+                    if bp.metadata_version >= c.image.version:
+                        bp.caught_up_ms = bp.heartbeat_ms
                 image = c.register_broker(node_id, args["host"], args["port"], args.get("rack"), args["log_dirs"],
                                           args.get("pid"))
                 return {"image": image.to_json()}
@@ -221,11 +251,17 @@ class Supervisor:
                 bp = self.brokers.get(args["node_id"])
                 if bp is not None:
                     bp.last_heartbeat = time.monotonic()
+                    bp.metadata_version = args.get("metadata_version", -1)
+                    bp.heartbeat_ms = int(time.time() * 1000)
+                    if bp.metadata_version >= c.image.version:
+                        bp.caught_up_ms = bp.heartbeat_ms
                     live = c.image.brokers.get(args["node_id"])
                     if live is not None and not live.alive and bp.state == "running":
                         c.register_broker(live.node_id, live.host, live.port, live.rack, list(live.log_dirs),
                                           live.pid)
                 return {}
+            if op == "DescribeQuorum":
+                return self._describe_quorum()
             if op == "AlterPartition":
                 return c.alter_partition(args["node_id"], args["topic"], args["partition"], args["leader_epoch"],
                                          args["partition_epoch"], args["isr"])
