@@ -58,13 +58,6 @@ class OffsetIndex(SparseIndex):
         i = self._floor(offset - self.base_offset)
         return self.values[i] if i >= 0 else 0
 
-    def lookup_entry(self, offset: int) -> tuple[int, int]:
-        """(offset, position) of that entry; (base_offset, 0) when none."""
-        i = self._floor(offset - self.base_offset)
-        if i < 0:
-            return self.base_offset, 0
-        return self.base_offset + self.keys[i], self.values[i]
-
     def last_entry_within(self, position: int, below_offset: int) -> tuple[int, int] | None:
         """The last entry at a byte position <= `position` whose offset is < `below_offset`."""
         i = (

@@ -136,7 +136,3 @@ def group_lag(snapshot: ClusterSnapshot, group: Group) -> int | None:
         if lag is not None:
             total = (total or 0) + lag
     return total
-
-
-def group_lags(snapshot: ClusterSnapshot) -> dict[str, int | None]:
-    return {g.group_id: group_lag(snapshot, g) for g in snapshot.groups}

@@ -195,10 +195,6 @@ class TableModel(QAbstractTableModel):
         self._lookups = 0
         self.endResetModel()
 
-    @property
-    def filter_text(self) -> str:
-        return self._filter
-
     def set_table(self, table: T.Table) -> None:
         """Swap in a new table.
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from partita.gui.domain.snapshot import (
@@ -616,10 +615,6 @@ class ClusterClient:
         )
         self._known = {b.node_id: b for b in snap.brokers if b.host != "?"}
         return snap
-
-    def forget_brokers(self, ids: Iterable[int]) -> None:
-        for i in ids:
-            self._known.pop(i, None)
 
     def close(self) -> None:
         close = getattr(self.reader, "close", None)

@@ -15,11 +15,6 @@ from tests.engine.helpers import create_topic, produce
 TIMESTAMPS = [1_700_000_000_000 + i * 1000 for i in range(4)]
 
 
-@pytest.fixture(params=["engine", pytest.param("kafka", marks=pytest.mark.kafka)])
-def three_brokers(request):
-    return request.getfixturevalue("engine_cluster" if request.param == "engine" else "apache_kafka_cluster")
-
-
 def test_describe_producers_on_leader_follower_and_other_broker(three_brokers):
     topic = f"producers-{uuid.uuid4().hex[:8]}"
     create_topic(three_brokers, topic, partitions=1, replication_factor=2)

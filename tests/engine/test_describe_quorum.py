@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
@@ -18,11 +17,6 @@ from tests.engine.helpers import admin, raw_request
 from tests.support.kafka_cli import run_kafka_tool
 
 METADATA_QUORUM_COMMAND = "org.apache.kafka.tools.MetadataQuorumCommand"
-
-
-@pytest.fixture(params=["engine", pytest.param("kafka", marks=pytest.mark.kafka)])
-def three_brokers(request):
-    return request.getfixturevalue("engine_cluster" if request.param == "engine" else "apache_kafka_cluster")
 
 
 def describe(cluster, bootstrap: list[str] | None = None) -> dict:

@@ -18,11 +18,6 @@ from tests.support.kafka_cli import TRANSACTIONS_COMMAND, run_kafka_tool
 NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, TRANSACTIONAL_ID_NOT_FOUND, INVALID_REQUEST, INVALID_REGULAR_EXPRESSION = 16, 14, 105, 42, 128
 
 
-@pytest.fixture(params=["engine", pytest.param("kafka", marks=pytest.mark.kafka)])
-def three_brokers(request):
-    return request.getfixturevalue("engine_cluster" if request.param == "engine" else "apache_kafka_cluster")
-
-
 def test_kafka_transactions_tool_lists_none_and_cannot_find_an_unknown_id(single_broker):
     listed = run_kafka_tool(TRANSACTIONS_COMMAND, "--bootstrap-server", single_broker.bootstrap, "list")
     assert listed.returncode == 0, listed.stderr

@@ -47,3 +47,9 @@ def make_engine(tmp_path):
 def single_broker(request):
     """The same scenario against the engine and against real Apache Kafka: both must agree."""
     return request.getfixturevalue("engine" if request.param == "engine" else "apache_kafka")
+
+
+@pytest.fixture(params=["engine", pytest.param("kafka", marks=pytest.mark.kafka)])
+def three_brokers(request):
+    """The same scenario on three brokers in racks a, b, c: the engine's and real Apache Kafka's."""
+    return request.getfixturevalue("engine_cluster" if request.param == "engine" else "apache_kafka_cluster")
