@@ -266,31 +266,52 @@ def group_partitions_table(s: ClusterSnapshot, group_id: str) -> Table:
     g = s.groups_by_id.get(group_id)
     if g is None:
         return empty(GROUP_PARTITION_COLUMNS)
-    return Table(GROUP_PARTITION_COLUMNS, *group_partition_rows(s, g))
+    return Table(GROUP_PARTITION_COLUMNS, *group_partition_rows(group_detail(s, g)))
 
 
 _NO_OWNER = ("", "", "")
 
+# What a group's two detail tables are made of, in plain tuples:
+# (members: ((member_id, instance_id, client_id, host, ((topic, partition), ...)), ...),
+#  committed: (((topic, partition), offset), ...),
+#  end offsets: {(topic, partition): end offset or None} of every partition in either).
+GroupDetail = tuple
 
-def group_partition_rows(s: ClusterSnapshot, g) -> tuple[list, list]:
-    """Keys and rows of a group's lag per partition it has a committed offset for or is assigned,
-    straight into tuples: the builder makes them for every group, 100,000 rows at scale."""
-    owners: dict[tuple[str, int], tuple[str, str, str]] = {}
-    for m in g.members:
-        owner = (m.member_id or "", m.client_id or "", m.host or "")
-        for tp in m.assignment:
-            owners[tp] = owner
-    committed = {(o.topic, o.partition): o.offset for o in g.offsets}
-    keys = sorted(committed.keys() | owners.keys())
-    rows = []
-    append = rows.append
-    get_partition, get_committed, get_owner = s.partitions_by_key.get, committed.get, owners.get
-    lag = health.partition_lag
-    for k in keys:
+
+def group_detail(s: ClusterSnapshot, g) -> GroupDetail:
+    """A group's detail, cut loose from the snapshot. The builder makes one per group (5,000 at
+    scale) and sends each pickled; rows are made only for the group a view shows."""
+    members = tuple((m.member_id, m.group_instance_id, m.client_id, m.host, m.assignment) for m in g.members)
+    committed = tuple(((o.topic, o.partition), o.offset) for o in g.offsets)
+    get_partition = s.partitions_by_key.get
+    ends = {}
+    for k, _offset in committed:
         p = get_partition(k)
-        end = None if p is None else p.end_offset
-        c = get_committed(k)
-        append((k[0], k[1], c, end, lag(c, end), *get_owner(k, _NO_OWNER)))
+        ends[k] = None if p is None else p.end_offset
+    for m in g.members:
+        for k in m.assignment:
+            if k not in ends:
+                p = get_partition(k)
+                ends[k] = None if p is None else p.end_offset
+    return members, committed, ends
+
+
+def group_partition_rows(detail: GroupDetail) -> tuple[list, list]:
+    """Keys and rows of a group's lag per partition it has a committed offset for or is assigned."""
+    members, committed_pairs, ends = detail
+    owners: dict[tuple[str, int], tuple[str, str, str]] = {}
+    for member_id, _instance_id, client_id, host, assignment in members:
+        owner = (member_id or "", client_id or "", host or "")
+        for tp in assignment:
+            owners[tp] = owner
+    committed = dict(committed_pairs)
+    keys = sorted(committed.keys() | owners.keys())
+    lag = health.partition_lag
+    rows = []
+    for k in keys:
+        c = committed.get(k)
+        end = ends.get(k)
+        rows.append((k[0], k[1], c, end, lag(c, end), *owners.get(k, _NO_OWNER)))
     return keys, rows
 
 
@@ -307,34 +328,24 @@ def group_members_table(s: ClusterSnapshot, group_id: str) -> Table:
     g = s.groups_by_id.get(group_id)
     if g is None:
         return empty(GROUP_MEMBER_COLUMNS)
-    return Table(GROUP_MEMBER_COLUMNS, *group_member_rows(s, g))
+    return Table(GROUP_MEMBER_COLUMNS, *group_member_rows(group_detail(s, g)))
 
 
-def group_member_rows(s: ClusterSnapshot, g) -> tuple[list, list]:
+def group_member_rows(detail: GroupDetail) -> tuple[list, list]:
     rows = []
-    for m in sorted(g.members, key=lambda m: m.member_id):
+    for member_id, instance_id, client_id, host, assignment in sorted(detail[0], key=lambda m: m[0]):
         by_topic: dict[str, list[int]] = {}
-        for t, p in m.assignment:
+        for t, p in assignment:
             by_topic.setdefault(t, []).append(p)
         assigned = "; ".join(f"{t}: {','.join(map(str, sorted(ps)))}" for t, ps in sorted(by_topic.items()))
-        rows.append((m.member_id, m.group_instance_id or "", m.client_id, m.host, assigned))
+        rows.append((member_id, instance_id or "", client_id, host, assigned))
     return [r[0] for r in rows], rows
 
 
-def every_group(s: ClusterSnapshot, columns, group_rows) -> tuple[Table, dict[str, tuple[int, int]]]:
-    """One table of every group's rows (`group_rows` is group_partition_rows or
-    group_member_rows), with each group's (first, end) row range: showing a group's detail is
-    then a slice of finished rows, not a computation over the snapshot (which stays with the
-    builder process)."""
-    keys: list = []
-    rows: list[tuple] = []
-    ranges: dict[str, tuple[int, int]] = {}
-    for g in sorted(s.groups, key=lambda g: g.group_id):
-        group_keys, group_table_rows = group_rows(s, g)
-        ranges[g.group_id] = (len(rows), len(rows) + len(group_table_rows))
-        keys += group_keys
-        rows += group_table_rows
-    return Table(columns, keys, rows), ranges
+def group_detail_tables(detail: GroupDetail) -> tuple[Table, Table]:
+    """The lag-per-partition and members tables of one group."""
+    return (Table(GROUP_PARTITION_COLUMNS, *group_partition_rows(detail)),
+            Table(GROUP_MEMBER_COLUMNS, *group_member_rows(detail)))
 
 
 def sorted_rows(table: Table, column: int, descending: bool) -> list[int]:

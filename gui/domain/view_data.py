@@ -7,7 +7,9 @@ process would only have to receive, hold and free them.
 
 from __future__ import annotations
 
+import pickle
 import time
+from array import array
 from dataclasses import dataclass
 
 from . import events as ev
@@ -62,20 +64,25 @@ class ViewData:
     topics: T.Table
     partitions: T.Table
     groups: T.Table
-    # every group's lag rows and member rows, each group a (first, end) range of rows
-    group_partitions: T.Table
-    group_members: T.Table
+    # each group's detail (tables.group_detail) pickled: 5,000 small bytes objects at scale
+    # instead of 100,000 rows, of which a view shows one group's at a time (group_tables)
+    group_details: dict[str, bytes]
     health: hl.HealthCounts
     rates: rt.Rates | None
     event_lines: tuple[tuple[float, str, str], ...]  # (time, kind, text), summarised
     # row indexes into `partitions`, so a view can show one topic's or one broker's partitions
     # without scanning 50,000 rows on the GUI thread
     topic_rows: dict[str, tuple[int, int]]
-    broker_rows: dict[int, list[int]]
-    group_partition_rows: dict[str, tuple[int, int]]
-    group_member_rows: dict[str, tuple[int, int]]
+    broker_rows: dict[int, array]  # array("I"): 4 bytes per replica, not a list of int objects
     fetched_in: float = 0.0  # seconds to read the cluster and assemble the snapshot
     built_in: float = 0.0  # seconds to build everything here from the snapshot
+
+    def group_tables(self, group_id: str) -> tuple[T.Table, T.Table]:
+        """The lag-per-partition and members tables of one group (empty for an unknown group)."""
+        blob = self.group_details.get(group_id)
+        if blob is None:
+            return T.empty(T.GROUP_PARTITION_COLUMNS), T.empty(T.GROUP_MEMBER_COLUMNS)
+        return T.group_detail_tables(pickle.loads(blob))
 
 
 def build_view_data(
@@ -91,19 +98,18 @@ def build_view_data(
     specs = sort_specs or {}
     partitions = T.with_orders(T.with_search(T.partitions_table(snapshot)), [specs.get("partitions")])
     topic_rows: dict[str, tuple[int, int]] = {}
-    broker_rows: dict[int, list[int]] = {}
+    broker_rows: dict[int, array] = {}
     for i, row in enumerate(partitions.rows):
         first, _end = topic_rows.get(row[0], (i, i))
         topic_rows[row[0]] = (first, i + 1)
         for b in row[3][0]:
-            lst = broker_rows.get(b)
-            if lst is None:
-                broker_rows[b] = [i]
+            rows = broker_rows.get(b)
+            if rows is None:
+                broker_rows[b] = array("I", (i,))
             else:
-                lst.append(i)
-    group_partitions, group_partition_rows = T.every_group(snapshot, T.GROUP_PARTITION_COLUMNS,
-                                                           T.group_partition_rows)
-    group_members, group_member_rows = T.every_group(snapshot, T.GROUP_MEMBER_COLUMNS, T.group_member_rows)
+                rows.append(i)
+    dumps, detail, protocol = pickle.dumps, T.group_detail, pickle.HIGHEST_PROTOCOL
+    group_details = {g.group_id: dumps(detail(snapshot, g), protocol) for g in snapshot.groups}
     events = ev.diff(previous, snapshot)
     return ViewData(
         summary=ClusterSummary.of(snapshot),
@@ -112,15 +118,12 @@ def build_view_data(
         topics=T.with_search(T.topics_table(snapshot)),
         partitions=partitions,
         groups=T.with_search(T.groups_table(snapshot)),
-        group_partitions=group_partitions,
-        group_members=group_members,
+        group_details=group_details,
         health=hl.health_counts(snapshot),
         rates=rt.rates(previous, snapshot) if previous is not None else None,
         event_lines=tuple(ev.summarize(events)),
         topic_rows=topic_rows,
         broker_rows=broker_rows,
-        group_partition_rows=group_partition_rows,
-        group_member_rows=group_member_rows,
         fetched_in=fetched_in,
         built_in=time.perf_counter() - t0,
     )

@@ -263,5 +263,6 @@ class GroupsView(QWidget):
         d = self._data
         self.lag.title.setText(f"<b>{gid}</b>: committed, end offset and lag")
         self.members.title.setText(f"<b>{gid}</b>: members")
-        self.lag_model.set_table(rows_of(d.group_partitions, range(*d.group_partition_rows.get(gid, (0, 0)))))
-        self.members_model.set_table(rows_of(d.group_members, range(*d.group_member_rows.get(gid, (0, 0)))))
+        lag, members = d.group_tables(gid)
+        self.lag_model.set_table(lag)
+        self.members_model.set_table(members)

@@ -47,7 +47,7 @@ def test_lag_is_end_minus_committed_per_partition_and_group():
     g = group(offsets=((("orders", 0), 60), (("orders", 1), 50)))
     s = snapshot(groups=[g])
     assert health.group_lag(s, g) == 40 + 0
-    keys, rows = tables.group_partition_rows(s, g)
+    keys, rows = tables.group_partition_rows(tables.group_detail(s, g))
     assert keys == [("orders", 0), ("orders", 1)]
     assert [(r[1], r[2], r[3], r[4]) for r in rows] == [(0, 60, 100, 40), (1, 50, 50, 0)]
     assert rows[0][6] == "client-0"

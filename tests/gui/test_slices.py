@@ -6,6 +6,7 @@ import pickle
 
 import pytest
 
+from partita.gui.domain import tables
 from partita.gui.domain.snapshot import Partition
 from partita.gui.domain.view_data import build_view_data
 from partita.gui.services import slices
@@ -36,12 +37,21 @@ def test_a_view_data_reassembles_equal_from_small_slices():
     assert got == view
     assert got.partitions.orders == view.partitions.orders and got.broker_rows == view.broker_rows
     assert got.rates == view.rates and got.event_lines == view.event_lines
+    # a group's detail comes back as the tables made from the snapshot itself would be
+    source = big_snapshot(shift=500, taken_at=105.0)
+    for gid in ("g0", "g299"):
+        lag, members = got.group_tables(gid)
+        assert lag == tables.group_partitions_table(source, gid) and lag.rows
+        assert members == tables.group_members_table(source, gid) and members.rows
+    assert [t.rows for t in got.group_tables("no such group")] == [[], []]
     # every slice holds at most 100 items, so no single unpickle is big
     slice_frames = [f for f in frames if f[:1] == slices.SLICE]
     assert len(slice_frames) > 30
     assert all(len(pickle.loads(f[1:])[1]) <= 100 for f in slice_frames)
-    # the graph frame is small: the tables' rows went in the slices
-    assert len(frames[-1]) < sum(len(f) for f in slice_frames) / 10
+    # the graph frame is small: the tables' rows went in the slices; it carries the broker row
+    # indexes, arrays of 4 bytes per replica that unpickle as one copy each
+    broker_index_bytes = sum(len(a) * a.itemsize for a in view.broker_rows.values())
+    assert len(frames[-1]) - broker_index_bytes < sum(len(f) for f in slice_frames) / 10
 
 
 def test_containers_keep_kind_sharing_and_small_ones_stay_in_the_graph():
