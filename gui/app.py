@@ -53,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
+    from partita.gui.services import builder_process
+
+    # every path below connects somewhere: the builder process starts its Python and imports
+    # while Qt loads and the window is built, not after
+    builder_process.prestart()
+
     from partita.gui.qt.bindings import QApplication, QTimer
     from partita.gui.qt.main_window import MainWindow
     from partita.gui.services.local_cluster import LocalCluster

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 NO_LEADER = -1
 
@@ -43,8 +44,12 @@ class Broker:
         return sum(d.size_bytes for d in self.log_dirs if d.size_bytes >= 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Partition:
+# Partitions, group members and committed offsets are named tuples, not dataclasses: a refresh
+# of a big cluster makes 50,000 + 100,000 of them, and a tuple is made several times faster
+# than a frozen dataclass (whose __init__ sets every field through object.__setattr__).
+
+
+class Partition(NamedTuple):
     topic: str
     partition: int
     leader: int
@@ -79,8 +84,7 @@ class Topic:
         return max((len(p.replicas) for p in self.partitions), default=0)
 
 
-@dataclass(frozen=True, slots=True)
-class GroupMember:
+class GroupMember(NamedTuple):
     member_id: str
     client_id: str
     host: str
@@ -88,8 +92,7 @@ class GroupMember:
     assignment: tuple[tuple[str, int], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CommittedOffset:
+class CommittedOffset(NamedTuple):
     topic: str
     partition: int
     offset: int

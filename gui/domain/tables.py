@@ -8,6 +8,7 @@ only swaps lists in; the Qt models format a cell only when it is painted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from . import health
@@ -44,8 +45,8 @@ def empty(columns: tuple[Column, ...]) -> Table:
 OVERVIEW_COLUMNS = (Column("Property"), Column("Value"))
 
 
-def overview_table(s: ClusterSnapshot) -> Table:
-    h = health.health_counts(s)
+def overview_table(s: ClusterSnapshot, h: health.HealthCounts | None = None) -> Table:
+    h = h if h is not None else health.health_counts(s)
     controller = s.controller_id
     ctrl = "unknown" if controller is None else str(controller)
     if controller is not None and controller in s.brokers_by_id:
@@ -188,34 +189,33 @@ def partitions_table(s: ClusterSnapshot, broker: int | None = None) -> Table:
     alive = s.alive_broker_ids
     rows = []
     keys = []
-    # replica sets, ISRs and flags repeat across thousands of partitions: one tuple for each
-    # distinct value makes the table smaller here, in its pickles and in the GUI process
-    same = {}.setdefault
+    # Thousands of partitions share a replica state (leader, replicas, ISR, min.insync): its
+    # derived cells are computed once per state, and its tuples are shared by every row with it,
+    # which makes the table smaller here, in its pickles and in the GUI process.
+    derived_of: dict[tuple, tuple] = {}
+    offline_replicas, partition_flags = health.offline_replicas, health.partition_flags
     for t in sorted(s.topics, key=_topic_order):
+        name = t.name
         m = t.min_insync_replicas
-        for p in sorted(t.partitions, key=lambda p: p.partition):
+        for p in sorted(t.partitions, key=_partition_number):
             if broker is not None and broker not in p.replicas:
                 continue
             leader = p.leader
-            offline = health.offline_replicas(p, alive)
-            flags = health.partition_flags(p, alive, m)
-            rows.append(
-                (
-                    t.name,
-                    p.partition,
-                    None if leader == NO_LEADER else leader,
-                    same((p.replicas, leader), (p.replicas, leader)),
-                    same(p.isr, p.isr),
-                    same(out := p.out_of_sync, out),
-                    same(offline, offline),
-                    same(flags, flags),
-                    p.start_offset,
-                    p.end_offset,
-                    p.size_bytes,
+            state = (leader, p.replicas, p.isr, p.offline_replicas, m)
+            derived = derived_of.get(state)
+            if derived is None:
+                derived = derived_of[state] = (
+                    (p.replicas, leader), p.isr, p.out_of_sync, offline_replicas(p, alive), partition_flags(p, alive, m)
                 )
-            )
-            keys.append(p.key)
+            replicas, isr, out_of_sync, offline, flags = derived
+            rows.append((name, p.partition, None if leader == NO_LEADER else leader, replicas, isr, out_of_sync,
+                         offline, flags, p.start_offset, p.end_offset, p.size_bytes))
+            keys.append((name, p.partition))
     return Table(PARTITION_COLUMNS, keys, rows)
+
+
+def _partition_number(p) -> int:
+    return p.partition
 
 
 # -- consumer groups ---------------------------------------------------------------------------
@@ -232,7 +232,8 @@ GROUP_COLUMNS = (
 )
 
 
-def groups_table(s: ClusterSnapshot) -> Table:
+def groups_table(s: ClusterSnapshot, lags: dict[str, int | None] | None = None) -> Table:
+    """`lags`: each group's total lag where the caller has it already (detail_lag)."""
     rows = []
     for g in sorted(s.groups, key=lambda g: g.group_id):
         rows.append(
@@ -244,7 +245,7 @@ def groups_table(s: ClusterSnapshot) -> Table:
                 g.coordinator,
                 len(g.members),
                 len(g.offsets),
-                health.group_lag(s, g),
+                lags[g.group_id] if lags is not None else health.group_lag(s, g),
             )
         )
     return Table(GROUP_COLUMNS, [r[0] for r in rows], rows)
@@ -282,7 +283,7 @@ def group_detail(s: ClusterSnapshot, g) -> GroupDetail:
     """A group's detail, cut loose from the snapshot. The builder makes one per group (5,000 at
     scale) and sends each pickled; rows are made only for the group a view shows."""
     members = tuple((m.member_id, m.group_instance_id, m.client_id, m.host, m.assignment) for m in g.members)
-    committed = tuple(((o.topic, o.partition), o.offset) for o in g.offsets)
+    committed = tuple(((o[0], o[1]), o[2]) for o in g.offsets)
     get_partition = s.partitions_by_key.get
     ends = {}
     for k, _offset in committed:
@@ -294,6 +295,18 @@ def group_detail(s: ClusterSnapshot, g) -> GroupDetail:
                 p = get_partition(k)
                 ends[k] = None if p is None else p.end_offset
     return members, committed, ends
+
+
+def detail_lag(detail: GroupDetail) -> int | None:
+    """A group's total lag over its committed partitions (health.group_lag, from its detail)."""
+    _members, committed, ends = detail
+    lag = health.partition_lag
+    total = None
+    for k, offset in committed:
+        one = lag(offset, ends[k])
+        if one is not None:
+            total = (total or 0) + one
+    return total
 
 
 def group_partition_rows(detail: GroupDetail) -> tuple[list, list]:
@@ -416,10 +429,22 @@ def with_search(table: Table) -> Table:
     """The table with its filter text precomputed (done on the worker thread for big tables)."""
     text_cols = [i for i, c in enumerate(table.columns) if c.kind == "text"]
     flag_cols = [i for i, c in enumerate(table.columns) if c.kind == "flags"]
-    search = [
-        "\x1f".join([str(r[c]) for c in text_cols if r[c] is not None] + [" ".join(r[c]) for c in flag_cols]).lower()
-        for r in table.rows
-    ]
+    cells = itemgetter(*text_cols, *flag_cols) if text_cols or flag_cols else None
+    n_text = len(text_cols)
+    single = n_text + len(flag_cols) == 1  # itemgetter of one column gives the cell, not a tuple
+    # rows with the same text cells (all partitions of a topic in the same state) share one string
+    text_of: dict = {}
+    search = []
+    for r in table.rows:
+        values = cells(r) if cells is not None else ()
+        if single:
+            values = (values,)
+        text = text_of.get(values)
+        if text is None:
+            text = text_of[values] = "\x1f".join(
+                [str(v) for v in values[:n_text] if v is not None] + [" ".join(v) for v in values[n_text:]]
+            ).lower()
+        search.append(text)
     return Table(table.columns, table.keys, table.rows, search, table.orders)
 
 

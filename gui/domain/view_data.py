@@ -108,18 +108,24 @@ def build_view_data(
                 broker_rows[b] = array("I", (i,))
             else:
                 rows.append(i)
-    dumps, detail, protocol = pickle.dumps, T.group_detail, pickle.HIGHEST_PROTOCOL
-    group_details = {g.group_id: dumps(detail(snapshot, g), protocol) for g in snapshot.groups}
+    group_details: dict[str, bytes] = {}
+    lags: dict[str, int | None] = {}
+    dumps, protocol = pickle.dumps, pickle.HIGHEST_PROTOCOL
+    for g in snapshot.groups:
+        detail = T.group_detail(snapshot, g)
+        lags[g.group_id] = T.detail_lag(detail)
+        group_details[g.group_id] = dumps(detail, protocol)
+    health = hl.health_counts(snapshot)
     events = ev.diff(previous, snapshot)
     return ViewData(
         summary=ClusterSummary.of(snapshot),
-        overview=T.overview_table(snapshot),
+        overview=T.overview_table(snapshot, health),
         brokers=T.brokers_table(snapshot),
         topics=T.with_search(T.topics_table(snapshot)),
         partitions=partitions,
-        groups=T.with_search(T.groups_table(snapshot)),
+        groups=T.with_search(T.groups_table(snapshot, lags)),
         group_details=group_details,
-        health=hl.health_counts(snapshot),
+        health=health,
         rates=rt.rates(previous, snapshot) if previous is not None else None,
         event_lines=tuple(ev.summarize(events)),
         topic_rows=topic_rows,

@@ -12,11 +12,18 @@ and the next refresh starts a new one.
 
 from __future__ import annotations
 
+import atexit
 import logging
-import multiprocessing
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 from . import slices, view_builder
 
@@ -24,7 +31,88 @@ log = logging.getLogger(__name__)
 
 # between frames, the wait for the pipe wakes this often to see whether the refresh was cancelled
 CANCEL_CHECK_S = 0.1
-_CONTEXT = multiprocessing.get_context("spawn")
+
+
+class _Child:
+    """A started builder process and our end of its socket pair.
+
+    Started with subprocess, not multiprocessing: a "spawn" Process brings multiprocessing's
+    resource tracker along (another Python process, ~13 MB, for semaphores the builder never
+    uses). The builder's end of the socket is its only link to us: when we close ours or die, it
+    reads EOF and exits, so no builder outlives its console."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        levels = {name: logging.getLogger(name).getEffectiveLevel() for name in ("", "kafka")}
+        # the builder imports what we can import (a factory may live in a test or bench module)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if isinstance(p, str) and p))
+        try:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-c", "from partita.gui.services.view_builder import main; main()",
+                 str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        finally:
+            theirs.close()
+        self.conn = Connection(ours.detach())
+        self.conn.send(levels)
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+
+_spare: _Child | None = None
+_spare_lock = threading.Lock()
+
+
+def prestart() -> None:
+    """Start one builder process now, for the first connection to take: its Python start and
+    imports (a few hundred milliseconds) then overlap the window's own start instead of adding
+    to the time before the first view."""
+    global _spare
+    with _spare_lock:
+        if _spare is None:
+            _spare = _Child()
+
+
+def _take_spare() -> _Child | None:
+    global _spare
+    with _spare_lock:
+        child, _spare = _spare, None
+    if child is not None and not child.alive:
+        _reap(child, 0)
+        return None
+    return child
+
+
+@atexit.register
+def _discard_spare() -> None:
+    child = _take_spare()
+    if child is not None:
+        _reap(child, 1.0)
+
+
+def _reap(child: _Child, grace: float) -> int | None:
+    """Close our end (the builder exits at EOF), wait `grace` seconds, then SIGTERM, then
+    SIGKILL; return its exit code (negative: the signal that ended it)."""
+    child.conn.close()
+    popen = child.popen
+    for ending in (None, popen.terminate, popen.kill):
+        if ending is not None:
+            if popen.poll() is not None:
+                break
+            ending()
+        try:
+            popen.wait(grace if ending is None else 1.0)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    if popen.returncode is None:
+        popen.wait()
+    return popen.returncode
 
 
 class RefreshFailed(Exception):
@@ -58,33 +146,27 @@ class BuilderProcess:
         self.client_factory = client_factory
         self.stop_grace = stop_grace
         self.started = 0  # builder processes started so far
-        self._process = None
-        self._conn = None
+        self._child: _Child | None = None
+        self._conn: Connection | None = None
 
     @property
     def pid(self) -> int | None:
-        p = self._process
-        return p.pid if p is not None else None
+        c = self._child
+        return c.popen.pid if c is not None else None
 
     def _start(self) -> None:
-        here, there = _CONTEXT.Pipe(duplex=True)
-        levels = {"": logging.getLogger().getEffectiveLevel(), "kafka": logging.getLogger("kafka").getEffectiveLevel()}
-        process = _CONTEXT.Process(
-            target=view_builder.serve,
-            args=(there, self.client_factory, levels),
-            name="partita-builder",
-            daemon=True,  # multiprocessing terminates it at a normal exit of the GUI process
-        )
-        process.start()
-        # only the builder holds its end now: when it exits, our next read is an EOF, not a hang
-        there.close()
-        self._process, self._conn = process, here
+        child = _take_spare() or _Child()
+        try:
+            child.conn.send_bytes(pickle.dumps(self.client_factory))
+        except OSError:
+            pass  # it died already: the refresh's send reports it
+        self._child, self._conn = child, child.conn
         self.started += 1
 
     def refresh(self, sort_specs: dict, cancelled: Callable[[], bool] = lambda: False) -> Received:
         """One refresh: the frames of the ViewData the builder made. Raises RefreshFailed (with
         the builder's reason), BuilderDied or RefreshCancelled."""
-        if self._process is None:
+        if self._child is None:
             self._start()
         try:
             return self._exchange(sort_specs, cancelled)
@@ -121,18 +203,8 @@ class BuilderProcess:
                 return Received(frames, requested_at, first_at, time.perf_counter())
 
     def _died(self) -> BuilderDied:
-        process, self._process = self._process, None
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-        code = None
-        if process is not None:
-            process.join(self.stop_grace)
-            code = process.exitcode
-            if code is None:  # the pipe broke but the process lives on: don't leave it behind
-                _end(process)
-                code = process.exitcode
-            process.close()
+        child, self._child, self._conn = self._child, None, None
+        code = _reap(child, self.stop_grace) if child is not None else None
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         log.warning("builder process ended (%s)", how)
         return BuilderDied(f"the console's builder process ended ({how}); a new one starts with the next refresh")
@@ -141,21 +213,6 @@ class BuilderProcess:
         """End the builder process and wait for it: first by closing the pipe (it closes its
         client and exits), then, after `stop_grace` seconds (a refresh stuck on an unreachable
         cluster), SIGTERM, then SIGKILL."""
-        process, self._process = self._process, None
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-        if process is None:
-            return
-        process.join(self.stop_grace)
-        _end(process)
-        process.close()
-
-
-def _end(process) -> None:
-    if process.exitcode is None:
-        process.terminate()
-        process.join(1.0)
-    if process.exitcode is None:
-        process.kill()
-        process.join()
+        child, self._child, self._conn = self._child, None, None
+        if child is not None:
+            _reap(child, self.stop_grace)

@@ -6,8 +6,8 @@ stalls the GUI thread; in a process of its own it cannot. The GUI process asks f
 at a time (`REFRESH` with the views' sort specs) and gets the ViewData back in slices (see
 slices.py), or a `FAILED` frame with the reason.
 
-No Qt here; the process is started with the "spawn" method (the GUI process has Qt and threads,
-which a forked child would inherit half-alive).
+No Qt here; the process is a fresh Python (builder_process._Child), not a fork: the GUI process
+has Qt and threads, which a forked child would inherit half-alive. `main` is its entry point.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import pickle
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from multiprocessing.connection import Connection
 
 from partita.gui.domain.view_data import build_view_data
 
@@ -29,11 +32,36 @@ BUILDER_NICENESS = 10
 FAILED = b"F"  # tag of a frame saying a refresh failed: the reason follows, UTF-8
 
 
-def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]) -> None:
-    """The builder process's main: one refresh per request until the GUI process closes its end
-    of the pipe (or dies: its end closes then too, so no builder outlives its console)."""
+def main() -> None:
+    """Entry point: argv[1] is our end of the socket pair. The GUI process sends the log levels
+    at once, and the connection's client factory (pickled) when a connection takes this process:
+    until then it waits with its modules imported (builder_process.prestart)."""
     # Ctrl-C in a terminal reaches the whole process group: the GUI process decides when we stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(int(sys.argv[1]))
+    try:
+        log_levels = conn.recv()
+        factory_pickle = conn.recv_bytes()
+    except (EOFError, OSError):
+        return  # a spare the console never used
+    try:
+        client_factory = pickle.loads(factory_pickle)
+    except Exception as e:  # every refresh says why (a bug: factories are importable by design)
+        client_factory = _Unloadable(f"the builder cannot load the connection's client factory: {e!r}")
+    serve(conn, client_factory, log_levels)
+
+
+class _Unloadable:
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __call__(self):
+        raise RuntimeError(self.reason)
+
+
+def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]) -> None:
+    """One refresh per request until the GUI process closes its end of the pipe (or dies: its
+    end closes then too, so no builder outlives its console)."""
     logging.basicConfig(format="%(asctime)s %(name)s [builder] %(message)s")
     for name, level in log_levels.items():
         logging.getLogger(name).setLevel(level)

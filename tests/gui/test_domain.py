@@ -1,4 +1,3 @@
-from dataclasses import replace
 
 from partita.gui.domain import events, health, rates, tables
 from partita.gui.domain.events import EventKind
@@ -91,7 +90,7 @@ def test_diff_reports_offline_and_topic_changes():
 
 def test_rates_from_end_offset_deltas():
     a = snapshot(taken_at=100.0)
-    parts = [replace(p, end_offset=p.end_offset + 20 * (p.partition + 1)) for p in a.partitions]
+    parts = [p._replace(end_offset=p.end_offset + 20 * (p.partition + 1)) for p in a.partitions]
     b = snapshot(taken_at=102.0, partitions=parts)
     r = rates.rates(a, b)
     assert r.messages_per_s == (20 + 40 + 60) / 2
@@ -102,7 +101,7 @@ def test_rates_from_end_offset_deltas():
 
 def test_rates_ignore_offsets_going_backwards():
     a = snapshot(taken_at=1.0)
-    parts = [replace(p, end_offset=0) for p in a.partitions]
+    parts = [p._replace(end_offset=0) for p in a.partitions]
     assert rates.rates(a, snapshot(taken_at=2.0, partitions=parts)).messages_per_s == 0
 
 

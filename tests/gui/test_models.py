@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from partita.gui.domain import tables as T
@@ -51,8 +49,8 @@ def test_same_rows_update_in_place_with_data_changed(qtbot):
     model.dataChanged.connect(lambda a, b: changed.append((a.row(), b.row())))
     model.modelReset.connect(lambda: resets.append(1))
     parts = many_partitions()
-    parts[7] = replace(parts[7], end_offset=999)
-    parts[9] = replace(parts[9], isr=(1, 2))
+    parts[7] = parts[7]._replace(end_offset=999)
+    parts[9] = parts[9]._replace(isr=(1, 2))
     model.set_table(T.partitions_table(snapshot(partitions=parts)))
     assert resets == []
     assert len(changed) == 1
@@ -134,7 +132,7 @@ def test_selection_follows_its_row_when_sorting_and_when_values_reorder(qtbot):
     assert panel.current_key() == key
     # end offsets move so the sorted order changes: a layout change, the selection stays on the row
     parts = many_partitions(100)
-    parts[33] = replace(parts[33], end_offset=10**9)
+    parts[33] = parts[33]._replace(end_offset=10**9)
     model.set_table(T.partitions_table(snapshot(partitions=parts)))
     assert model.row_of(key) == 0
     assert panel.current_key() == key
