@@ -33,6 +33,9 @@ _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
 _FG = Qt.ItemDataRole.ForegroundRole
 _BG = Qt.ItemDataRole.BackgroundRole
+# Qt's item delegate asks for seven roles per painted cell; font, check state and decoration are
+# never set here, so those calls return before touching the table
+_ANSWERED = frozenset({_DISPLAY, _TOOLTIP, _ALIGN, _FG, _BG, KEY_ROLE, RAW_ROLE})
 
 
 class TableModel(QAbstractTableModel):
@@ -76,7 +79,7 @@ class TableModel(QAbstractTableModel):
         return _ITEM_FLAGS
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        if role not in _ANSWERED or not index.isValid():
             return None
         r, c = index.row(), index.column()
         if r >= len(self._order) or c >= len(self._columns):
