@@ -9,15 +9,17 @@ racks, G consumer groups each committed on one topic, log dirs with sizes) is se
 that returns what a KafkaReader would return (RawCluster), with end offsets moving and one broker
 going down and up again. The reader is made in the builder process from a picklable factory, as a
 connection profile's client is, and goes through ClusterClient → table projections (builder
-process) → slices over the pipe → the bridge's worker thread → Qt models → the main window's
-views, offscreen. Measured:
-  - time to first view: connect → the first snapshot's tables are in every view and painted
-    (including starting the builder process and generating the cluster in it);
+process) → slices over its socket → the bridge's worker thread → Qt models → the main window's
+views, offscreen. As `partita` does, the builder process is started before Qt is loaded and the
+window built (builder_process.prestart). Measured:
+  - time to first view: connect → the first snapshot's tables are in every view and painted,
+    with and without the time the builder spent generating the cluster (bench-only work that
+    stands in for a cluster that exists already);
   - longest GUI-thread stall: the largest gap between ticks of a 5 ms QTimer on the GUI thread,
     minus 5 ms, over refreshes and over operator actions (switching tabs, sorting 50,000 rows,
-    filtering, selecting a broker and a group);
-  - peak RSS of the GUI process (ru_maxrss), of the builder process and of any other child of
-    the GUI process (multiprocessing's resource tracker), from /proc (VmHWM);
+    filtering, selecting a broker and a group; each its own event-loop turn);
+  - peak RSS of the GUI process (ru_maxrss) and of every child process (the builder), from
+    /proc (VmHWM);
   - per refresh: builder time (read + assemble, tables) and transfer (frames, MB, the receiving
     thread's unpickling time and its longest single hold of the GIL).
 
