@@ -57,7 +57,10 @@ class _Child:
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
-        self.conn.send(levels)
+        try:
+            self.conn.send(levels)
+        except OSError:
+            pass  # it died at once: the first refresh reports it (BuilderDied) and starts another
 
     @property
     def alive(self) -> bool:
@@ -155,9 +158,10 @@ class BuilderProcess:
         return c.popen.pid if c is not None else None
 
     def _start(self) -> None:
+        factory = pickle.dumps(self.client_factory)  # a factory that cannot be pickled starts nothing
         child = _take_spare() or _Child()
         try:
-            child.conn.send_bytes(pickle.dumps(self.client_factory))
+            child.conn.send_bytes(factory)
         except OSError:
             pass  # it died already: the refresh's send reports it
         self._child, self._conn = child, child.conn

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
 from partita.gui.qt.bridge import ClusterBridge
 from partita.gui.qt.main_window import MainWindow
+from partita.gui.services import builder_process
 from partita.gui.services.settings import ConnectionSettings
 
 from .fake_clusters import FakeCluster, calls, process_alive
@@ -155,3 +157,46 @@ def test_sort_specs_reach_the_builder(qtbot, tmp_path):
         qtbot.waitUntil(lambda: list(bridge.latest.partitions.orders) == [(1, False)], timeout=10000)
     finally:
         assert bridge.stop()
+
+
+def test_a_prestarted_builder_serves_the_first_connection_and_an_unused_one_is_ended(qtbot, tmp_path):
+    builder_process.prestart()
+    spare = builder_process._spare.popen.pid
+    bridge = ClusterBridge(FakeCluster(str(tmp_path)), interval=0.2)
+    try:
+        with qtbot.waitSignal(bridge.view_data_changed, timeout=20000):
+            bridge.start()
+        assert bridge.builder_pid == spare and calls(tmp_path) == [spare] and bridge.builders_started == 1
+    finally:
+        assert bridge.stop()
+    # one started for a console that then never connects (the profile was missing) ends at exit
+    builder_process.prestart()
+    unused = builder_process._spare.popen.pid
+    builder_process._discard_spare()
+    assert not process_alive(unused) and _no_builders_left()
+
+
+def test_a_factory_the_builder_cannot_import_fails_every_refresh_with_the_reason(qtbot, tmp_path, monkeypatch):
+    # a factory class the GUI process could import, gone before the builder imports it
+    module = tmp_path / "vanishing_factory.py"
+    module.write_text("class Factory:\n    def __call__(self):\n        raise AssertionError('never made')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import vanishing_factory
+
+    monkeypatch.setitem(sys.modules, "vanishing_factory", vanishing_factory)  # forgotten afterwards
+    factory = vanishing_factory.Factory()
+    module.unlink()  # still in our sys.modules, so it pickles; the builder finds no file
+    bridge = ClusterBridge(factory, interval=0.2)
+    bridge.poller.first_retry = 0.1
+    failures = []
+    bridge.refresh_failed.connect(failures.append)
+    try:
+        bridge.start()
+        qtbot.waitUntil(lambda: len(failures) >= 2, timeout=20000)
+        assert all("cannot load the connection's client factory" in f.reason for f in failures), [f.reason for f in failures]
+        assert "vanishing_factory" in failures[0].reason
+        # the builder stays (the failure is the factory's, not the process's)
+        assert bridge.builders_started == 1
+    finally:
+        assert bridge.stop()
+    assert _no_builders_left()
