@@ -183,7 +183,6 @@ def test_a_factory_the_builder_cannot_import_fails_every_refresh_with_the_reason
     monkeypatch.syspath_prepend(str(tmp_path))
     import vanishing_factory
 
-    monkeypatch.setitem(sys.modules, "vanishing_factory", vanishing_factory)  # forgotten afterwards
     factory = vanishing_factory.Factory()
     module.unlink()  # still in our sys.modules, so it pickles; the builder finds no file
     bridge = ClusterBridge(factory, interval=0.2)
@@ -199,4 +198,5 @@ def test_a_factory_the_builder_cannot_import_fails_every_refresh_with_the_reason
         assert bridge.builders_started == 1
     finally:
         assert bridge.stop()
+        del sys.modules["vanishing_factory"]
     assert _no_builders_left()
