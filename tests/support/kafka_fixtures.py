@@ -11,6 +11,7 @@ All are session-scoped ``KafkaCluster`` objects: ``.bootstrap``, ``.broker_ids``
 start it again (and wait_ready) before it ends, since later tests share the cluster.
 
 ``PARTITA_KAFKA_VERSION`` picks another Kafka version (default: apache_kafka.DEFAULT_VERSION).
+At the end of the session the clusters are killed, not shut down: their data is thrown away.
 """
 
 from __future__ import annotations
@@ -32,23 +33,26 @@ def _version() -> str:
 @pytest.fixture(scope="session")
 def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
     workdir = tmp_path_factory.mktemp("apache-kafka-1")
-    with KafkaCluster(brokers=1, racks=None, log_dirs=1, workdir=workdir, version=_version()) as cluster:
-        yield cluster
+    yield from _running(KafkaCluster(brokers=1, racks=None, log_dirs=1, workdir=workdir, version=_version()))
 
 
 @pytest.fixture(scope="session")
 def apache_kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
     workdir = tmp_path_factory.mktemp("apache-kafka-3")
-    with KafkaCluster(
-        brokers=3, racks=("a", "b", "c"), log_dirs=2, workdir=workdir, version=_version()
-    ) as cluster:
-        yield cluster
+    yield from _running(KafkaCluster(brokers=3, racks=("a", "b", "c"), log_dirs=2, workdir=workdir, version=_version()))
 
 
 @pytest.fixture(scope="session")
 def apache_kafka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
     workdir = tmp_path_factory.mktemp("apache-kafka-sasl")
-    with KafkaCluster(
-        brokers=1, racks=None, log_dirs=1, workdir=workdir, version=_version(), sasl_users=SASL_USERS
-    ) as cluster:
-        yield cluster
+    yield from _running(
+        KafkaCluster(brokers=1, racks=None, log_dirs=1, workdir=workdir, version=_version(), sasl_users=SASL_USERS)
+    )
+
+
+def _running(cluster: KafkaCluster) -> Iterator[KafkaCluster]:
+    with cluster:  # started; stopped by PID even if the session is interrupted
+        try:
+            yield cluster
+        finally:
+            cluster.close(graceful=False)
