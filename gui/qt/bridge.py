@@ -3,7 +3,7 @@ the GUI thread.
 
 The builder process (partita.gui.services.view_builder) does everything that grows with the
 cluster: requests, snapshot assembly, table projections, diffs, rates. The worker thread only
-waits for its answer on the pipe and passes the frames on, still pickled, as a queued signal;
+waits for its answer on the socket and passes the frames on, still pickled, as a queued signal;
 the GUI thread unpickles them a few milliseconds per event-loop turn (stepwise.py) and then
 swaps the finished tables into models.
 """

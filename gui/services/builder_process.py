@@ -1,6 +1,6 @@
 """The GUI process's handle on its builder process: start it, run one refresh through it, stop it.
 
-`refresh()` blocks, so the bridge calls it on its worker thread. It only reads the pipe (which
+`refresh()` blocks, so the bridge calls it on its worker thread. It only reads the socket (which
 releases the GIL) and returns the refresh's frames still pickled: the GUI thread unpickles them
 itself, a few milliseconds per event-loop turn (partita.gui.qt.stepwise). No other thread of
 the GUI process holds the GIL for long, so none can keep the GUI thread waiting for it (a
@@ -29,7 +29,7 @@ from . import slices, view_builder
 
 log = logging.getLogger(__name__)
 
-# between frames, the wait for the pipe wakes this often to see whether the refresh was cancelled
+# between frames, the wait for the socket wakes this often to see whether the refresh was cancelled
 CANCEL_CHECK_S = 0.1
 
 
@@ -174,7 +174,7 @@ class BuilderProcess:
             self._start()
         try:
             return self._exchange(sort_specs, cancelled)
-        except RefreshFailed:  # at the end of an answer (or the builder is gone): the pipe is clean
+        except RefreshFailed:  # at the end of an answer (or the builder is gone): the socket is clean
             raise
         except BaseException:  # in the middle of an answer: a new builder for the next refresh
             self.stop()
@@ -214,7 +214,7 @@ class BuilderProcess:
         return BuilderDied(f"the console's builder process ended ({how}); a new one starts with the next refresh")
 
     def stop(self) -> None:
-        """End the builder process and wait for it: first by closing the pipe (it closes its
+        """End the builder process and wait for it: first by closing the socket (it closes its
         client and exits), then, after `stop_grace` seconds (a refresh stuck on an unreachable
         cluster), SIGTERM, then SIGKILL."""
         child, self._child, self._conn = self._child, None, None

@@ -640,7 +640,7 @@ class ClusterClient:
 class KafkaClientFactory:
     """Makes the ClusterClient for a connection profile in the builder process. Picklable (the
     client itself, with its sockets and threads, is not); it carries the profile's secrets to the
-    builder process over the pipe that starts it, never through a file or a command line."""
+    builder process over the socket that starts it, never through a file or a command line."""
 
     settings: ConnectionSettings
     timeout: float = REQUEST_TIMEOUT_S

@@ -60,7 +60,7 @@ class _Unloadable:
 
 
 def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]) -> None:
-    """One refresh per request until the GUI process closes its end of the pipe (or dies: its
+    """One refresh per request until the GUI process closes its end of the socket (or dies: its
     end closes then too, so no builder outlives its console)."""
     logging.basicConfig(format="%(asctime)s %(name)s [builder] %(message)s")
     for name, level in log_levels.items():
