@@ -444,10 +444,11 @@ class PartitionLog:
     def _require_keys(self, records: bytes, headers) -> None:
         """A compacted topic refuses records without a key (Kafka's LogValidator.validateKey).
         Only compacted topics decode records here; the others never look past the headers."""
+        view = memoryview(records)
         position = 0
         for h in headers:
             size = h.length + LOG_OVERHEAD
-            missing = keyless_record_indexes(memoryview(records)[position : position + size])
+            missing = keyless_record_indexes(view[position : position + size])
             if missing:
                 message = (
                     "Compacted topic cannot accept message without key in topic partition "

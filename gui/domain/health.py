@@ -126,13 +126,20 @@ def partition_lag(committed: int | None, end: int | None) -> int | None:
     return max(0, end - committed)
 
 
-def group_lag(snapshot: ClusterSnapshot, group: Group) -> int | None:
-    """Total lag of a group over its committed partitions; None when nothing is known."""
-    by_key = snapshot.partitions_by_key
+def total_lag(committed_and_end) -> int | None:
+    """Sum of partition_lag over (committed, end offset) pairs; None when no lag is known."""
     total = None
-    for o in group.offsets:
-        p = by_key.get((o.topic, o.partition))
-        lag = partition_lag(o.offset, p.end_offset if p is not None else None)
+    for committed, end in committed_and_end:
+        lag = partition_lag(committed, end)
         if lag is not None:
             total = (total or 0) + lag
     return total
+
+
+def group_lag(snapshot: ClusterSnapshot, group: Group) -> int | None:
+    """Total lag of a group over its committed partitions; None when nothing is known."""
+    by_key = snapshot.partitions_by_key
+    return total_lag(
+        (o.offset, p.end_offset if (p := by_key.get((o.topic, o.partition))) is not None else None)
+        for o in group.offsets
+    )

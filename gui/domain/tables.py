@@ -8,6 +8,7 @@ only swaps lists in; the Qt models format a cell only when it is painted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -286,27 +287,17 @@ def group_detail(s: ClusterSnapshot, g) -> GroupDetail:
     committed = tuple(((o[0], o[1]), o[2]) for o in g.offsets)
     get_partition = s.partitions_by_key.get
     ends = {}
-    for k, _offset in committed:
-        p = get_partition(k)
-        ends[k] = None if p is None else p.end_offset
-    for m in g.members:
-        for k in m.assignment:
-            if k not in ends:
-                p = get_partition(k)
-                ends[k] = None if p is None else p.end_offset
+    for k in chain((k for k, _offset in committed), (k for m in g.members for k in m.assignment)):
+        if k not in ends:
+            p = get_partition(k)
+            ends[k] = None if p is None else p.end_offset
     return members, committed, ends
 
 
 def detail_lag(detail: GroupDetail) -> int | None:
     """A group's total lag over its committed partitions (health.group_lag, from its detail)."""
     _members, committed, ends = detail
-    lag = health.partition_lag
-    total = None
-    for k, offset in committed:
-        one = lag(offset, ends[k])
-        if one is not None:
-            total = (total or 0) + one
-    return total
+    return health.total_lag((offset, ends[k]) for k, offset in committed)
 
 
 def group_partition_rows(detail: GroupDetail) -> tuple[list, list]:
