@@ -24,9 +24,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
+import random
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -153,10 +156,21 @@ def produce(bootstrap: str, topic: str, n: int, record_size: int, partitions: in
     tmd = md.topics.get(topic)
     if tmd is None or tmd.error is not None or len(tmd.partitions) != partitions:
         raise BenchError(f"topic {topic} not ready for producing: {tmd and tmd.error}")
-    payload = os.urandom(record_size)
+    start = time.perf_counter()
+    _produce_loop(p, topic, n, os.urandom(record_size))
+    remaining = p.flush(600)
+    elapsed = time.perf_counter() - start
+    if remaining:
+        raise BenchError(f"{remaining} records still undelivered after flush")
+    if errors:
+        raise BenchError(f"{len(errors)} records failed, e.g. {errors[0]}")
+    return elapsed
+
+
+def _produce_loop(p: Producer, topic: str, n: int, payload: bytes) -> None:
+    """The timed loop every target gets: one produce() per record, a poll(0) every 16k records."""
     send = p.produce
     poll = p.poll
-    start = time.perf_counter()
     for i in range(n):
         try:
             send(topic, payload)
@@ -170,13 +184,33 @@ def produce(bootstrap: str, topic: str, n: int, record_size: int, partitions: in
                     continue
         if not i & 0x3FFF:
             poll(0)
-    remaining = p.flush(600)
-    elapsed = time.perf_counter() - start
-    if remaining:
-        raise BenchError(f"{remaining} records still undelivered after flush")
-    if errors:
-        raise BenchError(f"{len(errors)} records failed, e.g. {errors[0]}")
-    return elapsed
+
+
+def producer_ceiling(n: int, record_size: int) -> float:
+    """Records/s of the same produce() loop with no broker at all: the producer's own ceiling on this
+    machine. Its bootstrap is a local port that is bound but not listening, so connections are refused
+    and every record stays queued; the queue is purged afterwards."""
+    with socket.socket() as closed_port:
+        closed_port.bind(("127.0.0.1", 0))
+        p = Producer({
+            "bootstrap.servers": f"127.0.0.1:{closed_port.getsockname()[1]}",
+            "linger.ms": 5,
+            "sticky.partitioning.linger.ms": 0,
+            "batch.num.messages": 10000,
+            "queue.buffering.max.messages": max(n, 1),
+            "queue.buffering.max.kbytes": 2_097_151,
+            "message.timeout.ms": 300_000,
+            "log_level": 0,
+            "delivery.report.only.error": True,
+            "on_delivery": lambda _err, _msg: None,
+        })
+        try:
+            start = time.perf_counter()
+            _produce_loop(p, "ceiling", n, os.urandom(record_size))
+            return n / (time.perf_counter() - start)
+        finally:
+            p.purge()
+            p.poll(0)
 
 
 def consume(bootstrap: str, topic: str, n: int, partitions: int) -> float:
@@ -513,7 +547,61 @@ def ratios(results: dict[str, Result]) -> dict[str, dict[str, float]]:
     return out
 
 
-def render(results: dict[str, Result], args: argparse.Namespace) -> str:
+@dataclass
+class PairedRatio:
+    """engine/reference over the repeats where both ran: each repeat's two runs are neighbours in time,
+    so their ratio cancels most of the machine's drift; the median of those ratios comes with a
+    distribution-free confidence interval (order statistics of the binomial), not a normal approximation."""
+
+    per_repeat: list[float]
+    median: float
+    low: float
+    high: float
+    coverage: float  # probability that [low, high] holds the true median ratio
+
+    def describe(self) -> str:
+        n = len(self.per_repeat)
+        above = sum(r > 1 for r in self.per_repeat)
+        if self.coverage > 0:
+            return (f"{self.median:.2f}x, {self.coverage:.0%} interval {self.low:.2f}-{self.high:.2f}x "
+                    f"(n={n}, above 1 in {above})")
+        return f"{self.median:.2f}x (n={n}, too few repeats for an interval)"
+
+
+def paired_ratio(values: list[float]) -> PairedRatio | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    n = len(ordered)
+    # The largest j with P(Binomial(n, 1/2) < j) <= 2.5 %: [x_(j), x_(n+1-j)] covers the median with
+    # probability 1 - 2 P(B < j) (at least 95 % once n >= 6).
+    j, tail, coverage = 0, 0.0, 0.0
+    for k in range(n // 2):
+        tail += math.comb(n, k) / 2**n
+        if tail > 0.025:
+            break
+        j, coverage = k + 1, 1 - 2 * tail
+    if j == 0 and n >= 2:  # n < 6: the widest interval, with the coverage it has
+        j, coverage = 1, 1 - 2 / 2**n
+    low, high = (ordered[j - 1], ordered[n - j]) if j else (ordered[0], ordered[-1])
+    return PairedRatio(values, statistics.median(values), low, high, coverage)
+
+
+def paired_ratios(runs: dict[str, list[Result]]) -> dict[str, dict[str, PairedRatio]]:
+    out: dict[str, dict[str, PairedRatio]] = {}
+    engine_runs = runs.get("engine", [])
+    for ref in ("kafka", "mock"):
+        pairs = [(e, r) for e, r in zip(engine_runs, runs.get(ref, []), strict=False) if e.ok and r.ok]
+        if len(pairs) < 2:
+            continue
+        produce = paired_ratio([r.produce_s / e.produce_s for e, r in pairs])
+        consume = paired_ratio([r.consume_s / e.consume_s for e, r in pairs])
+        out[f"engine/{ref}"] = {"produce": produce, "consume": consume}
+    return out
+
+
+def render(results: dict[str, Result], args: argparse.Namespace,
+           paired: dict[str, dict[str, PairedRatio]] | None = None, ceilings: list[float] | None = None) -> str:
     lines = [
         f"{args.records:,} records x {args.record_size} B, {args.partitions} partitions, acks={args.acks}, "
         f"replication factor {args.replication_factor}, {args.brokers} broker(s); one producer, then one consumer",
@@ -540,6 +628,14 @@ def render(results: dict[str, Result], args: argparse.Namespace) -> str:
         lines.append("")
         for key, v in rat.items():
             lines.append(f"{key:<14} produce {v['produce']:.2f}x   consume {v['consume']:.2f}x")
+    for key, v in (paired or {}).items():
+        lines.append(f"{key:<14} paired by repeat, shuffled order: produce {v['produce'].describe()}")
+        lines.append(f"{'':<14} {'':<32}consume {v['consume'].describe()}")
+    if ceilings:
+        ceiling = statistics.median(ceilings)
+        reached = ", ".join(f"{name} {r.rate(r.produce_s) / ceiling:.0%}" for name, r in results.items() if r.ok)
+        lines += ["", f"producer ceiling (the same produce() loop with no broker): {ceiling:,.0f} rec/s, "
+                      f"median of {len(ceilings)}; reached: {reached}"]
     notes = [f"  {name}: {n}" for name, r in results.items() for n in r.notes]
     if notes:
         lines += ["", "notes:", *notes]
@@ -561,7 +657,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--kafka-version", default=None, help="Apache Kafka version for the kafka target")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     ap.add_argument("--repeat", type=int, default=1,
-                    help="run the targets this many times, interleaved, and report each one's median")
+                    help="run the targets this many times, in a shuffled order each time; report each one's "
+                         "median and the engine's ratios paired by repeat")
+    ap.add_argument("--seed", type=int, default=None, help="seed of the shuffled order of targets per repeat")
+    ap.add_argument("--no-ceiling", dest="ceiling", action="store_false",
+                    help="skip measuring the produce() loop with no broker")
     args = ap.parse_args(argv)
     if args.records < 1:
         ap.error("--records must be >= 1")
@@ -607,14 +707,30 @@ def median_result(runs: list[Result]) -> Result:
     return merged
 
 
+def run_ceiling(args: argparse.Namespace) -> float:
+    rate = producer_ceiling(args.records, args.record_size)
+    print(f"[{time.strftime('%H:%M:%S')}] producer ceiling: {rate:,.0f} rec/s", file=sys.stderr, flush=True)
+    return rate
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    rng = random.Random(args.seed)
     runs: dict[str, list[Result]] = {name: [] for name in args.target_list}
+    ceilings: list[float] = []
     for _ in range(max(1, args.repeat)):
-        for name in args.target_list:
+        # A fixed order would give one target the machine's state after another's run every time
+        # (dirty pages being written back, a JVM just gone); shuffling spreads that over all of them.
+        order = list(args.target_list)
+        if args.repeat > 1:
+            rng.shuffle(order)
+        if args.ceiling:
+            ceilings.append(run_ceiling(args))
+        for name in order:
             runs[name].append(run_once(name, args))
     results = {name: median_result(rs) for name, rs in runs.items()}
-    print(render(results, args))
+    paired = paired_ratios(runs)
+    print(render(results, args, paired, ceilings))
     if args.json:
         import confluent_kafka
 
@@ -626,8 +742,11 @@ def main(argv: list[str] | None = None) -> int:
             "brokers": args.brokers,
             "replication_factor": args.replication_factor,
             "kafka_version": args.kafka_version,
+            "repeat": args.repeat,
             "results": {k: v.figures() for k, v in results.items()},
             "ratios": ratios(results),
+            "paired_ratios": {k: {phase: asdict(pr) for phase, pr in v.items()} for k, v in paired.items()},
+            "producer_ceiling_records_per_s": [round(c) for c in ceilings],
             "host": {
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
