@@ -1,10 +1,10 @@
 """AlterReplicaLogDirs (key 34), versions 1–2: move replicas between this broker's log dirs.
 
-A hosted replica is copied to the new log dir and swapped in; the copy runs on the event
-loop, so this broker pauses for as long as the copy takes (fine for a local cluster's
-sizes; Kafka copies in the background with a "future" replica). A replica this broker
-does not host yet is created in the chosen dir when it is assigned here. An unknown dir
-is LOG_DIR_NOT_FOUND.
+As in Kafka, the answer comes once the move has started: a hosted replica is copied to
+the new log dir in the background while it keeps serving, and swapped in when the copy
+has caught up (broker/log_dir_moves.py; DescribeLogDirs shows it as a future replica until
+then). A replica this broker does not host yet is created in the chosen dir when it is
+assigned here. An unknown dir is LOG_DIR_NOT_FOUND.
 """
 
 from __future__ import annotations

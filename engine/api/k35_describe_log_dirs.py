@@ -3,7 +3,9 @@
 This broker's log dirs ("disks") with the size of every replica in each, for all topics
 (null) or the ones asked for; v4 adds the file system's total and usable bytes. The
 offset lag of a replica is how far its log end is behind the partition's high watermark
-(0 for leaders).
+(0 for leaders). A replica being moved between log dirs is also listed in its target
+dir with is_future_key set, its size the bytes copied so far and its lag what is left of
+the log end (as Kafka lists a future replica).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ async def handle_describe_log_dirs(request, ctx):
     if request.topics is not None:
         wanted = {(t.topic, p) for t in request.topics for p in t.partitions}
     sizes = broker.logs.sizes_by_dir()
+    futures: dict[Path, list] = {}
+    for future in broker.replicas.log_dir_moves.in_flight():
+        futures.setdefault(future.log_dir, []).append(future)
     results = []
     for log_dir in broker.config.log_dirs:
         by_topic: dict[str, list] = {}
@@ -38,6 +43,11 @@ async def handle_describe_log_dirs(request, ctx):
             by_topic.setdefault(topic, []).append(codec.build(
                 m.DescribeLogDirsPartition, partition_index=index, partition_size=size, offset_lag=lag,
                 is_future_key=False))
+        for future in sorted(futures.get(Path(log_dir), ()), key=lambda f: (f.topic, f.index)):
+            if wanted is None or (future.topic, future.index) in wanted:
+                by_topic.setdefault(future.topic, []).append(codec.build(
+                    m.DescribeLogDirsPartition, partition_index=future.index, partition_size=future.size,
+                    offset_lag=future.offset_lag, is_future_key=True))
         try:
             st = os.statvfs(log_dir)
             total, usable, error = st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize, ErrorCode.none

@@ -12,11 +12,11 @@ import logging
 import os
 from pathlib import Path
 
+from partita.engine.broker.log_dir_moves import LogDirMoves
 from partita.engine.broker.partition import Partition, now_ms
 from partita.engine.cluster.configs import TOPIC_CONFIGS, effective_topic_config
 from partita.engine.cluster.metadata import MetadataImage, TopicState
 from partita.engine.log.config import LogConfig
-from partita.engine.log.errors import LogError
 from partita.engine.protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class ReplicaManager:
         self._checkpointed_hw = self._read_hw_checkpoints()
         self._isr_task: asyncio.Task | None = None
         self.preferred_log_dirs: dict[tuple[str, int], Path] = {}  # AlterReplicaLogDirs before assignment
+        self.log_dir_moves = LogDirMoves(broker)
         # topic -> (effective configs, LogConfig) as last applied: images arrive on every ISR or
         # leader change, configs change rarely, so the LogConfig is rebuilt only when they do.
         self._topic_configs: dict[str, tuple[dict[str, str], LogConfig]] = {}
@@ -80,6 +81,7 @@ class ReplicaManager:
                 if partition.state is not None:
                     partition.become_follower(partition.state)  # fails any acks=all waiting on it
                 self.broker.fetchers.remove(key)
+                self.log_dir_moves.cancel(key)
                 self.broker.logs.delete(*key)
                 log.info("removed replica %s-%d", *key)
         self.broker.fetchers.reconcile(self)
@@ -101,16 +103,12 @@ class ReplicaManager:
         return self.partitions.get((topic, index))
 
     def move_to_log_dir(self, topic: str, index: int, target: Path):
-        """Move a hosted replica to another log dir, or remember the dir for a future one."""
+        """Start moving a hosted replica to another log dir, or remember the dir for a future one."""
         partition = self.partitions.get((topic, index))
         if partition is None:
             self.preferred_log_dirs[(topic, index)] = target
             return ErrorCode.none
-        try:
-            partition.log = self.broker.logs.move(topic, index, target)
-        except LogError as exc:
-            return ErrorCode(exc.code)
-        return ErrorCode.none
+        return self.log_dir_moves.start(partition, target)
 
     # -- ISR maintenance ------------------------------------------------------------------
 
@@ -203,6 +201,7 @@ class ReplicaManager:
                 log.warning("cannot write %s: %s", path, exc)
 
     def close(self) -> None:
+        self.log_dir_moves.cancel_all()
         if self._isr_task:
             self._isr_task.cancel()
         self.write_hw_checkpoints()

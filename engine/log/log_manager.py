@@ -4,7 +4,9 @@ Each log dir holds one `<topic>-<partition>` directory per hosted replica (topic
 contain dashes and dots, so the partition is what follows the last dash). On start every
 such directory is opened (recovered if needed); a directory being deleted
 (`<name>.<id>-delete`) or moved in (`<name>.<id>-future`) that a crash left behind is
-finished off or discarded. New partitions go to the log dir with the fewest partitions,
+finished off or discarded, and a move a crash cut between its two renames is completed.
+Moves between log dirs run in steps (log_move.py) so the broker can copy in the background.
+New partitions go to the log dir with the fewest partitions,
 as Kafka places them. A `.lock` file per log dir (flock) keeps two brokers off one dir.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from .config import LogConfig
 from .errors import KafkaStorageError
+from .log_move import FUTURE_SUFFIX, MOVED_FROM_FILE, LogMove, MoveCancelled
 from .partition_log import PartitionLog
 
 __all__ = ["LogManager", "parse_partition_dir"]
@@ -26,7 +29,7 @@ __all__ = ["LogManager", "parse_partition_dir"]
 log = logging.getLogger(__name__)
 
 _DELETE_SUFFIX = "-delete"
-_FUTURE_SUFFIX = "-future"
+_FUTURE_SUFFIX = FUTURE_SUFFIX
 _LOCK_FILE = ".lock"
 
 
@@ -83,11 +86,38 @@ class LogManager:
             key = parse_partition_dir(name)
             if key is None:
                 continue
+            if key in self._logs and self._finish_interrupted_move(key, child):
+                continue
             if key in self._logs:
                 first = self._logs[key].directory
                 self.close()
                 raise KafkaStorageError(f"{key[0]}-{key[1]} is in two log dirs: {first} and {child}")
+            if (child / MOVED_FROM_FILE).exists():
+                self._retire_moved_from(child)
             self._add(key, PartitionLog.open(child, self.default_config))
+
+    def _finish_interrupted_move(self, key: tuple[str, int], child: Path) -> bool:
+        """A crash came between a move's two renames: the partition is in two dirs and the
+        copy names the original. Keep the copy; True if that settled it."""
+        first = self._logs[key].directory
+        if (child / MOVED_FROM_FILE).exists() and self._retire_moved_from(child) == first:
+            self._remove(key).release()
+            self._add(key, PartitionLog.open(child, self.default_config))
+            return True
+        return False  # (a copy found first retired its original before that one was reached)
+
+    def _retire_moved_from(self, moved: Path) -> Path | None:
+        """Delete the old directory a completed move's note names (if still there) and the note."""
+        note = moved / MOVED_FROM_FILE
+        try:
+            source = Path(note.read_text().strip())
+        except OSError:
+            return None
+        if source.name == moved.name and source != moved and source.parent in self.log_dirs:
+            log.warning("finishing the move of %s to %s that a crash interrupted", source, moved.parent)
+            shutil.rmtree(source, ignore_errors=True)
+        note.unlink(missing_ok=True)
+        return source
 
     def _add(self, key: tuple[str, int], plog: PartitionLog) -> PartitionLog:
         self._logs[key] = plog
@@ -166,35 +196,52 @@ class LogManager:
         return True
 
     def move(self, topic: str, partition: int, to_dir: Path) -> PartitionLog:
-        """AlterReplicaLogDirs: move the partition to another log dir (copy, then swap).
+        """Move the partition to another log dir in one blocking call (tools and tests; the
+        broker runs the steps itself so that the bulk copy does not hold up the event loop)."""
+        move = self.begin_move(topic, partition, to_dir)
+        if move is None:
+            return self._logs[(topic, partition)]
+        move.copy_bulk()
+        plog, retired = self.complete_move(move)
+        shutil.rmtree(retired, ignore_errors=True)
+        return plog
 
-        Blocking and proportional to the partition's size; the log is closed during the copy.
-        """
-        key = (topic, partition)
-        plog = self._logs.get(key)
+    def begin_move(self, topic: str, partition: int, to_dir: Path) -> LogMove | None:
+        """A move of the partition to `to_dir` (see log_move.py); None if it is there already."""
+        plog = self._logs.get((topic, partition))
         if plog is None:
             raise KeyError(f"no log for {topic}-{partition}")
         to_dir = Path(to_dir)
         if to_dir not in self.log_dirs:
             raise ValueError(f"{to_dir} is not one of this broker's log dirs")
         if plog.directory.parent == to_dir:
-            return plog
+            return None
+        return LogMove(plog, to_dir)
+
+    def complete_move(self, move: LogMove) -> tuple[PartitionLog, Path]:
+        """Close the log, catch the copy up and open the log in its new dir. Returns the new log
+        and the old directory, renamed `<name>.<id>-delete` for the caller to remove (a crash
+        before that is finished off at the next start). On failure the log stays where it was."""
+        key = parse_partition_dir(move.source.name)
+        plog = self._logs.get(key) if key else None
+        if plog is not move.plog or plog.closed:
+            move.discard()
+            raise KafkaStorageError(f"{move.source} changed during the move to {move.to_dir}")
         config = plog.config
-        src = plog.directory
         plog.close()
         self._remove(key)
-        future = to_dir / f"{src.name}.{uuid.uuid4().hex}{_FUTURE_SUFFIX}"
         try:
-            shutil.copytree(src, future)
-            os.rename(future, to_dir / src.name)
-        except OSError as exc:
-            shutil.rmtree(future, ignore_errors=True)
-            self._add(key, PartitionLog.open(src, config))
-            raise KafkaStorageError(f"moving {src} to {to_dir} failed: {exc}") from exc
-        doomed = src.with_name(f"{src.name}.{uuid.uuid4().hex}{_DELETE_SUFFIX}")
-        os.rename(src, doomed)
-        shutil.rmtree(doomed, ignore_errors=True)
-        return self._add(key, PartitionLog.open(to_dir / src.name, config))
+            target = move.finish()
+        except (OSError, MoveCancelled) as exc:
+            move.discard()
+            self._add(key, PartitionLog.open(move.source, config))
+            if isinstance(exc, MoveCancelled):
+                raise
+            raise KafkaStorageError(f"moving {move.source} to {move.to_dir} failed: {exc}") from exc
+        retired = move.source.with_name(f"{move.source.name}.{uuid.uuid4().hex}{_DELETE_SUFFIX}")
+        os.rename(move.source, retired)
+        (target / MOVED_FROM_FILE).unlink(missing_ok=True)
+        return self._add(key, PartitionLog.open(target, config)), retired
 
     def apply_retention(self, now_ms: int, high_watermarks: dict[tuple[str, int], int] | None = None) -> int:
         """Retention over every log; returns the bytes deleted. A failing log is logged and skipped."""

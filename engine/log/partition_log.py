@@ -119,6 +119,7 @@ class PartitionLog:
         # Moves whenever closed segments change other than by the cleaner's own swap
         # (truncation, deletion of segments, close): a clean planned before is abandoned.
         self._generation = 0
+        self._truncations = 0  # truncate_to / truncate_fully_and_start_at calls (a move between log dirs asks)
 
     # ===================================================================================
     # opening and recovery
@@ -339,6 +340,11 @@ class PartitionLog:
     def generation(self) -> int:
         """Changes whenever closed segments change other than by a cleaner swap."""
         return self._generation
+
+    @property
+    def truncations(self) -> int:
+        """How many times the log end was cut back: bytes once written may since have been rewritten."""
+        return self._truncations
 
     @property
     def cleaner_checkpoint(self) -> int | None:
@@ -671,6 +677,7 @@ class PartitionLog:
             self.truncate_fully_and_start_at(offset)
             return
         self._generation += 1
+        self._truncations += 1
         while len(self.segments) > 1 and self.segments[-1].base_offset > offset:
             self.segments.pop().delete()
             self._bases.pop()
@@ -691,6 +698,7 @@ class PartitionLog:
         """Drop every segment and restart the log empty at `offset` (a follower far behind)."""
         self._check_open()
         self._generation += 1
+        self._truncations += 1
         for seg in self.segments:
             seg.delete()
         (self._directory / CLEANER_CHECKPOINT_FILE).unlink(missing_ok=True)

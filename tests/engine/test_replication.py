@@ -277,24 +277,37 @@ def test_follower_that_stops_fetching_leaves_the_isr_and_rejoins(make_engine):
     wait_in_sync(cluster, topic, 1, 3, timeout=30)
 
 
-def test_alter_replica_log_dirs_moves_a_replica_between_disks(make_engine):
+def test_alter_replica_log_dirs_moves_a_replica_between_disks_while_it_serves(make_engine):
+    """As in Kafka the move runs in the background: the answer comes at once, DescribeLogDirs shows
+    the copy as a future replica in the target dir, and records produced meanwhile are kept."""
     cluster = make_engine(brokers=1, log_dirs=2)
     topic = name("disks")
     create_topic(cluster, topic, partitions=1)
-    produce(cluster, topic, [b"z" * 100] * 500, acks="all")
+    big = [bytes([i]) * 900_000 for i in range(40)]  # 36 MB: a copy that takes a while (fsync included)
+    produce(cluster, topic, big, acks="all")
     ka = kafka_admin(cluster)
     dirs = [str(d) for d in cluster.log_dirs_of(1)]
     current = next(d for d in dirs if (Path(d) / f"{topic}-0").exists())
     other = next(d for d in dirs if d != current)
     from kafka.structs import TopicPartitionReplica
 
+    def entries():
+        described = ka.describe_log_dirs(topic_partitions={topic: [0]})
+        return [(d["log_dir"], p["is_future_key"]) for b in described for d in b["log_dirs"]
+                for t in d["topics"] for p in t["partitions"]]
+
     ka.alter_replica_log_dirs({TopicPartitionReplica(topic, 0, 1): other})
-    assert (Path(other) / f"{topic}-0").exists() and not (Path(current) / f"{topic}-0").exists()
-    described = ka.describe_log_dirs(topic_partitions={topic: [0]})
-    [entry] = [d for b in described for d in b["log_dirs"] if d["topics"]]
-    assert entry["log_dir"] == other
+    assert sorted(entries()) == sorted([(current, False), (other, True)])  # answered while copying
+    produce(cluster, topic, [b"during"] * 50, acks="all")
+    deadline = time.monotonic() + 30
+    while entries() != [(other, False)]:
+        assert time.monotonic() < deadline, f"the move did not finish: {entries()}"
+        time.sleep(0.1)
+    assert not (Path(current) / f"{topic}-0").exists()
+    assert [p.name for p in Path(other).iterdir() if p.name.startswith(topic)] == [f"{topic}-0"]
     produce(cluster, topic, [b"after"], acks="all")
-    assert len(consume(cluster, topic, 501)) == 501
+    values = [m.value() for m in consume(cluster, topic, 91)]
+    assert values == big + [b"during"] * 50 + [b"after"]
 
 
 def test_controller_bound_requests_elsewhere_get_not_controller(engine_cluster):
