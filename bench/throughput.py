@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -62,6 +63,10 @@ class Result:
     rounds: int = 1
     # CPU seconds the target's server processes used in each phase (all their threads, from /proc)
     produce_server_cpu_s: float = 0.0
+    # the producer's own thread (the one calling produce()) during the produce phase: CPU it used,
+    # and time it was ready to run but waited for a core (from /proc/self/task/TID/schedstat)
+    produce_client_cpu_s: float = 0.0
+    produce_client_wait_s: float = 0.0
     consume_server_cpu_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     error: str | None = None
@@ -88,6 +93,7 @@ class Result:
                 consume_records_per_s=round(self.rate(self.consume_s)),
                 consume_mb_per_s=round(self.mbps(self.consume_s), 2),
                 produce_server_cpu_us_per_record=round(self.cpu_us_per_record(self.produce_server_cpu_s), 3),
+                produce_client_cpu_us_per_record=round(self.cpu_us_per_record(self.produce_client_cpu_s), 3),
                 consume_server_cpu_us_per_record=round(self.cpu_us_per_record(self.consume_server_cpu_s), 3),
             )
         return d
@@ -110,6 +116,13 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return total / _CLOCK_TICKS
 
 
+def thread_times() -> tuple[float, float]:
+    """(CPU seconds, seconds spent waiting for a core) of the calling thread, from schedstat."""
+    with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
+        run_ns, wait_ns, _ = f.read().split()
+    return int(run_ns) / 1e9, int(wait_ns) / 1e9
+
+
 class BenchError(RuntimeError):
     pass
 
@@ -125,8 +138,14 @@ def _check_local(bootstrap: str) -> None:
             raise BenchError(f"refusing to benchmark against {hp!r}: only 127.0.0.1 is a target")
 
 
-def produce(bootstrap: str, topic: str, n: int, record_size: int, partitions: int, acks: str) -> float:
-    """Produce n keyless records; return the seconds from the first produce() to the end of flush().
+class ProduceTiming(NamedTuple):
+    seconds: float  # from the first produce() to the end of flush()
+    client_cpu_s: float  # CPU of the thread calling produce() meanwhile
+    client_wait_s: float  # time that thread was ready to run but had no core
+
+
+def produce(bootstrap: str, topic: str, n: int, record_size: int, partitions: int, acks: str) -> ProduceTiming:
+    """Produce n keyless records; time the loop and flush() (setup is not timed).
 
     ``sticky.partitioning.linger.ms=0`` sends each keyless record to a random partition, which spreads
     them evenly (the mock's per-partition cap needs that) and is as fast in Python as the default sticky
@@ -156,15 +175,18 @@ def produce(bootstrap: str, topic: str, n: int, record_size: int, partitions: in
     tmd = md.topics.get(topic)
     if tmd is None or tmd.error is not None or len(tmd.partitions) != partitions:
         raise BenchError(f"topic {topic} not ready for producing: {tmd and tmd.error}")
+    payload = os.urandom(record_size)
+    cpu_before, wait_before = thread_times()
     start = time.perf_counter()
-    _produce_loop(p, topic, n, os.urandom(record_size))
+    _produce_loop(p, topic, n, payload)
     remaining = p.flush(600)
     elapsed = time.perf_counter() - start
+    cpu_after, wait_after = thread_times()
     if remaining:
         raise BenchError(f"{remaining} records still undelivered after flush")
     if errors:
         raise BenchError(f"{len(errors)} records failed, e.g. {errors[0]}")
-    return elapsed
+    return ProduceTiming(elapsed, cpu_after - cpu_before, wait_after - wait_before)
 
 
 def _produce_loop(p: Producer, topic: str, n: int, payload: bytes) -> None:
@@ -312,8 +334,11 @@ def run_rounds(res: Result, bootstrap: str, topics: list[str], sizes: list[int],
     for topic, size in zip(topics, sizes, strict=True):
         pids = server_pids()
         before = cpu_seconds(pids)
-        res.produce_s += produce(bootstrap, topic, size, args.record_size, args.partitions, args.acks)
+        timing = produce(bootstrap, topic, size, args.record_size, args.partitions, args.acks)
         res.produce_server_cpu_s += cpu_seconds(pids) - before
+        res.produce_s += timing.seconds
+        res.produce_client_cpu_s += timing.client_cpu_s
+        res.produce_client_wait_s += timing.client_wait_s
     for topic, size in zip(topics, sizes, strict=True):
         pids = server_pids()
         before = cpu_seconds(pids)
@@ -623,6 +648,11 @@ def render(results: dict[str, Result], args: argparse.Namespace,
         if r.ok:
             lines.append(f"  {name:<8} produce {r.cpu_us_per_record(r.produce_server_cpu_s):6.3f}   "
                          f"consume {r.cpu_us_per_record(r.consume_server_cpu_s):6.3f}")
+    lines += ["", "the producing thread while producing (CPU per record; share of the time it was ready but had no core):"]
+    for name, r in results.items():
+        if r.ok:
+            lines.append(f"  {name:<8} {r.cpu_us_per_record(r.produce_client_cpu_s):6.3f} us   "
+                         f"waited {r.produce_client_wait_s / r.produce_s:5.1%}")
     rat = ratios(results)
     if rat:
         lines.append("")
@@ -701,6 +731,8 @@ def median_result(runs: list[Result]) -> Result:
         merged.produce_s = statistics.median(r.produce_s for r in ok)
         merged.consume_s = statistics.median(r.consume_s for r in ok)
         merged.produce_server_cpu_s = statistics.median(r.produce_server_cpu_s for r in ok)
+        merged.produce_client_cpu_s = statistics.median(r.produce_client_cpu_s for r in ok)
+        merged.produce_client_wait_s = statistics.median(r.produce_client_wait_s for r in ok)
         merged.consume_server_cpu_s = statistics.median(r.consume_server_cpu_s for r in ok)
         merged.notes.append(f"median of {len(ok)} runs interleaved with the other targets "
                             f"(produce s: {', '.join(f'{r.produce_s:.2f}' for r in ok)})")
