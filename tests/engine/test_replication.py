@@ -277,37 +277,44 @@ def test_follower_that_stops_fetching_leaves_the_isr_and_rejoins(make_engine):
     wait_in_sync(cluster, topic, 1, 3, timeout=30)
 
 
-def test_alter_replica_log_dirs_moves_a_replica_between_disks_while_it_serves(make_engine):
-    """As in Kafka the move runs in the background: the answer comes at once, DescribeLogDirs shows
-    the copy as a future replica in the target dir, and records produced meanwhile are kept."""
-    cluster = make_engine(brokers=1, log_dirs=2)
-    topic = name("disks")
-    create_topic(cluster, topic, partitions=1)
-    big = [bytes([i]) * 900_000 for i in range(40)]  # 36 MB: a copy that takes a while (fsync included)
-    produce(cluster, topic, big, acks="all")
-    ka = kafka_admin(cluster)
-    dirs = [str(d) for d in cluster.log_dirs_of(1)]
-    current = next(d for d in dirs if (Path(d) / f"{topic}-0").exists())
-    other = next(d for d in dirs if d != current)
+def test_alter_replica_log_dirs_moves_a_replica_between_disks_while_it_serves(three_brokers):
+    """The move runs in the background (engine and Kafka alike): the answer comes at once,
+    DescribeLogDirs shows the copy as a future replica in the target dir, records produced
+    meanwhile are kept, and at the end the replica is in the target dir only."""
     from kafka.structs import TopicPartitionReplica
 
-    def entries():
-        described = ka.describe_log_dirs(topic_partitions={topic: [0]})
-        return [(d["log_dir"], p["is_future_key"]) for b in described for d in b["log_dirs"]
-                for t in d["topics"] for p in t["partitions"]]
+    cluster = three_brokers
+    topic = name("disks")
+    create_topic(cluster, topic, partitions=1)
+    big = [bytes([i]) * 900_000 for i in range(40)]  # 36 MB: a copy that takes a while
+    produce(cluster, topic, big, acks="all")
+    broker = admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions[0].leader
+    dirs = [str(d) for d in cluster.log_dirs_of(broker)]
+    current = next(d for d in dirs if (Path(d) / f"{topic}-0").exists())
+    other = next(d for d in dirs if d != current)
+    ka = kafka_admin(cluster)
 
-    ka.alter_replica_log_dirs({TopicPartitionReplica(topic, 0, 1): other})
-    assert sorted(entries()) == sorted([(current, False), (other, True)])  # answered while copying
-    produce(cluster, topic, [b"during"] * 50, acks="all")
-    deadline = time.monotonic() + 30
-    while entries() != [(other, False)]:
-        assert time.monotonic() < deadline, f"the move did not finish: {entries()}"
-        time.sleep(0.1)
-    assert not (Path(current) / f"{topic}-0").exists()
-    assert [p.name for p in Path(other).iterdir() if p.name.startswith(topic)] == [f"{topic}-0"]
-    produce(cluster, topic, [b"after"], acks="all")
-    values = [m.value() for m in consume(cluster, topic, 91)]
-    assert values == big + [b"during"] * 50 + [b"after"]
+    def entries():
+        [described] = ka.describe_log_dirs(topic_partitions={topic: [0]}, brokers=[broker])
+        return sorted((d["log_dir"], p["is_future_key"]) for d in described["log_dirs"]
+                      for t in d["topics"] for p in t["partitions"])
+
+    try:
+        ka.alter_replica_log_dirs({TopicPartitionReplica(topic, 0, broker): other})
+        assert entries() == sorted([(current, False), (other, True)])  # answered while copying
+        produce(cluster, topic, [b"during"] * 50, acks="all")
+        deadline = time.monotonic() + 60
+        while entries() != [(other, False)]:
+            assert time.monotonic() < deadline, f"the move did not finish: {entries()}"
+            time.sleep(0.1)
+        assert not (Path(current) / f"{topic}-0").exists()
+        assert [p.name for p in Path(other).iterdir() if p.name.startswith(f"{topic}-")] == [f"{topic}-0"]
+        produce(cluster, topic, [b"after"], acks="all")
+        values = [m.value() for m in consume(cluster, topic, 91)]
+        assert values == big + [b"during"] * 50 + [b"after"]
+    finally:
+        ka.delete_topics([topic])
+        ka.close()
 
 
 def test_controller_bound_requests_elsewhere_get_not_controller(engine_cluster):
