@@ -2,7 +2,8 @@
 
 Topic resources (type 2) list every topic config with its effective value and where it
 came from (topic override, broker setting, Kafka default); broker resources (type 4)
-list the broker settings, with the broker's own id, rack and log dirs. configuration_keys
+list the broker settings, with the broker's own id, rack and log dirs; the replication
+throttles (dynamic-only in Kafka) only while they are set. configuration_keys
 narrows the list; synonyms (v1+) show the fallback chain; documentation is not provided.
 Broker loggers (type 8) are not supported.
 """
@@ -12,7 +13,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from partita.engine.api.registry import api
-from partita.engine.cluster.configs import BROKER_CONFIGS, TOPIC_CONFIGS, effective_topic_config
+from partita.engine.cluster.configs import (
+    BROKER_CONFIGS,
+    LISTED_ONLY_WHEN_SET,
+    TOPIC_CONFIGS,
+    effective_topic_config,
+)
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
@@ -113,6 +119,8 @@ def _broker_entries(ctx, resource_name, keys, synonyms):
             value, source = dynamic_default[name], DYNAMIC_DEFAULT_BROKER
         elif name in static:
             value, source = static[name], STATIC_BROKER
+        elif name in LISTED_ONLY_WHEN_SET:
+            continue
         else:
             value, source = definition.default, DEFAULT
         syns = [(name, value, source)] if synonyms else []

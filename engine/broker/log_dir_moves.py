@@ -6,7 +6,9 @@ thread, and only the catch-up and the swap run on the event loop (log_move.py). 
 swap, DescribeLogDirs lists the copy in the target dir as a future replica with its lag.
 Asking to move a replica to the dir it is in cancels a move in flight, and asking for
 another dir replaces it (Kafka does both); deleting the replica or stopping the broker
-cancels it too.
+cancels it too. `replica.alter.log.dirs.io.max.bytes.per.second` (a dynamic broker config,
+what `kafka-reassign-partitions --replica-alter-log-dirs-throttle` sets) limits the copying of
+all moves on this broker together.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from partita.engine.log.errors import LogError
-from partita.engine.log.log_move import LogMove, MoveCancelled
+from partita.engine.log.log_move import LogMove, MoveCancelled, SharedByteRate
 from partita.engine.protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
+_IO_LIMIT = "replica.alter.log.dirs.io.max.bytes.per.second"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,16 @@ class LogDirMoves:
     def __init__(self, broker):
         self.broker = broker
         self._moves: dict[tuple[str, int], tuple[LogMove, asyncio.Task]] = {}
+        self._pace = SharedByteRate(self._io_limit)
+
+    def _io_limit(self) -> int:
+        """replica.alter.log.dirs.io.max.bytes.per.second: this broker's dynamic value, else the
+        cluster-wide one, else its own setting (read by the copying threads at every chunk)."""
+        configs = self.broker.metadata.broker_configs
+        for scope in (configs.get(self.broker.config.node_id, {}), configs.get(-1, {})):
+            if _IO_LIMIT in scope:
+                return int(scope[_IO_LIMIT])
+        return int(self.broker.config.setting(_IO_LIMIT, "0") or 0)
 
     def start(self, partition, target: Path) -> ErrorCode:
         key = (partition.topic, partition.index)
@@ -53,6 +66,7 @@ class LogDirMoves:
             return ErrorCode.log_dir_not_found
         if move is None:  # already there: nothing to do (a move in flight was cancelled above)
             return ErrorCode.none
+        move.pace = self._pace
         task = asyncio.get_running_loop().create_task(self._run(key, partition, move))
         self._moves[key] = (move, task)
         log.info("moving %s-%d from %s to %s", *key, move.source.parent, target)

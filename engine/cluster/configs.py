@@ -106,6 +106,16 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
     ]
 }
 
+# Kafka's replication quotas are dynamic-only broker configs (not in KafkaConfig's definitions):
+# DescribeConfigs lists them only while they are set, dynamically.
+LISTED_ONLY_WHEN_SET = frozenset(
+    {
+        "leader.replication.throttled.rate",
+        "follower.replication.throttled.rate",
+        "replica.alter.log.dirs.io.max.bytes.per.second",
+    }
+)
+
 # Broker settings that may change at runtime through IncrementalAlterConfigs.
 DYNAMIC_BROKER_CONFIGS = frozenset(
     {

@@ -15,7 +15,9 @@ it has caught up, so the partition keeps serving during the move. Here in two st
    `moved-from` note naming the old directory until the caller has retired that one.
 
 `cancel()` stops the bulk copy within one chunk and removes the future directory. A crash
-leaves a `-future` directory that the next start discards.
+leaves a `-future` directory that the next start discards. The bulk copy can be paced (the
+broker's `replica.alter.log.dirs.io.max.bytes.per.second`, shared by its moves: SharedByteRate);
+the catch-up is not, as in Kafka, where the final swap does not wait for the quota either.
 """
 
 from __future__ import annotations
@@ -23,18 +25,20 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .partition_log import PartitionLog
 from .segment import LOG_SUFFIX
 
-__all__ = ["LogMove", "MoveCancelled", "FUTURE_SUFFIX", "MOVED_FROM_FILE"]
+__all__ = ["LogMove", "MoveCancelled", "SharedByteRate", "FUTURE_SUFFIX", "MOVED_FROM_FILE"]
 
 FUTURE_SUFFIX = "-future"
 MOVED_FROM_FILE = "moved-from"  # in a moved partition's dir until its old dir is retired
-_CHUNK = 8 * 1024 * 1024  # bytes per sendfile call; a cancel waits at most this long
+_CHUNK = 1024 * 1024  # bytes per sendfile call: a cancel or a new pace waits at most this long
 _OFFSET_DIGITS = 20
 
 
@@ -55,9 +59,32 @@ def _segment_base(name: str) -> int | None:
     return int(head) if len(head) == _OFFSET_DIGITS and head.isdigit() else None
 
 
+class SharedByteRate:
+    """Paces the bytes of several threads together to at most `rate()` bytes/s (read at every
+    chunk, so a changed limit applies at once; <= 0 means unlimited). Each chunk takes its
+    length / rate on one shared timeline, and its copier waits until its turn on it is over."""
+
+    def __init__(self, rate: Callable[[], int], clock: Callable[[], float] = time.monotonic):
+        self._rate = rate
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._busy_until = 0.0
+
+    def delay_after(self, nbytes: int) -> float:
+        """Seconds to wait after copying `nbytes`."""
+        rate = self._rate()
+        if rate <= 0:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            self._busy_until = max(self._busy_until, now) + nbytes / rate
+            return max(0.0, self._busy_until - now)
+
+
 class LogMove:
-    def __init__(self, plog: PartitionLog, to_dir: Path):
+    def __init__(self, plog: PartitionLog, to_dir: Path, pace: SharedByteRate | None = None):
         self.plog = plog
+        self.pace = pace  # the broker sets it before the bulk copy starts
         self.source = plog.directory
         self.to_dir = Path(to_dir)
         self.future = self.to_dir / f"{self.source.name}.{uuid.uuid4().hex}{FUTURE_SUFFIX}"
@@ -138,7 +165,7 @@ class LogMove:
                     and seen.inode == st.st_ino and st.st_size >= seen.size and self._same_end(name, seen.size)):
                 self._copy_tail(name, seen.size)  # append-only segment: only the new bytes
             else:
-                self._copy_whole(name)
+                self._copy_whole(name, paced=False)
             self._fsync(self.future / name)
         # Until the caller has retired the source, the partition exists in both dirs; this note
         # tells the next start which one is complete, should a crash come in between.
@@ -163,11 +190,11 @@ class LogMove:
 
     # -- copying ----------------------------------------------------------------------------
 
-    def _copy_whole(self, name: str) -> None:
+    def _copy_whole(self, name: str, paced: bool = True) -> None:
         with open(self.source / name, "rb") as src, open(self.future / name, "wb") as dst:
             st = os.fstat(src.fileno())
             # Up to the size seen now; bytes appended later are the catch-up's.
-            copied = self._send(src.fileno(), dst.fileno(), 0, st.st_size)
+            copied = self._send(src.fileno(), dst.fileno(), 0, st.st_size, paced)
             self._files[name] = _Copied(st.st_ino, copied, st.st_mtime_ns)
         os.utime(self.future / name, ns=(st.st_atime_ns, st.st_mtime_ns))  # time-based rolling reads it
 
@@ -176,13 +203,14 @@ class LogMove:
             st = os.fstat(src.fileno())
             os.ftruncate(dst.fileno(), start)
             dst.seek(start)
-            copied = self._send(src.fileno(), dst.fileno(), start, st.st_size - start)
+            copied = self._send(src.fileno(), dst.fileno(), start, st.st_size - start, paced=False)
             self._files[name] = _Copied(st.st_ino, start + copied, st.st_mtime_ns)
         os.utime(self.future / name, ns=(st.st_atime_ns, st.st_mtime_ns))
 
-    def _send(self, src_fd: int, dst_fd: int, offset: int, count: int) -> int:
+    def _send(self, src_fd: int, dst_fd: int, offset: int, count: int, paced: bool = True) -> int:
         """sendfile from `offset` for `count` bytes (less if the file is shorter now), in chunks
-        between which a cancel is noticed. Works across file systems, unlike copy_file_range."""
+        between which a cancel is noticed and the pace kept. Works across file systems, unlike
+        copy_file_range."""
         done = 0
         while done < count:
             if self._cancelled.is_set():
@@ -192,6 +220,10 @@ class LogMove:
                 break
             done += n
             self.copied_bytes += n
+            if paced and self.pace is not None:
+                delay = self.pace.delay_after(n)
+                if delay > 0 and self._cancelled.wait(delay):
+                    raise MoveCancelled(f"the move of {self.source} to {self.to_dir} was cancelled")
         return done
 
     @staticmethod

@@ -277,44 +277,107 @@ def test_follower_that_stops_fetching_leaves_the_isr_and_rejoins(make_engine):
     wait_in_sync(cluster, topic, 1, 3, timeout=30)
 
 
+class DiskMove:
+    """A one-partition topic of 36 MB (a copy that takes a while) and the admin calls around moving
+    it to the other log dir of the broker that holds it."""
+
+    def __init__(self, cluster):
+        from kafka.structs import TopicPartitionReplica
+
+        self.cluster = cluster
+        self.topic = name("disks")
+        create_topic(cluster, self.topic, partitions=1)
+        self.big = [bytes([i]) * 900_000 for i in range(40)]
+        produce(cluster, self.topic, self.big, acks="all")
+        self.broker = admin(cluster).list_topics(self.topic, timeout=10).topics[self.topic].partitions[0].leader
+        dirs = [str(d) for d in cluster.log_dirs_of(self.broker)]
+        self.source = next(d for d in dirs if (Path(d) / f"{self.topic}-0").exists())
+        self.target = next(d for d in dirs if d != self.source)
+        self.replica = TopicPartitionReplica(self.topic, 0, self.broker)
+        self.ka = kafka_admin(cluster)
+
+    def start(self) -> None:
+        self.ka.alter_replica_log_dirs({self.replica: self.target})
+
+    def entries(self) -> list[tuple[str, bool]]:
+        """(log dir, is future replica) for every copy of the partition DescribeLogDirs lists."""
+        [described] = self.ka.describe_log_dirs(topic_partitions={self.topic: [0]}, brokers=[self.broker])
+        return sorted((d["log_dir"], p["is_future_key"]) for d in described["log_dirs"]
+                      for t in d["topics"] for p in t["partitions"])
+
+    def in_progress(self) -> bool:
+        return self.entries() == sorted([(self.source, False), (self.target, True)])
+
+    def wait_done(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.entries() != [(self.target, False)]:
+            assert time.monotonic() < deadline, f"the move did not finish: {self.entries()}"
+            time.sleep(0.1)
+        assert not (Path(self.source) / f"{self.topic}-0").exists()
+        assert [p.name for p in Path(self.target).iterdir() if p.name.startswith(f"{self.topic}-")] == [
+            f"{self.topic}-0"]
+
+    def throttle(self, rate: int | None) -> None:
+        """replica.alter.log.dirs.io.max.bytes.per.second on the broker (None removes it), once the
+        broker itself reports it."""
+        from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+
+        a = admin(self.cluster)
+        op = AlterConfigOpType.SET if rate is not None else AlterConfigOpType.DELETE
+        resource = ConfigResource("BROKER", str(self.broker), incremental_configs=[
+            ConfigEntry(_IO_LIMIT, None if rate is None else str(rate), incremental_operation=op)])
+        a.incremental_alter_configs([resource])[resource].result(10)
+        deadline = time.monotonic() + 10
+        while True:
+            described = a.describe_configs([ConfigResource("BROKER", str(self.broker))])
+            # Listed only while set (Kafka's replication quotas are dynamic-only configs).
+            entry = next(iter(described.values())).result(10).get(_IO_LIMIT)
+            if (entry is not None and entry.value == str(rate)) if rate is not None else entry is None:
+                return
+            assert time.monotonic() < deadline, f"broker {self.broker} reports {_IO_LIMIT}={entry}"
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self.ka.delete_topics([self.topic])
+        self.ka.close()
+
+
+_IO_LIMIT = "replica.alter.log.dirs.io.max.bytes.per.second"
+
+
 def test_alter_replica_log_dirs_moves_a_replica_between_disks_while_it_serves(three_brokers):
     """The move runs in the background (engine and Kafka alike): the answer comes at once,
     DescribeLogDirs shows the copy as a future replica in the target dir, records produced
     meanwhile are kept, and at the end the replica is in the target dir only."""
-    from kafka.structs import TopicPartitionReplica
-
-    cluster = three_brokers
-    topic = name("disks")
-    create_topic(cluster, topic, partitions=1)
-    big = [bytes([i]) * 900_000 for i in range(40)]  # 36 MB: a copy that takes a while
-    produce(cluster, topic, big, acks="all")
-    broker = admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions[0].leader
-    dirs = [str(d) for d in cluster.log_dirs_of(broker)]
-    current = next(d for d in dirs if (Path(d) / f"{topic}-0").exists())
-    other = next(d for d in dirs if d != current)
-    ka = kafka_admin(cluster)
-
-    def entries():
-        [described] = ka.describe_log_dirs(topic_partitions={topic: [0]}, brokers=[broker])
-        return sorted((d["log_dir"], p["is_future_key"]) for d in described["log_dirs"]
-                      for t in d["topics"] for p in t["partitions"])
-
+    move = DiskMove(three_brokers)
     try:
-        ka.alter_replica_log_dirs({TopicPartitionReplica(topic, 0, broker): other})
-        assert entries() == sorted([(current, False), (other, True)])  # answered while copying
-        produce(cluster, topic, [b"during"] * 50, acks="all")
-        deadline = time.monotonic() + 60
-        while entries() != [(other, False)]:
-            assert time.monotonic() < deadline, f"the move did not finish: {entries()}"
-            time.sleep(0.1)
-        assert not (Path(current) / f"{topic}-0").exists()
-        assert [p.name for p in Path(other).iterdir() if p.name.startswith(f"{topic}-")] == [f"{topic}-0"]
-        produce(cluster, topic, [b"after"], acks="all")
-        values = [m.value() for m in consume(cluster, topic, 91)]
-        assert values == big + [b"during"] * 50 + [b"after"]
+        move.start()
+        assert move.in_progress()  # answered while copying
+        produce(three_brokers, move.topic, [b"during"] * 50, acks="all")
+        move.wait_done()
+        produce(three_brokers, move.topic, [b"after"], acks="all")
+        values = [m.value() for m in consume(three_brokers, move.topic, 91)]
+        assert values == move.big + [b"during"] * 50 + [b"after"]
     finally:
-        ka.delete_topics([topic])
-        ka.close()
+        move.close()
+
+
+def test_the_log_dir_throttle_slows_a_move_until_it_is_lifted(three_brokers):
+    """replica.alter.log.dirs.io.max.bytes.per.second, as kafka-reassign-partitions
+    --replica-alter-log-dirs-throttle sets it: 36 MB at 6 MB/s are still moving after 1.5 s;
+    lifting the limit lets the move finish."""
+    move = DiskMove(three_brokers)
+    try:
+        move.throttle(6_000_000)
+        move.start()
+        time.sleep(1.5)
+        assert move.in_progress()
+        move.throttle(None)
+        move.wait_done()
+        assert len(consume(three_brokers, move.topic, 40)) == 40
+    finally:
+        move.throttle(None)
+        move.close()
 
 
 def test_controller_bound_requests_elsewhere_get_not_controller(engine_cluster):

@@ -4,11 +4,14 @@ final renames is finished at the next start."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from partita.engine.log.config import LogConfig
 from partita.engine.log.log_manager import LogManager
-from partita.engine.log.log_move import MOVED_FROM_FILE, MoveCancelled
+from partita.engine.log.log_move import MOVED_FROM_FILE, MoveCancelled, SharedByteRate
 
 from .helpers import NOW, batch, read_all
 
@@ -140,3 +143,29 @@ def test_a_crash_between_the_two_renames_is_finished_at_the_next_start(dirs):
     assert not (dirs[0] / "t-0").exists() and not (dirs[1] / "t-0" / MOVED_FROM_FILE).exists()
     assert read_all(again.get("t", 0)) == expected
     again.close()
+
+
+def test_shared_byte_rate_paces_all_copiers_on_one_timeline():
+    now = [100.0]
+    limit = [1000]
+    pace = SharedByteRate(lambda: limit[0], clock=lambda: now[0])
+    assert pace.delay_after(500) == pytest.approx(0.5)
+    assert pace.delay_after(500) == pytest.approx(1.0)  # another copier, at the same moment: after the first
+    now[0] += 2.0  # idle time is not saved up for later bursts
+    assert pace.delay_after(1000) == pytest.approx(1.0)
+    limit[0] = 0  # the limit removed: no more waiting
+    assert pace.delay_after(10**9) == 0.0
+
+
+def test_a_cancel_ends_a_paced_copy_at_once(dirs):
+    mgr = LogManager(dirs, SMALL_SEGMENTS)
+    fill(mgr.create("t", 0, log_dir=dirs[0]), 10)
+    move = mgr.begin_move("t", 0, dirs[1])
+    move.pace = SharedByteRate(lambda: 1)  # one byte per second: the first chunk would wait an hour
+    threading.Timer(0.2, move.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(MoveCancelled):
+        move.copy_bulk()
+    assert time.monotonic() - started < 10
+    assert leftovers(dirs[1]) == []
+    mgr.close()
