@@ -48,7 +48,7 @@ from .batch import HEADER_SIZE, INT32_MAX, LOG_OVERHEAD, MIN_BATCH_LENGTH, read_
 from .batch_filter import BatchFilter
 from .config import LogConfig
 from .offset_map import OffsetMap
-from .partition_log import SCRATCH_DIR, fsync_dir
+from .partition_log import SCRATCH_DIR, fsync_path
 from .records import iter_records
 from .segment import INDEX_SUFFIX, TIME_INDEX_SUFFIX, Segment, segment_file
 
@@ -186,7 +186,7 @@ def clean(job: CleanJob) -> CleanResult:
         result = CleanResult(job.generation, groups, scratch, end_offset)
         for group in groups:
             _clean_group(job, group, batch_filter, scratch, result)
-        fsync_dir(scratch)
+        fsync_path(scratch)
         return result
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .partition_log import PartitionLog
+from .partition_log import PartitionLog, fsync_path
 from .segment import LOG_SUFFIX
 
 __all__ = ["LogMove", "MoveCancelled", "SharedByteRate", "FUTURE_SUFFIX", "MOVED_FROM_FILE"]
@@ -130,7 +130,7 @@ class LogMove:
                     self._note_segment_copied(_segment_base(name))
             self.copied_offset = max(self.copied_offset, self._end_at_start)
             for name in self._files:
-                self._fsync(self.future / name)
+                fsync_path(self.future / name)
         except BaseException:
             self.discard()
             if self.cancelled:
@@ -166,15 +166,15 @@ class LogMove:
                 self._copy_tail(name, seen.size)  # append-only segment: only the new bytes
             else:
                 self._copy_whole(name, paced=False)
-            self._fsync(self.future / name)
+            fsync_path(self.future / name)
         # Until the caller has retired the source, the partition exists in both dirs; this note
         # tells the next start which one is complete, should a crash come in between.
         marker = self.future / MOVED_FROM_FILE
         marker.write_text(str(self.source))
-        self._fsync(marker)
-        self._fsync(self.future)
+        fsync_path(marker)
+        fsync_path(self.future)
         os.rename(self.future, self.target)
-        self._fsync(self.to_dir)
+        fsync_path(self.to_dir)
         self.copied_offset = self.plog.log_end_offset
         return self.target
 
@@ -225,11 +225,3 @@ class LogMove:
                 if delay > 0 and self._cancelled.wait(delay):
                     raise MoveCancelled(f"the move of {self.source} to {self.to_dir} was cancelled")
         return done
-
-    @staticmethod
-    def _fsync(path: Path) -> None:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -788,7 +788,7 @@ class PartitionLog:
             for group in result.groups:
                 base = group[0].base_offset
                 os.replace(segment_file(result.scratch, base, LOG_SUFFIX), _swap_file(d, base))
-            fsync_dir(d)
+            fsync_path(d)
             # 2. The replaced segments go, the swap files and their indexes take their place.
             by_base = {seg.base_offset: seg for seg in self.segments}
             replaced = {info.base_offset for group in result.groups for info in group}
@@ -801,7 +801,7 @@ class PartitionLog:
                     os.replace(segment_file(result.scratch, base, suffix), segment_file(d, base, suffix))
                 os.replace(_swap_file(d, base), segment_file(d, base, LOG_SUFFIX))
                 by_base[base] = Segment.open(d, base, interval, _now_ms())
-            fsync_dir(d)
+            fsync_path(d)
         except OSError as exc:
             raise KafkaStorageError(f"swapping cleaned segments into {d} failed: {exc}") from exc
         finally:
@@ -899,8 +899,8 @@ def _swap_file(directory: Path, base_offset: int) -> Path:
     return segment_file(directory, base_offset, LOG_SUFFIX + SWAP_SUFFIX)
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a directory's entries (renames, new files) durable."""
+def fsync_path(path: Path) -> None:
+    """Make a file's data, or a directory's entries (renames, new files), durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
