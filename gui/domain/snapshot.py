@@ -19,6 +19,9 @@ class LogDir:
     path: str
     size_bytes: int
     error: str | None = None
+    # replicas being moved into this dir from another dir of the same broker
+    # (AlterReplicaLogDirs): (topic, partition, bytes copied so far)
+    moving_in: tuple[tuple[str, int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,10 +96,7 @@ def brokers_table(s: ClusterSnapshot) -> Table:
     replicas = health.replica_counts(s)
     rows = []
     for b in sorted(s.brokers, key=lambda b: b.node_id):
-        dirs = "; ".join(
-            f"{d.path} ({_human_bytes(d.size_bytes)})" if d.error is None else f"{d.path} ({d.error})"
-            for d in b.log_dirs
-        )
+        dirs = "; ".join(_log_dir_text(d) for d in b.log_dirs)
         rows.append(
             (
                 b.node_id,
@@ -114,6 +111,18 @@ def brokers_table(s: ClusterSnapshot) -> Table:
             )
         )
     return Table(BROKER_COLUMNS, [r[0] for r in rows], rows)
+
+
+def _log_dir_text(d) -> str:
+    if d.error is not None:
+        return f"{d.path} ({d.error})"
+    if not d.moving_in:
+        return f"{d.path} ({_human_bytes(d.size_bytes)})"
+    if len(d.moving_in) <= 3:
+        moving = ", ".join(f"{t}-{p} {_human_bytes(size)} so far" for t, p, size in d.moving_in)
+    else:
+        moving = f"{len(d.moving_in)} replicas, {_human_bytes(sum(size for _, _, size in d.moving_in))} so far"
+    return f"{d.path} ({_human_bytes(d.size_bytes)}; moving in: {moving})"
 
 
 def _topic_order(t):

@@ -57,6 +57,8 @@ class RawLogDir:
     path: str
     error: str | None
     partition_sizes: dict[tuple[str, int], int]
+    # replicas being moved into this dir from another of the broker's dirs: bytes copied so far
+    future_sizes: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,13 +119,11 @@ def assemble(
             out = []
             for d in dirs:
                 total = sum(d.partition_sizes.values())
-                out.append(LogDir(d.path, total if d.error is None else -1, d.error))
-                sizes = d.partition_sizes
-                # a partition is in one log dir of a broker, except while it moves to another
-                moving = per.keys() & sizes.keys() if per else ()
-                merged = {k: per[k] + sizes[k] for k in moving}
-                per.update(sizes)
-                per.update(merged)
+                out.append(LogDir(d.path, total if d.error is None else -1, d.error,
+                                  tuple(sorted((t, p, size) for (t, p), size in d.future_sizes.items()))))
+                # a replica is in one log dir of a broker; while it moves to another, the copy
+                # there is a future replica (moving_in), not counted as its size
+                per.update(d.partition_sizes)
             sizes_by_broker[node] = per
             broker_dirs[node] = tuple(out)
 
@@ -492,14 +492,14 @@ class KafkaReader:
                 continue
             dirs = []
             for d in resp["log_dirs"]:
-                sizes = {
-                    (tp["name"], p["partition_index"]): p["partition_size"]
-                    for tp in d.get("topics", ())
-                    for p in tp.get("partitions", ())
-                    if not p.get("is_future_key")
-                }
+                sizes: dict[tuple[str, int], int] = {}
+                futures: dict[tuple[str, int], int] = {}
+                for tp in d.get("topics", ()):
+                    for p in tp.get("partitions", ()):
+                        into = futures if p.get("is_future_key") else sizes
+                        into[(tp["name"], p["partition_index"])] = p["partition_size"]
                 err = d.get("error_code", 0)
-                dirs.append(RawLogDir(d["log_dir"], None if not err else f"error {err}", sizes))
+                dirs.append(RawLogDir(d["log_dir"], None if not err else f"error {err}", sizes, futures))
             out[node] = dirs
         return out
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -13,6 +12,7 @@ from kafka.admin import KafkaAdminClient
 
 from tests.engine.failover import leader_of, run_failover, wait_in_sync
 from tests.engine.helpers import admin, consume, create_topic, produce
+from tests.support.disk_move import DiskMove
 
 THREE_RACKS = {"brokers": 3, "racks": ["a", "b", "c"], "log_dirs": 2}
 
@@ -275,74 +275,6 @@ def test_follower_that_stops_fetching_leaves_the_isr_and_rejoins(make_engine):
     finally:
         os.kill(pid, signal.SIGCONT)
     wait_in_sync(cluster, topic, 1, 3, timeout=30)
-
-
-class DiskMove:
-    """A one-partition topic of 36 MB (a copy that takes a while) and the admin calls around moving
-    it to the other log dir of the broker that holds it."""
-
-    def __init__(self, cluster):
-        from kafka.structs import TopicPartitionReplica
-
-        self.cluster = cluster
-        self.topic = name("disks")
-        create_topic(cluster, self.topic, partitions=1)
-        self.big = [bytes([i]) * 900_000 for i in range(40)]
-        produce(cluster, self.topic, self.big, acks="all")
-        self.broker = admin(cluster).list_topics(self.topic, timeout=10).topics[self.topic].partitions[0].leader
-        dirs = [str(d) for d in cluster.log_dirs_of(self.broker)]
-        self.source = next(d for d in dirs if (Path(d) / f"{self.topic}-0").exists())
-        self.target = next(d for d in dirs if d != self.source)
-        self.replica = TopicPartitionReplica(self.topic, 0, self.broker)
-        self.ka = kafka_admin(cluster)
-
-    def start(self) -> None:
-        self.ka.alter_replica_log_dirs({self.replica: self.target})
-
-    def entries(self) -> list[tuple[str, bool]]:
-        """(log dir, is future replica) for every copy of the partition DescribeLogDirs lists."""
-        [described] = self.ka.describe_log_dirs(topic_partitions={self.topic: [0]}, brokers=[self.broker])
-        return sorted((d["log_dir"], p["is_future_key"]) for d in described["log_dirs"]
-                      for t in d["topics"] for p in t["partitions"])
-
-    def in_progress(self) -> bool:
-        return self.entries() == sorted([(self.source, False), (self.target, True)])
-
-    def wait_done(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while self.entries() != [(self.target, False)]:
-            assert time.monotonic() < deadline, f"the move did not finish: {self.entries()}"
-            time.sleep(0.1)
-        assert not (Path(self.source) / f"{self.topic}-0").exists()
-        assert [p.name for p in Path(self.target).iterdir() if p.name.startswith(f"{self.topic}-")] == [
-            f"{self.topic}-0"]
-
-    def throttle(self, rate: int | None) -> None:
-        """replica.alter.log.dirs.io.max.bytes.per.second on the broker (None removes it), once the
-        broker itself reports it."""
-        from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
-
-        a = admin(self.cluster)
-        op = AlterConfigOpType.SET if rate is not None else AlterConfigOpType.DELETE
-        resource = ConfigResource("BROKER", str(self.broker), incremental_configs=[
-            ConfigEntry(_IO_LIMIT, None if rate is None else str(rate), incremental_operation=op)])
-        a.incremental_alter_configs([resource])[resource].result(10)
-        deadline = time.monotonic() + 10
-        while True:
-            described = a.describe_configs([ConfigResource("BROKER", str(self.broker))])
-            # Listed only while set (Kafka's replication quotas are dynamic-only configs).
-            entry = next(iter(described.values())).result(10).get(_IO_LIMIT)
-            if (entry is not None and entry.value == str(rate)) if rate is not None else entry is None:
-                return
-            assert time.monotonic() < deadline, f"broker {self.broker} reports {_IO_LIMIT}={entry}"
-            time.sleep(0.1)
-
-    def close(self) -> None:
-        self.ka.delete_topics([self.topic])
-        self.ka.close()
-
-
-_IO_LIMIT = "replica.alter.log.dirs.io.max.bytes.per.second"
 
 
 def test_alter_replica_log_dirs_moves_a_replica_between_disks_while_it_serves(three_brokers):

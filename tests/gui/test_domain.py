@@ -1,7 +1,9 @@
 
+import dataclasses
+
 from partita.gui.domain import events, health, rates, tables
 from partita.gui.domain.events import EventKind
-from partita.gui.domain.snapshot import NO_LEADER, Partition
+from partita.gui.domain.snapshot import NO_LEADER, LogDir, Partition
 
 from .factories import group, snapshot
 
@@ -117,6 +119,21 @@ def test_partitions_table_marks_leader_and_flags():
     assert tables.format_cell("flags", row["Flags"]) == "URP"
     assert tables.partitions_table(s, broker=1).keys == [("t", 0)]
     assert tables.partitions_table(snapshot(), broker=9).keys == []
+
+
+def test_a_log_dir_shows_the_replicas_moving_into_it():
+    s = snapshot()
+    moving = LogDir("/d1/b", 2048, moving_in=(("orders", 0, 1536),))
+    many = LogDir("/d2/b", 0, moving_in=tuple(("orders", p, 1024) for p in range(5)))
+    s = dataclasses.replace(s, brokers=(
+        dataclasses.replace(s.brokers[0], log_dirs=(*s.brokers[0].log_dirs, moving)),
+        dataclasses.replace(s.brokers[1], log_dirs=(many,)),
+        s.brokers[2],
+    ))
+    dirs = {r[0]: r[7] for r in tables.brokers_table(s).rows}
+    assert dirs[1] == "/d1/a (1000 B); /d1/b (2.0 KiB; moving in: orders-0 1.5 KiB so far)"
+    assert dirs[2] == "/d2/b (0 B; moving in: 5 replicas, 5.0 KiB so far)"
+    assert dirs[3] == "/d3/a (2.9 KiB)"
 
 
 def test_brokers_overview_groups_tables():

@@ -198,6 +198,16 @@ def test_assemble_builds_snapshot_with_sizes_from_leader_replica():
     assert s.topics[0].min_insync_replicas == 2
 
 
+def test_assemble_lists_replicas_moving_into_a_log_dir_apart_from_its_size():
+    r = raw()
+    r.log_dirs[1].append(RawLogDir("/d1b", None, {}, future_sizes={("t", 1): 20, ("t", 0): 30}))
+    s = assemble(r, taken_at=1.0)
+    d1, d1b = s.brokers_by_id[1].log_dirs
+    assert (d1.size_bytes, d1.moving_in) == (150, ())
+    assert (d1b.size_bytes, d1b.moving_in) == (0, (("t", 0, 30), ("t", 1, 20)))
+    assert s.brokers_by_id[1].size_bytes == 150  # a copy in progress is not counted twice
+
+
 def test_assemble_keeps_vanished_brokers_as_down_with_their_rack():
     first = assemble(raw(), taken_at=1.0)
     second = assemble(raw(nodes=[(1, "h", 1, "a")]), taken_at=2.0, known_brokers=first.brokers_by_id)
