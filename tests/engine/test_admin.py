@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import KafkaException, TopicCollection, TopicPartition
 from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic, OffsetSpec
 
-from tests.engine.helpers import admin, create_topic, produce
+from tests.engine.helpers import admin, create_topic, produce, wait_for_leaders
 
 
 def name(prefix):
@@ -52,7 +52,9 @@ def test_create_partitions_grows_topic(single_broker):
     topic = name("grow")
     create_topic(single_broker, topic, partitions=1)
     a.create_partitions([NewPartitions(topic, 3)])[topic].result(10)
-    assert len(a.list_topics(topic, timeout=5).topics[topic].partitions) == 3
+    # Kafka answers once its controller has committed the change; the broker's metadata follows
+    # a moment later, so the new partitions are waited for, not expected at once.
+    wait_for_leaders(single_broker, topic, 3, timeout=10)
     with pytest.raises(KafkaException) as err:
         a.create_partitions([NewPartitions(topic, 2)])[topic].result(10)
     assert err.value.args[0].name() == "INVALID_PARTITIONS"
