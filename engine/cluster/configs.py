@@ -99,7 +99,6 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         _d("group.max.size", "2147483647", "int"),
         _d("auto.leader.rebalance.enable", "true", "bool"),
         _d("leader.imbalance.check.interval.seconds", "300", "long"),
-        _d("leader.imbalance.per.broker.percentage", "10", "int"),
         _d("leader.replication.throttled.rate", "9223372036854775807", "long"),
         _d("follower.replication.throttled.rate", "9223372036854775807", "long"),
         _d("replica.alter.log.dirs.io.max.bytes.per.second", "9223372036854775807", "long"),
@@ -134,7 +133,6 @@ DYNAMIC_BROKER_CONFIGS = frozenset(
         "log.cleanup.policy",
         "log.message.timestamp.type",
         "auto.leader.rebalance.enable",
-        "leader.imbalance.per.broker.percentage",
         # Kafka's LogCleaner.RECONFIGURABLE_CONFIGS (those the engine uses) and the cleaner's
         # topic-config defaults (DynamicLogConfig).
         "log.cleaner.backoff.ms",

@@ -575,23 +575,20 @@ class Controller:
 
     # -- automatic leader rebalance -------------------------------------------------------
 
-    def rebalance_leaders(self, imbalance_percent: float) -> int:
-        """Kafka's auto.leader.rebalance: for each broker whose share of partitions that prefer
-        it (first replica) but are led elsewhere exceeds the threshold, move those leaderships
-        back where the preferred replica is alive and in the ISR. Returns how many moved."""
+    def rebalance_leaders(self) -> int:
+        """auto.leader.rebalance as Kafka 4's KRaft controller does it: every partition whose
+        preferred replica (the first) is alive and in the ISR but not leading gets its leadership
+        back; there is no per-broker threshold (leader.imbalance.per.broker.percentage was
+        removed in Kafka 4.0). Returns how many leaderships moved."""
         alive = self._alive()
-        preferred_total: dict[int, int] = {}
-        misplaced: dict[int, list[tuple[str, int]]] = {}
+        moves = []
         for topic in self.image.topics.values():
             for index, state in enumerate(topic.partitions):
                 if not state.replicas or state.reassigning:
                     continue
                 preferred = state.replicas[0]
-                preferred_total[preferred] = preferred_total.get(preferred, 0) + 1
                 if state.leader != preferred and preferred in alive and preferred in state.isr:
-                    misplaced.setdefault(preferred, []).append((topic.name, index))
-        moves = [tp for broker, tps in misplaced.items()
-                 if len(tps) * 100 > imbalance_percent * preferred_total[broker] for tp in tps]
+                    moves.append((topic.name, index))
         if not moves:
             return 0
         results = self.elect_leaders(0, moves)

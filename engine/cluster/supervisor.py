@@ -155,7 +155,7 @@ class Supervisor:
             if now >= next_rebalance:
                 next_rebalance = now + interval
                 if c.broker_setting("auto.leader.rebalance.enable") == "true":
-                    c.rebalance_leaders(float(c.broker_setting("leader.imbalance.per.broker.percentage")))
+                    c.rebalance_leaders()
             for bp in self.brokers.values():
                 alive = self.controller.image.brokers.get(bp.spec.node_id)
                 if alive and alive.alive and now - bp.last_heartbeat > SESSION_TIMEOUT_S:

@@ -127,3 +127,20 @@ def test_delete_records_moves_log_start(single_broker):
         beyond = TopicPartition(topic, 0, 100)
         a.delete_records([beyond])[beyond].result(10)
     assert err.value.args[0].name() == "OFFSET_OUT_OF_RANGE"
+
+
+@pytest.mark.kafka
+def test_the_configs_the_engine_lists_are_configs_kafka_lists(engine, apache_kafka):
+    """DescribeConfigs names no broker or topic config that Kafka 4 does not have (Kafka lists
+    many more: the engine lists those it honours)."""
+
+    def names(cluster, kind, resource):
+        a = admin(cluster)
+        res = ConfigResource(kind, resource)
+        return set(a.describe_configs([res])[res].result(10))
+
+    topic = name("cfgnames")
+    for cluster in (engine, apache_kafka):
+        create_topic(cluster, topic)
+    assert names(engine, "BROKER", "1") - names(apache_kafka, "BROKER", "1") == set()
+    assert names(engine, "TOPIC", topic) - names(apache_kafka, "TOPIC", topic) == set()

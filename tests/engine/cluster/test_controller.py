@@ -150,11 +150,11 @@ def test_leader_rebalance_returns_leaderships_to_preferred_replicas(controller):
     controller.broker_lost(1, "test")
     controller.register_broker(1, "127.0.0.1", 9001, "a", ["/d1"])
     # Broker 1 is back but not yet in the ISRs it left: nothing to move yet.
-    assert controller.rebalance_leaders(10) == 0
+    assert controller.rebalance_leaders() == 0
     for index, state in enumerate(controller.image.topics["t"].partitions):
         if 1 not in state.isr:
             controller.alter_partition(state.leader, "t", index, state.leader_epoch, state.partition_epoch,
                                        [*state.isr, 1])
-    assert controller.rebalance_leaders(10) == 2
+    assert controller.rebalance_leaders() == 2
     assert all(p.leader == p.replicas[0] for p in controller.image.topics["t"].partitions)
-    assert controller.rebalance_leaders(10) == 0
+    assert controller.rebalance_leaders() == 0
