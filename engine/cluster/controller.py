@@ -362,7 +362,8 @@ class Controller:
         return self._describe_topic_configs(topic)
 
     def alter_configs(self, resources: list[dict], validate_only: bool = False) -> list[dict]:
-        """IncrementalAlterConfigs: resource_type 2 (topic) or 4 (broker); ops 0 set, 1 delete, 2 append, 3 subtract."""
+        """IncrementalAlterConfigs: resource_type 2 (topic) or 4 (broker); ops 0 set, 1 delete, 2 append,
+        3 subtract. A resource with `replace` (legacy AlterConfigs) starts from no dynamic configs."""
         topics = dict(self.image.topics)
         broker_configs = {k: dict(v) for k, v in self.image.broker_configs.items()}
         results = []
@@ -373,14 +374,16 @@ class Controller:
                     topic = topics.get(rname)
                     if topic is None:
                         raise ControllerError(E.unknown_topic_or_partition, f"Topic {rname} does not exist")
-                    configs = self._apply_ops(dict(topic.configs), res["configs"], TOPIC_CONFIGS, None)
+                    current = {} if res.get("replace") else dict(topic.configs)
+                    configs = self._apply_ops(current, res["configs"], TOPIC_CONFIGS, None)
                     topics[rname] = replace(topic, configs=MappingProxyType(configs))
                 elif rtype == 4:
                     key = -1 if rname in ("", None) else int(rname)
                     if key != -1 and key not in self.image.brokers:
                         raise ControllerError(E.invalid_request, f"Broker {rname} does not exist")
-                    broker_configs[key] = self._apply_ops(broker_configs.get(key, {}), res["configs"],
-                                                          BROKER_CONFIGS, DYNAMIC_BROKER_CONFIGS)
+                    current = {} if res.get("replace") else broker_configs.get(key, {})
+                    broker_configs[key] = self._apply_ops(current, res["configs"], BROKER_CONFIGS,
+                                                          DYNAMIC_BROKER_CONFIGS)
                 else:
                     raise ControllerError(E.invalid_request, f"Unsupported resource type {rtype}")
                 results.append(_result(resource_type=rtype, resource_name=rname))

@@ -144,3 +144,37 @@ def test_the_configs_the_engine_lists_are_configs_kafka_lists(engine, apache_kaf
         create_topic(cluster, topic)
     assert names(engine, "BROKER", "1") - names(apache_kafka, "BROKER", "1") == set()
     assert names(engine, "TOPIC", topic) - names(apache_kafka, "TOPIC", topic) == set()
+
+
+def test_legacy_alter_configs_replaces_a_topics_dynamic_configs(single_broker):
+    """AlterConfigs (33), which older tools still send: what the request leaves out goes back to
+    its default, and a bad name changes nothing (engine and Kafka alike)."""
+    from kio.schema.alter_configs.v2.request import AlterableConfig, AlterConfigsRequest, AlterConfigsResource
+    from kio.static.primitive import i8
+
+    from tests.engine.helpers import raw_request
+
+    topic = name("legacy")
+    create_topic(single_broker, topic, config={"retention.ms": "60000", "segment.ms": "7200000"})
+
+    def alter(**configs):
+        request = AlterConfigsRequest(validate_only=False, resources=(AlterConfigsResource(
+            resource_type=i8(2), resource_name=topic,
+            configs=tuple(AlterableConfig(name=k.replace("_", "."), value=v) for k, v in configs.items())),))
+        [result] = raw_request(single_broker.bootstrap, 33, 2, request).responses
+        return int(result.error_code)
+
+    def current():
+        res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+        a = admin(single_broker)  # must outlive the future
+        described = a.describe_configs([res])[res].result(10)
+        return {k: (described[k].value, described[k].source) for k in ("retention.ms", "segment.ms")}
+
+    assert alter(segment_ms="3600000") == 0
+    expected = {"retention.ms": ("604800000", 5), "segment.ms": ("3600000", 1)}  # 5: default, 1: topic
+    deadline = time.monotonic() + 10
+    while current() != expected:
+        assert time.monotonic() < deadline, current()
+        time.sleep(0.1)
+    assert alter(no_such_config="1", retention_ms="1000") == 40  # INVALID_CONFIG
+    assert current() == expected
