@@ -47,11 +47,12 @@ class DiskMove:
         return self.entries() == sorted([(self.source, False), (self.target, True)])
 
     def wait_done(self, timeout: float = 60) -> None:
+        """Until DescribeLogDirs lists the replica in the target dir only and the old directory is
+        gone (Kafka renames it to `-delete` a moment after its metadata shows the swap)."""
         deadline = time.monotonic() + timeout
-        while self.entries() != [(self.target, False)]:
+        while self.entries() != [(self.target, False)] or (Path(self.source) / f"{self.topic}-0").exists():
             assert time.monotonic() < deadline, f"the move did not finish: {self.entries()}"
             time.sleep(0.1)
-        assert not (Path(self.source) / f"{self.topic}-0").exists()
         assert [p.name for p in Path(self.target).iterdir() if p.name.startswith(f"{self.topic}-")] == [
             f"{self.topic}-0"]
 
