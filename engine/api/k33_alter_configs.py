@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from partita.engine.api.common import controller_call
+from partita.engine.api.config_changes import change_configs
 from partita.engine.api.registry import api
 from partita.engine.protocol import codec
-from partita.engine.protocol.errors import ErrorCode
 
 _SET, _DELETE = 0, 1
 
@@ -29,15 +28,5 @@ async def handle_alter_configs(request, ctx):
                      for c in r.configs]}
         for r in request.resources
     ]
-    results = await controller_call(ctx, "IncrementalAlterConfigs", resources=resources,
-                                    validate_only=request.validate_only)
-    return codec.build(
-        m.AlterConfigsResponse,
-        throttle_time=timedelta(0),
-        responses=tuple(
-            codec.build(m.AlterConfigsResourceResponse, error_code=ErrorCode(r["error_code"]),
-                        error_message=r.get("error_message"), resource_type=r["resource_type"],
-                        resource_name=r["resource_name"])
-            for r in results
-        ),
-    )
+    responses = await change_configs(ctx, m, resources, request.validate_only)
+    return codec.build(m.AlterConfigsResponse, throttle_time=timedelta(0), responses=responses)
