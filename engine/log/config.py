@@ -39,6 +39,7 @@ _TOPIC_NAMES = {
     "min.compaction.lag.ms": "min_compaction_lag_ms",
     "max.compaction.lag.ms": "max_compaction_lag_ms",
     "delete.retention.ms": "delete_retention_ms",
+    "compression.type": "compression_type",
 }
 
 # Broker-level default name -> topic name (Kafka's "server default property").
@@ -59,9 +60,12 @@ _BROKER_NAMES = {
     "log.cleaner.min.compaction.lag.ms": "min.compaction.lag.ms",
     "log.cleaner.max.compaction.lag.ms": "max.compaction.lag.ms",
     "log.cleaner.delete.retention.ms": "delete.retention.ms",
+    "compression.type": "compression.type",
 }
 
 _TIMESTAMP_TYPES = ("CreateTime", "LogAppendTime")
+# compression.type: "producer" keeps each batch's own codec; the others are the codec stored
+COMPRESSION_TYPES = ("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd")
 _POLICIES = ("delete", "compact")
 
 
@@ -83,6 +87,7 @@ class LogConfig:
     min_compaction_lag_ms: int = 0  # min.compaction.lag.ms: records younger than this stay uncompacted
     max_compaction_lag_ms: int = LONG_MAX  # max.compaction.lag.ms: older dirty records force a clean
     delete_retention_ms: int = _DAY_MS  # delete.retention.ms: how long a cleaned tombstone is kept
+    compression_type: str = "producer"  # compression.type: anything else is the codec batches are stored in
 
     def __post_init__(self) -> None:
         if self.segment_bytes < 14:
@@ -114,6 +119,8 @@ class LogConfig:
             )
         if self.min_compaction_lag_ms < 0 or self.delete_retention_ms < 0:
             raise ValueError("min.compaction.lag.ms and delete.retention.ms must be 0 or more")
+        if self.compression_type not in COMPRESSION_TYPES:
+            raise ValueError(f"compression.type must be one of {COMPRESSION_TYPES}, got {self.compression_type!r}")
         if self.max_compaction_lag_ms < 1:
             raise ValueError(f"max.compaction.lag.ms must be at least 1, got {self.max_compaction_lag_ms}")
 
@@ -122,6 +129,13 @@ class LogConfig:
     @property
     def log_append_time(self) -> bool:
         return self.message_timestamp_type == "LogAppendTime"
+
+    @property
+    def stored_codec(self) -> int | None:
+        """The codec every batch is stored in (0 none ... 4 zstd), or None to keep the producer's."""
+        if self.compression_type == "producer":
+            return None
+        return COMPRESSION_TYPES.index(self.compression_type) - 1
 
     @property
     def delete_enabled(self) -> bool:
@@ -142,7 +156,7 @@ class LogConfig:
     def from_kafka_configs(cls, configs: Mapping[str, str], base: LogConfig | None = None) -> LogConfig:
         """Apply Kafka topic configs (dotted names, string values) on top of `base` (defaults).
 
-        Names the log does not use (min.insync.replicas, compression.type, ...) are ignored;
+        Names the log does not use (min.insync.replicas, ...) are ignored;
         a bad value raises ValueError naming the config.
         """
         changes = {}
@@ -180,6 +194,8 @@ class LogConfig:
 
 
 def _parse(name: str, field: str, value: str):
+    if field == "compression_type":
+        return str(value).strip()
     if field in ("message_timestamp_type", "cleanup_policy"):
         return (
             str(value).strip()

@@ -81,6 +81,7 @@ from .errors import (
 )
 from .leader_epochs import LeaderEpochCache
 from .producer_state import ProducerStateManager
+from .recompression import recompress
 from .records import keyless_record_indexes
 from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, Segment, segment_file
 
@@ -382,6 +383,12 @@ class PartitionLog:
             raise RecordListTooLargeError(
                 f"{len(records)} bytes of batches exceed segment.bytes={config.segment_bytes}"
             )
+        codec = config.stored_codec
+        if codec is not None:
+            rewritten = recompress(records, headers, codec)
+            if rewritten is not None:
+                records = rewritten
+                headers = validate_batches(records, from_client=False)
         if config.compact_enabled:
             self._require_keys(records, headers)
         log_append_time = config.log_append_time

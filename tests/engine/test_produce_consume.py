@@ -67,3 +67,28 @@ def test_automatic_topic_creation_on_produce(engine):
     topic = topic_name("auto")
     produce(engine, topic, [b"x"])
     assert consume(engine, topic, 1)[0].value() == b"x"
+
+
+def test_a_topics_compression_type_is_the_codec_its_batches_are_stored_in(single_broker):
+    """compression.type=gzip on the topic: an uncompressed batch is stored gzip-compressed, the
+    records read back unchanged (engine and Kafka alike; the codec is read from a raw Fetch)."""
+    from datetime import timedelta
+
+    from kio.schema.fetch.v12 import request as fetch_req
+
+    from partita.engine.log.batch import iter_batches
+    from tests.engine.helpers import raw_request
+
+    topic = f"gz-{uuid.uuid4().hex[:8]}"
+    create_topic(single_broker, topic, config={"compression.type": "gzip"})
+    values = [f"record {i} ".encode() * 30 for i in range(20)]
+    produce(single_broker, topic, values, partition=0, **{"compression.type": "none", "linger.ms": 50})
+    request = fetch_req.FetchRequest(
+        cluster_id=None, replica_id=-1, max_wait=timedelta(milliseconds=100), min_bytes=1, max_bytes=1 << 20,
+        isolation_level=0, session_id=0, session_epoch=-1, forgotten_topics_data=(), rack_id="",
+        topics=(fetch_req.FetchTopic(topic=topic, partitions=(fetch_req.FetchPartition(
+            partition=0, fetch_offset=0, partition_max_bytes=1 << 20),)),))
+    [t] = raw_request(single_broker.bootstrap, 1, 12, request).responses
+    data = t.partitions[0].records
+    assert {h.compression for _, h in iter_batches(data)} == {1}  # gzip
+    assert [m.value() for m in consume(single_broker, topic, 20)] == values
