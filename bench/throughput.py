@@ -144,6 +144,18 @@ class ProduceTiming(NamedTuple):
     client_wait_s: float  # time that thread was ready to run but had no core
 
 
+# What every producer here shares: the timed runs' and the ceiling's.
+PRODUCER_SETTINGS = {
+    "linger.ms": 5,
+    "sticky.partitioning.linger.ms": 0,
+    "batch.num.messages": 10000,
+    "compression.type": "none",
+    "enable.idempotence": False,
+    "message.timeout.ms": 300_000,
+    "delivery.report.only.error": True,
+}
+
+
 def produce(bootstrap: str, topic: str, n: int, record_size: int, partitions: int, acks: str) -> ProduceTiming:
     """Produce n keyless records; time the loop and flush() (setup is not timed).
 
@@ -158,17 +170,11 @@ def produce(bootstrap: str, topic: str, n: int, record_size: int, partitions: in
             errors.append(str(err))
 
     p = Producer({
+        **PRODUCER_SETTINGS,
         "bootstrap.servers": bootstrap,
         "acks": acks,
-        "linger.ms": 5,
-        "sticky.partitioning.linger.ms": 0,
-        "batch.num.messages": 10000,
         "queue.buffering.max.messages": 1_000_000,
         "queue.buffering.max.kbytes": 1_048_576,
-        "compression.type": "none",
-        "enable.idempotence": False,
-        "message.timeout.ms": 300_000,
-        "delivery.report.only.error": True,
         "on_delivery": on_delivery,
     })
     md = p.list_topics(topic, timeout=30)  # setup: metadata and leaders known before the clock starts
@@ -215,15 +221,11 @@ def producer_ceiling(n: int, record_size: int) -> float:
     with socket.socket() as closed_port:
         closed_port.bind(("127.0.0.1", 0))
         p = Producer({
+            **PRODUCER_SETTINGS,
             "bootstrap.servers": f"127.0.0.1:{closed_port.getsockname()[1]}",
-            "linger.ms": 5,
-            "sticky.partitioning.linger.ms": 0,
-            "batch.num.messages": 10000,
-            "queue.buffering.max.messages": max(n, 1),
+            "queue.buffering.max.messages": max(n, 1),  # all of them stay queued
             "queue.buffering.max.kbytes": 2_097_151,
-            "message.timeout.ms": 300_000,
             "log_level": 0,
-            "delivery.report.only.error": True,
             "on_delivery": lambda _err, _msg: None,
         })
         try:

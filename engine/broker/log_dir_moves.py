@@ -61,12 +61,11 @@ class LogDirMoves:
                 return ErrorCode.none
             self.cancel(key)
         try:
-            move = self.broker.logs.begin_move(partition.topic, partition.index, target)
+            move = self.broker.logs.begin_move(partition.topic, partition.index, target, self._pace)
         except (KeyError, ValueError):
             return ErrorCode.log_dir_not_found
         if move is None:  # already there: nothing to do (a move in flight was cancelled above)
             return ErrorCode.none
-        move.pace = self._pace
         task = asyncio.get_running_loop().create_task(self._run(key, partition, move))
         self._moves[key] = (move, task)
         log.info("moving %s-%d from %s to %s", *key, move.source.parent, target)

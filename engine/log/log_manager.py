@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .config import LogConfig
 from .errors import KafkaStorageError
-from .log_move import FUTURE_SUFFIX, MOVED_FROM_FILE, LogMove, MoveCancelled
+from .log_move import FUTURE_SUFFIX, MOVED_FROM_FILE, LogMove, MoveCancelled, SharedByteRate
 from .partition_log import PartitionLog
 
 __all__ = ["LogManager", "parse_partition_dir"]
@@ -195,19 +195,9 @@ class LogManager:
         shutil.rmtree(doomed, ignore_errors=True)
         return True
 
-    def move(self, topic: str, partition: int, to_dir: Path) -> PartitionLog:
-        """Move the partition to another log dir in one blocking call (tools and tests; the
-        broker runs the steps itself so that the bulk copy does not hold up the event loop)."""
-        move = self.begin_move(topic, partition, to_dir)
-        if move is None:
-            return self._logs[(topic, partition)]
-        move.copy_bulk()
-        plog, retired = self.complete_move(move)
-        shutil.rmtree(retired, ignore_errors=True)
-        return plog
-
-    def begin_move(self, topic: str, partition: int, to_dir: Path) -> LogMove | None:
-        """A move of the partition to `to_dir` (see log_move.py); None if it is there already."""
+    def begin_move(self, topic: str, partition: int, to_dir: Path, pace: SharedByteRate | None = None) -> LogMove | None:
+        """A move of the partition to `to_dir` (see log_move.py), its bulk copy paced by `pace`;
+        None if it is there already. The caller runs copy_bulk (in a thread) and complete_move."""
         plog = self._logs.get((topic, partition))
         if plog is None:
             raise KeyError(f"no log for {topic}-{partition}")
@@ -216,7 +206,7 @@ class LogManager:
             raise ValueError(f"{to_dir} is not one of this broker's log dirs")
         if plog.directory.parent == to_dir:
             return None
-        return LogMove(plog, to_dir)
+        return LogMove(plog, to_dir, pace)
 
     def complete_move(self, move: LogMove) -> tuple[PartitionLog, Path]:
         """Close the log, catch the copy up and open the log in its new dir. Returns the new log

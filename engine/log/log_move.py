@@ -84,7 +84,7 @@ class SharedByteRate:
 class LogMove:
     def __init__(self, plog: PartitionLog, to_dir: Path, pace: SharedByteRate | None = None):
         self.plog = plog
-        self.pace = pace  # the broker sets it before the bulk copy starts
+        self.pace = pace
         self.source = plog.directory
         self.to_dir = Path(to_dir)
         self.future = self.to_dir / f"{self.source.name}.{uuid.uuid4().hex}{FUTURE_SUFFIX}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from partita.engine.log.config import LogConfig
@@ -82,7 +84,10 @@ def test_move_between_dirs(dirs):
     for _ in range(10):
         plog.append_as_leader(batch(3), 1, NOW)
     before = read_all(plog)
-    moved = mgr.move("t", 0, dirs[1])
+    move = mgr.begin_move("t", 0, dirs[1])
+    move.copy_bulk()  # the broker runs it in a worker thread
+    moved, retired = mgr.complete_move(move)
+    shutil.rmtree(retired)
     assert mgr.dir_of("t", 0) == dirs[1]
     assert not (dirs[0] / "t-0").exists()
     assert read_all(moved) == before and moved.epoch_entries() == [(1, 0)]
