@@ -49,6 +49,7 @@ __all__ = [
     "KafkaToolError",
     "cache_root",
     "kafka_distribution",
+    "kafka_streams_distribution",
     "kafka_tools_distribution",
     "write_logging_config",
 ]
@@ -104,15 +105,15 @@ def _major(version: str) -> int:
 
 
 def _require_tool(name: str, hint: str) -> str:
-    if name == "java":
+    if name in ("java", "javac"):
         java_home = os.environ.get("JAVA_HOME")
-        if java_home and (Path(java_home) / "bin" / "java").is_file():
-            return str(Path(java_home) / "bin" / "java")
+        if java_home and (Path(java_home) / "bin" / name).is_file():
+            return str(Path(java_home) / "bin" / name)
     path = shutil.which(name)
     if not path:
         raise KafkaToolError(
             f"{name!r} is not on PATH: the Apache Kafka reference needs it ({hint}). "
-            "Run scripts/install --test, which installs Java 17 and Maven."
+            "Run scripts/install --test, which installs Java 17 (with javac) and Maven."
         )
     return path
 
@@ -148,6 +149,13 @@ def kafka_tools_distribution(version: str = DEFAULT_VERSION) -> Path:
     the command-line tools that live outside the broker's jars (TransactionsCommand, AclCommand...).
     Run them with ``-cp '<kafka_distribution()>/*:<this>/*'``."""
     return _fetch_jars(version, "tools-lib", ".tools-complete", [("org.apache.kafka", "kafka-tools", version)])
+
+
+def kafka_streams_distribution(version: str = DEFAULT_VERSION) -> Path:
+    """Return the directory holding ``org.apache.kafka:kafka-streams:<version>`` with its dependencies
+    and a simple SLF4J binding (warnings and errors on stderr), for running a Streams app on its own."""
+    return _fetch_jars(version, "streams-lib", ".streams-complete",
+                       [("org.apache.kafka", "kafka-streams", version), ("org.slf4j", "slf4j-simple", "1.7.36")])
 
 
 def _fetch_jars(version: str, dirname: str, marker_name: str, deps: list[tuple[str, str, str]]) -> Path:

@@ -1,0 +1,57 @@
+// Kafka Streams word count, run by tests/support/kafka_streams.py against the engine and Kafka.
+// Arguments: bootstrap servers, input topic, output topic, application id, state directory.
+// Prints "STATE <new state>" on each change of the Streams client's state; SIGTERM closes it.
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.state.Stores;
+
+public class WordCount {
+    public static void main(String[] args) throws Exception {
+        Properties props = new Properties();
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, args[3]);
+        props.put(StreamsConfig.STATE_DIR_CONFIG, args[4]);
+        props.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+        props.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+        props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
+        props.put(StreamsConfig.REPARTITION_PURGE_INTERVAL_MS_CONFIG, 100);  // DeleteRecords soon after each commit
+        props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);      // every count update goes out
+        props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        // static membership: a restarted app takes its old place in the group at once, where a dynamic
+        // member would wait out the session of the one that closed (Streams does not leave on close)
+        props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, args[3] + "-instance");
+
+        StreamsBuilder builder = new StreamsBuilder();
+        builder.<String, String>stream(args[1])
+            .flatMapValues(line -> Arrays.asList(line.toLowerCase().split("\\W+")))
+            .groupBy((key, word) -> word)  // through the repartition topic
+            // in memory: a restarted app restores its counts from the changelog topic
+            .count(Materialized.as(Stores.inMemoryKeyValueStore("counts")))
+            .toStream()
+            .to(args[2], Produced.with(Serdes.String(), Serdes.Long()));
+
+        KafkaStreams streams = new KafkaStreams(builder.build(), props);
+        CountDownLatch closed = new CountDownLatch(1);
+        streams.setStateListener((now, before) -> System.out.println("STATE " + now));
+        streams.setUncaughtExceptionHandler(error -> {
+            error.printStackTrace();
+            return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            streams.close(Duration.ofSeconds(20));
+            closed.countDown();
+        }));
+        streams.start();
+        closed.await();
+    }
+}
