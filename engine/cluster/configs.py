@@ -31,6 +31,9 @@ TOPIC_CONFIGS: dict[str, ConfigDef] = {
         _d("cleanup.policy", "delete", "list", "log.cleanup.policy", ("delete", "compact")),
         _d("compression.type", "producer", "string", "compression.type",
            ("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")),
+        _d("compression.gzip.level", "-1", "int", "compression.gzip.level"),
+        _d("compression.lz4.level", "9", "int", "compression.lz4.level"),
+        _d("compression.zstd.level", "3", "int", "compression.zstd.level"),
         _d("delete.retention.ms", "86400000", "long", "log.cleaner.delete.retention.ms"),
         _d("file.delete.delay.ms", "60000", "long", "log.segment.delete.delay.ms"),
         _d("flush.messages", "9223372036854775807", "long", "log.flush.interval.messages"),
@@ -86,6 +89,9 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         _d("log.cleaner.max.compaction.lag.ms", "9223372036854775807", "long"),
         _d("log.cleaner.delete.retention.ms", "86400000", "long"),
         _d("compression.type", "producer", "string"),
+        _d("compression.gzip.level", "-1", "int"),
+        _d("compression.lz4.level", "9", "int"),
+        _d("compression.zstd.level", "3", "int"),
         _d("offsets.topic.num.partitions", "50", "int"),
         _d("offsets.topic.replication.factor", "3", "int"),
         _d("offsets.retention.minutes", "10080", "int"),
@@ -130,6 +136,9 @@ DYNAMIC_BROKER_CONFIGS = frozenset(
         "unclean.leader.election.enable",
         "num.partitions",
         "compression.type",
+        "compression.gzip.level",
+        "compression.lz4.level",
+        "compression.zstd.level",
         "log.cleanup.policy",
         "log.message.timestamp.type",
         "auto.leader.rebalance.enable",
@@ -184,7 +193,19 @@ def config_value_problem(definition: ConfigDef, value: str | None) -> str | None
                 return f"Invalid value {value} for configuration {definition.name}: String must be one of: {', '.join(definition.choices)}"
     if definition.name == "min.insync.replicas" and int(value) < 1:
         return f"Invalid value {value} for configuration min.insync.replicas: Value must be at least 1"
+    if definition.name == "compression.gzip.level" and not (1 <= int(value) <= 9 or int(value) == -1):
+        return f"Invalid value {value} for configuration {definition.name}: Value must be between 1 and 9, or -1"
+    if definition.name in _LEVEL_RANGES:
+        low, high = _LEVEL_RANGES[definition.name]
+        if int(value) < low:
+            return f"Invalid value {value} for configuration {definition.name}: Value must be at least {low}"
+        if int(value) > high:
+            return f"Invalid value {value} for configuration {definition.name}: Value must be no more than {high}"
     return None
+
+
+# KIP-390's ranges (gzip's, 1..9 or -1, is not one range)
+_LEVEL_RANGES = {"compression.lz4.level": (1, 17), "compression.zstd.level": (-131072, 22)}
 
 
 def effective_topic_config(name: str, topic_configs, broker_configs) -> tuple[str | None, str]:

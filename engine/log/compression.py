@@ -1,8 +1,9 @@
 """Compress and decompress the records section of a batch, for the few places that must.
 
-The broker never recompresses and never decompresses on produce or fetch: batches pass
-through as the producer built them. Only ListOffsets-by-timestamp may need the records
-of one batch (see records.py), and tests build compressed batches. gzip comes with
+Batches pass through produce and fetch as the producer built them, except where Kafka too
+rewrites them: a topic whose compression.type names a codec (recompression.py, at the
+topic's compression.<codec>.level), the log cleaner, and ListOffsets-by-timestamp, which
+may read the records of one batch (records.py); tests build compressed batches. gzip comes with
 Python; lz4 (`lz4`), zstd (`zstandard`) and snappy (`cramjam` or `python-snappy`) are
 used when installed, and `CodecUnavailable` says which is missing otherwise.
 
@@ -99,16 +100,25 @@ def decompress(codec: int, data) -> bytes:
     raise ValueError(f"unknown compression codec {codec}")
 
 
-def compress(codec: int, data: bytes) -> bytes:
+LZ4_DEFAULT_LEVEL = 9
+
+
+def compress(codec: int, data: bytes, level: int | None = None) -> bytes:
+    """`data` in `codec`; `level` is the topic's compression.<codec>.level (Kafka's ranges: gzip
+    1..9 or -1 for zlib's default, lz4 1..17, zstd -131072..22), None for the codec's default."""
     if codec == NONE:
         return data
     if codec == GZIP:
-        c = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        c = zlib.compressobj(-1 if level is None else level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         return c.compress(data) + c.flush()
     if codec == LZ4:
-        return _lz4().compress(data)
+        if level is None or level == LZ4_DEFAULT_LEVEL:
+            return _lz4().compress(data)
+        # Kafka: its default level means lz4's fast compressor, any other level LZ4HC at that
+        # level (the frame library's HC levels are 3..16)
+        return _lz4().compress(data, compression_level=max(3, min(level, 16)))
     if codec == ZSTD:
-        return _zstd().ZstdCompressor().compress(data)
+        return _zstd().ZstdCompressor(level=3 if level is None else level).compress(data)
     if codec == SNAPPY:
         return _snappy()[0](data)
     raise ValueError(f"unknown compression codec {codec}")

@@ -40,6 +40,9 @@ _TOPIC_NAMES = {
     "max.compaction.lag.ms": "max_compaction_lag_ms",
     "delete.retention.ms": "delete_retention_ms",
     "compression.type": "compression_type",
+    "compression.gzip.level": "compression_gzip_level",
+    "compression.lz4.level": "compression_lz4_level",
+    "compression.zstd.level": "compression_zstd_level",
 }
 
 # Broker-level default name -> topic name (Kafka's "server default property").
@@ -61,6 +64,9 @@ _BROKER_NAMES = {
     "log.cleaner.max.compaction.lag.ms": "max.compaction.lag.ms",
     "log.cleaner.delete.retention.ms": "delete.retention.ms",
     "compression.type": "compression.type",
+    "compression.gzip.level": "compression.gzip.level",
+    "compression.lz4.level": "compression.lz4.level",
+    "compression.zstd.level": "compression.zstd.level",
 }
 
 _TIMESTAMP_TYPES = ("CreateTime", "LogAppendTime")
@@ -88,6 +94,10 @@ class LogConfig:
     max_compaction_lag_ms: int = LONG_MAX  # max.compaction.lag.ms: older dirty records force a clean
     delete_retention_ms: int = _DAY_MS  # delete.retention.ms: how long a cleaned tombstone is kept
     compression_type: str = "producer"  # compression.type: anything else is the codec batches are stored in
+    # the level a recompressed batch is written at (KIP-390's ranges and defaults)
+    compression_gzip_level: int = -1  # 1..9, or -1: zlib's default
+    compression_lz4_level: int = 9  # 1..17; 9 is lz4's fast compressor, the others LZ4HC
+    compression_zstd_level: int = 3  # -131072..22
 
     def __post_init__(self) -> None:
         if self.segment_bytes < 14:
@@ -121,6 +131,12 @@ class LogConfig:
             raise ValueError("min.compaction.lag.ms and delete.retention.ms must be 0 or more")
         if self.compression_type not in COMPRESSION_TYPES:
             raise ValueError(f"compression.type must be one of {COMPRESSION_TYPES}, got {self.compression_type!r}")
+        if not (1 <= self.compression_gzip_level <= 9 or self.compression_gzip_level == -1):
+            raise ValueError(f"compression.gzip.level must be 1..9 or -1, got {self.compression_gzip_level}")
+        if not 1 <= self.compression_lz4_level <= 17:
+            raise ValueError(f"compression.lz4.level must be 1..17, got {self.compression_lz4_level}")
+        if not -131072 <= self.compression_zstd_level <= 22:
+            raise ValueError(f"compression.zstd.level must be -131072..22, got {self.compression_zstd_level}")
         if self.max_compaction_lag_ms < 1:
             raise ValueError(f"max.compaction.lag.ms must be at least 1, got {self.max_compaction_lag_ms}")
 
@@ -136,6 +152,12 @@ class LogConfig:
         if self.compression_type == "producer":
             return None
         return COMPRESSION_TYPES.index(self.compression_type) - 1
+
+    @property
+    def stored_level(self) -> int | None:
+        """The compression level of the stored codec, None where the codec has none."""
+        return {"gzip": self.compression_gzip_level, "lz4": self.compression_lz4_level,
+                "zstd": self.compression_zstd_level}.get(self.compression_type)
 
     @property
     def delete_enabled(self) -> bool:

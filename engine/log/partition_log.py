@@ -386,7 +386,7 @@ class PartitionLog:
             )
         codec = config.stored_codec
         if codec is not None:
-            rewritten = recompress(records, headers, codec)
+            rewritten = recompress(records, headers, codec, config.stored_level)
             if rewritten is not None:
                 records = rewritten
                 headers = [h for _, h in iter_batches(records)]  # our own batches: nothing to validate

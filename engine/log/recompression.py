@@ -20,8 +20,10 @@ __all__ = ["recompress"]
 _CODEC_BITS = 0x07
 
 
-def recompress(records: bytes, headers: Sequence[BatchHeader], codec: int) -> bytes | None:
-    """`records` with every batch not already in `codec` rewritten in it; None if none needed it."""
+def recompress(records: bytes, headers: Sequence[BatchHeader], codec: int, level: int | None = None) -> bytes | None:
+    """`records` with every batch not already in `codec` rewritten in it (at `level`, the codec's
+    default if None); None if none needed it. A batch already in `codec` is kept whatever its
+    level, as Kafka does."""
     if all(h.attributes & _CODEC_BITS == codec for h in headers):
         return None
     view = memoryview(records)
@@ -51,5 +53,6 @@ def recompress(records: bytes, headers: Sequence[BatchHeader], codec: int) -> by
             producer_epoch=h.producer_epoch,
             base_sequence=h.base_sequence,
             partition_leader_epoch=h.partition_leader_epoch,
+            compression_level=level,
         ))
     return b"".join(out)

@@ -132,6 +132,7 @@ def assemble_batch(
     producer_epoch: int,
     base_sequence: int,
     partition_leader_epoch: int,
+    compression_level: int | None = None,
 ) -> bytes:
     """A v2 batch from records whose `offset` is the offset delta, with every header field given.
 
@@ -153,7 +154,7 @@ def assemble_batch(
             _put_bytes(r, hv)
         _put_varint(body, len(r))
         body += r
-    payload = compression.compress(attributes & 0x07, bytes(body)) if records else b""
+    payload = compression.compress(attributes & 0x07, bytes(body), compression_level) if records else b""
     length = HEADER_SIZE - LOG_OVERHEAD + len(payload)
     tail = (
         struct.pack(

@@ -69,26 +69,57 @@ def test_automatic_topic_creation_on_produce(engine):
     assert consume(engine, topic, 1)[0].value() == b"x"
 
 
-def test_a_topics_compression_type_is_the_codec_its_batches_are_stored_in(single_broker):
-    """compression.type=gzip on the topic: an uncompressed batch is stored gzip-compressed, the
-    records read back unchanged (engine and Kafka alike; the codec is read from a raw Fetch)."""
+def _stored_records(cluster, topic: str) -> bytes:
+    """Partition 0's records section as the broker stores it, from a raw Fetch (v12)."""
     from datetime import timedelta
 
     from kio.schema.fetch.v12 import request as fetch_req
 
-    from partita.engine.log.batch import iter_batches
     from tests.engine.helpers import raw_request
 
-    topic = f"gz-{uuid.uuid4().hex[:8]}"
-    create_topic(single_broker, topic, config={"compression.type": "gzip"})
-    values = [f"record {i} ".encode() * 30 for i in range(20)]
-    produce(single_broker, topic, values, partition=0, **{"compression.type": "none", "linger.ms": 50})
     request = fetch_req.FetchRequest(
         cluster_id=None, replica_id=-1, max_wait=timedelta(milliseconds=100), min_bytes=1, max_bytes=1 << 20,
         isolation_level=0, session_id=0, session_epoch=-1, forgotten_topics_data=(), rack_id="",
         topics=(fetch_req.FetchTopic(topic=topic, partitions=(fetch_req.FetchPartition(
             partition=0, fetch_offset=0, partition_max_bytes=1 << 20),)),))
-    [t] = raw_request(single_broker.bootstrap, 1, 12, request).responses
-    data = t.partitions[0].records
+    [t] = raw_request(cluster.bootstrap, 1, 12, request).responses
+    return t.partitions[0].records
+
+
+def test_a_topics_compression_type_is_the_codec_its_batches_are_stored_in(single_broker):
+    """compression.type=gzip on the topic: an uncompressed batch is stored gzip-compressed, the
+    records read back unchanged (engine and Kafka alike; the codec is read from a raw Fetch)."""
+    from partita.engine.log.batch import iter_batches
+
+    topic = f"gz-{uuid.uuid4().hex[:8]}"
+    create_topic(single_broker, topic, config={"compression.type": "gzip"})
+    values = [f"record {i} ".encode() * 30 for i in range(20)]
+    produce(single_broker, topic, values, partition=0, **{"compression.type": "none", "linger.ms": 50})
+    data = _stored_records(single_broker, topic)
     assert {h.compression for _, h in iter_batches(data)} == {1}  # gzip
     assert [m.value() for m in consume(single_broker, topic, 20)] == values
+
+
+@pytest.mark.parametrize("codec, low, high", [("gzip", "1", "9"), ("zstd", "1", "19")])
+def test_a_topics_compression_level_is_the_level_its_batches_are_recompressed_at(single_broker, codec, low, high):
+    """compression.<codec>.level (KIP-390): the same uncompressed batch stored at a high level
+    is smaller than at a low one; a level out of range is refused (engine and Kafka alike)."""
+    import random
+
+    from confluent_kafka import KafkaException
+
+    rng = random.Random(7)
+    words = [bytes(rng.choices(b"abcdefghij", k=rng.randint(3, 9))) for _ in range(400)]
+    values = [b" ".join(rng.choices(words, k=60)) for _ in range(200)]  # compressible, not trivially
+    sizes = {}
+    for level in (low, high):
+        topic = f"lvl-{codec}-{level}-{uuid.uuid4().hex[:6]}"
+        create_topic(single_broker, topic, config={"compression.type": codec, f"compression.{codec}.level": level})
+        produce(single_broker, topic, values, partition=0, **{"compression.type": "none", "linger.ms": 100})
+        sizes[level] = len(_stored_records(single_broker, topic))
+        assert [m.value() for m in consume(single_broker, topic, len(values))] == values
+    assert sizes[high] < sizes[low], sizes
+    with pytest.raises(KafkaException) as refused:
+        create_topic(single_broker, f"lvl-bad-{uuid.uuid4().hex[:6]}",
+                     config={"compression.type": codec, f"compression.{codec}.level": "99"})
+    assert refused.value.args[0].name() == "INVALID_CONFIG"

@@ -40,6 +40,9 @@ def test_from_kafka_configs():
         ("retention.ms", "-5"),
         ("message.timestamp.type", "Whenever"),
         ("cleanup.policy", "shred"),
+        ("compression.gzip.level", "0"),
+        ("compression.lz4.level", "18"),
+        ("compression.zstd.level", "23"),
     ],
 )
 def test_bad_values_name_the_config(name, value):
@@ -54,3 +57,12 @@ def test_from_broker_configs():
     assert (c.retention_ms, c.segment_bytes, c.max_message_bytes) == (3_600_000, 2_000_000, 999)
     c = LogConfig.from_broker_configs({"log.retention.hours": "1", "log.retention.ms": "5"})
     assert c.retention_ms == 5
+
+
+def test_compression_levels_come_from_the_topic_or_the_broker():
+    c = LogConfig.from_broker_configs({"compression.zstd.level": "7", "compression.gzip.level": "2"})
+    assert (c.compression_zstd_level, c.compression_gzip_level, c.compression_lz4_level) == (7, 2, 9)
+    assert c.replace(compression_type="zstd").stored_level == 7
+    assert c.replace(compression_type="snappy").stored_level is None  # snappy has no levels
+    topic = LogConfig.from_kafka_configs({"compression.zstd.level": "-5"}, base=c)
+    assert topic.compression_zstd_level == -5

@@ -52,6 +52,18 @@ def test_an_uncompressed_topic_stores_compressed_batches_uncompressed_and_produc
     assert kept.read(0, 1 << 20).records[16:] == batch[16:]  # offset and leader epoch patched, nothing else
 
 
+@pytest.mark.parametrize("codec, name", [(GZIP, "gzip"), (LZ4, "lz4"), (4, "zstd")])
+def test_a_topics_compression_level_is_used_and_the_records_read_back(tmp_path, codec, name):
+    rows_at = {}
+    for level in {"gzip": (1, 9), "lz4": (1, 9, 17), "zstd": (-5, 3, 19)}[name]:
+        plog = open_log(tmp_path / f"{name}{level}-0", compression_type=name, **{f"compression_{name}_level": level})
+        plog.append_as_leader(build_batch(records(50)), 0, NOW)
+        [(stored_codec, rows)] = stored(plog)
+        assert stored_codec == codec
+        rows_at[level] = rows
+    assert len({tuple(map(str, rows)) for rows in rows_at.values()}) == 1  # same records at every level
+
+
 def test_a_batch_that_cannot_be_decompressed_is_refused_and_nothing_is_appended(tmp_path):
     plog = open_log(tmp_path / "t-0", compression_type="zstd")
     batch = bytearray(build_batch(records(3), compression_type=GZIP))
