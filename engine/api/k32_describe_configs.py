@@ -2,7 +2,8 @@
 
 Topic resources (type 2) list every topic config with its effective value and where it
 came from (topic override, broker setting, Kafka default); broker resources (type 4)
-list the broker settings, with the broker's own id, rack and log dirs; the replication
+list the broker settings, read-only where they cannot change at runtime, with the broker's
+own id, rack and log dirs; the replication
 throttles (dynamic-only in Kafka) only while they are set. configuration_keys
 narrows the list; synonyms (v1+) show the fallback chain; documentation is not provided.
 Broker loggers (type 8) are not supported.
@@ -15,8 +16,10 @@ from datetime import timedelta
 from partita.engine.api.registry import api
 from partita.engine.cluster.configs import (
     BROKER_CONFIGS,
+    DYNAMIC_BROKER_CONFIGS,
     LISTED_ONLY_WHEN_SET,
     TOPIC_CONFIGS,
+    broker_keys_of,
     effective_topic_config,
 )
 from partita.engine.protocol import codec
@@ -77,20 +80,24 @@ def _topic_entries(ctx, topic, keys, synonyms):
         if where == "topic":
             source = DYNAMIC_TOPIC
         elif where == "broker":
-            source = DYNAMIC_DEFAULT_BROKER if definition.broker_key in dynamic_default else STATIC_BROKER
+            giving = next(k for k in broker_keys_of(definition.broker_key) if k in broker_level)
+            source = DYNAMIC_DEFAULT_BROKER if giving in dynamic_default else STATIC_BROKER
         else:
             source = DEFAULT
         syns = []
         if synonyms:
             if name in topic.configs:
                 syns.append((name, topic.configs[name], DYNAMIC_TOPIC))
-            bk = definition.broker_key
-            if bk and bk in dynamic_default:
-                syns.append((bk, dynamic_default[bk], DYNAMIC_DEFAULT_BROKER))
-            if bk and bk in static:
-                syns.append((bk, static[bk], STATIC_BROKER))
-            if bk:
-                syns.append((bk, BROKER_CONFIGS[bk].default if bk in BROKER_CONFIGS else definition.default, DEFAULT))
+            # each broker synonym in precedence order (log.retention.ms, .minutes, .hours), each
+            # at every level it is set at, Kafka's own default last where there is one
+            for key in broker_keys_of(definition.broker_key) if definition.broker_key else ():
+                if key in dynamic_default:
+                    syns.append((key, dynamic_default[key], DYNAMIC_DEFAULT_BROKER))
+                if key in static:
+                    syns.append((key, static[key], STATIC_BROKER))
+                default = BROKER_CONFIGS[key].default if key in BROKER_CONFIGS else definition.default
+                if default is not None:
+                    syns.append((key, default, DEFAULT))
         out.append((name, value, source, False, definition.kind, syns))
     return out
 
@@ -124,7 +131,8 @@ def _broker_entries(ctx, resource_name, keys, synonyms):
         else:
             value, source = definition.default, DEFAULT
         syns = [(name, value, source)] if synonyms else []
-        out.append((name, value, source, False, definition.kind, syns))
+        read_only = name not in DYNAMIC_BROKER_CONFIGS  # Kafka's meaning: cannot be changed at runtime
+        out.append((name, value, source, read_only, definition.kind, syns))
     if info is not None:
         for name, value in (("broker.id", str(node_id)), ("node.id", str(node_id)), ("broker.rack", info.rack),
                             ("log.dirs", ",".join(info.log_dirs))):

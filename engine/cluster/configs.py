@@ -58,6 +58,12 @@ TOPIC_CONFIGS: dict[str, ConfigDef] = {
         _d("unclean.leader.election.enable", "false", "bool", "unclean.leader.election.enable"),
         _d("leader.replication.throttled.replicas", "", "list"),
         _d("follower.replication.throttled.replicas", "", "list"),
+        # tiered storage: listed as Kafka lists them; a broker without it refuses remote.storage.enable
+        _d("remote.storage.enable", "false", "bool"),
+        _d("local.retention.ms", "-2", "long", "log.local.retention.ms"),
+        _d("local.retention.bytes", "-2", "long", "log.local.retention.bytes"),
+        _d("remote.log.copy.disable", "false", "bool"),
+        _d("remote.log.delete.on.disable", "false", "bool"),
     ]
 }
 
@@ -73,10 +79,16 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         _d("replica.lag.time.max.ms", "30000", "long"),
         _d("replica.fetch.max.bytes", "1048576", "int"),
         _d("unclean.leader.election.enable", "false", "bool"),
-        _d("log.retention.ms", "604800000", "long"),
+        # Kafka's precedence for the broker default of retention.ms: .ms, then .minutes, then .hours
+        _d("log.retention.ms", None, "long"),
+        _d("log.retention.minutes", None, "int"),
+        _d("log.retention.hours", "168", "int"),
         _d("log.retention.bytes", "-1", "long"),
         _d("log.segment.bytes", "1073741824", "int"),
-        _d("log.roll.ms", "604800000", "long"),
+        _d("log.roll.ms", None, "long"),
+        _d("log.roll.hours", "168", "int"),
+        _d("log.local.retention.ms", "-2", "long"),
+        _d("log.local.retention.bytes", "-2", "long"),
         _d("log.retention.check.interval.ms", "300000", "long"),
         _d("log.cleanup.policy", "delete", "list"),
         _d("log.message.timestamp.type", "CreateTime", "string"),
@@ -134,14 +146,13 @@ DYNAMIC_BROKER_CONFIGS = frozenset(
         "message.max.bytes",
         "min.insync.replicas",
         "unclean.leader.election.enable",
-        "num.partitions",
         "compression.type",
         "compression.gzip.level",
         "compression.lz4.level",
         "compression.zstd.level",
         "log.cleanup.policy",
         "log.message.timestamp.type",
-        "auto.leader.rebalance.enable",
+        "log.index.interval.bytes",
         # Kafka's LogCleaner.RECONFIGURABLE_CONFIGS (those the engine uses) and the cleaner's
         # topic-config defaults (DynamicLogConfig).
         "log.cleaner.backoff.ms",
@@ -195,17 +206,51 @@ def config_value_problem(definition: ConfigDef, value: str | None) -> str | None
         return f"Invalid value {value} for configuration min.insync.replicas: Value must be at least 1"
     if definition.name == "compression.gzip.level" and not (1 <= int(value) <= 9 or int(value) == -1):
         return f"Invalid value {value} for configuration {definition.name}: Value must be between 1 and 9, or -1"
-    if definition.name in _LEVEL_RANGES:
-        low, high = _LEVEL_RANGES[definition.name]
+    if definition.name in _RANGES:
+        low, high = _RANGES[definition.name]
         if int(value) < low:
             return f"Invalid value {value} for configuration {definition.name}: Value must be at least {low}"
-        if int(value) > high:
+        if high is not None and int(value) > high:
             return f"Invalid value {value} for configuration {definition.name}: Value must be no more than {high}"
+    if definition.name == "remote.storage.enable" and value.lower() == "true":
+        return ("Tiered Storage functionality is disabled in the broker. "
+                "Topic cannot be configured with remote log storage.")
     return None
 
 
-# KIP-390's ranges (gzip's, 1..9 or -1, is not one range)
-_LEVEL_RANGES = {"compression.lz4.level": (1, 17), "compression.zstd.level": (-131072, 22)}
+# Kafka's ranges for configs whose value must lie in one (KIP-390's levels; gzip's, 1..9 or -1,
+# is not one range)
+_RANGES: dict[str, tuple[int, int | None]] = {
+    "compression.lz4.level": (1, 17),
+    "compression.zstd.level": (-131072, 22),
+    "local.retention.ms": (-2, None),
+    "local.retention.bytes": (-2, None),
+    "log.local.retention.ms": (-2, None),
+    "log.local.retention.bytes": (-2, None),
+}
+
+# Broker settings that give a topic config's broker default when its own broker key is not set,
+# with the factor to milliseconds, in Kafka's order of precedence.
+_COARSER_BROKER_KEYS: dict[str, tuple[tuple[str, int], ...]] = {
+    "log.retention.ms": (("log.retention.minutes", 60_000), ("log.retention.hours", 3_600_000)),
+    "log.roll.ms": (("log.roll.hours", 3_600_000),),
+}
+
+
+def broker_keys_of(broker_key: str) -> tuple[str, ...]:
+    """A topic config's broker key and the coarser settings that stand in for it, in precedence order."""
+    return (broker_key, *(name for name, _factor in _COARSER_BROKER_KEYS.get(broker_key, ())))
+
+
+def broker_default(broker_key: str, broker_configs) -> str | None:
+    """The broker-level value behind a topic config (log.retention.hours=1 gives 3600000 for
+    log.retention.ms), or None when no setting gives one."""
+    if broker_key in broker_configs:
+        return broker_configs[broker_key]
+    for name, factor in _COARSER_BROKER_KEYS.get(broker_key, ()):
+        if name in broker_configs:
+            return str(int(broker_configs[name]) * factor)
+    return None
 
 
 def effective_topic_config(name: str, topic_configs, broker_configs) -> tuple[str | None, str]:
@@ -213,6 +258,8 @@ def effective_topic_config(name: str, topic_configs, broker_configs) -> tuple[st
     if name in topic_configs:
         return topic_configs[name], "topic"
     definition = TOPIC_CONFIGS[name]
-    if definition.broker_key and definition.broker_key in broker_configs:
-        return broker_configs[definition.broker_key], "broker"
+    if definition.broker_key:
+        value = broker_default(definition.broker_key, broker_configs)
+        if value is not None:
+            return value, "broker"
     return definition.default, "default"

@@ -403,9 +403,10 @@ class Controller:
         for op in ops:
             name, value, kind = op["name"], op.get("value"), op.get("op", 0)
             definition = definitions.get(name)
-            if definition is None or (dynamic is not None and name not in dynamic):
-                raise ControllerError(E.invalid_config, f"Cannot update these configs dynamically: {{{name}}}"
-                                      if definition else f"Unknown config name: {name}")
+            if definition is None:
+                raise ControllerError(E.invalid_config, f"Unknown config name: {name}")
+            if dynamic is not None and name not in dynamic:  # Kafka: a request error, not a bad value
+                raise ControllerError(E.invalid_request, f"Cannot update these configs dynamically: {{{name}}}")
             if kind == 0:
                 problem = config_value_problem(definition, value)
                 if problem:

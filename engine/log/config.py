@@ -2,8 +2,8 @@
 
 `LogConfig` is frozen: a config change (IncrementalAlterConfigs) builds a new one and
 assigns it to the log (`PartitionLog.config = ...`). `from_kafka_configs` reads Kafka's
-dotted topic-level names, `from_broker_configs` the broker-level defaults (`log.*`),
-`to_kafka_configs` gives the dotted names back for DescribeConfigs.
+dotted topic-level names (the broker-level defaults behind them are resolved first, by
+engine/cluster/configs.py), `to_kafka_configs` gives the dotted names back for DescribeConfigs.
 
 cleanup.policy=compact makes the log cleaner (cleaner.py) compact the log with
 min.cleanable.dirty.ratio, min/max.compaction.lag.ms and delete.retention.ms; as in Kafka, a
@@ -43,30 +43,6 @@ _TOPIC_NAMES = {
     "compression.gzip.level": "compression_gzip_level",
     "compression.lz4.level": "compression_lz4_level",
     "compression.zstd.level": "compression_zstd_level",
-}
-
-# Broker-level default name -> topic name (Kafka's "server default property").
-_BROKER_NAMES = {
-    "log.segment.bytes": "segment.bytes",
-    "log.roll.ms": "segment.ms",
-    "log.index.size.max.bytes": "segment.index.bytes",
-    "log.retention.ms": "retention.ms",
-    "log.retention.bytes": "retention.bytes",
-    "log.index.interval.bytes": "index.interval.bytes",
-    "message.max.bytes": "max.message.bytes",
-    "log.message.timestamp.type": "message.timestamp.type",
-    "log.message.timestamp.before.max.ms": "message.timestamp.before.max.ms",
-    "log.message.timestamp.after.max.ms": "message.timestamp.after.max.ms",
-    "log.cleanup.policy": "cleanup.policy",
-    "log.segment.delete.delay.ms": "file.delete.delay.ms",
-    "log.cleaner.min.cleanable.ratio": "min.cleanable.dirty.ratio",
-    "log.cleaner.min.compaction.lag.ms": "min.compaction.lag.ms",
-    "log.cleaner.max.compaction.lag.ms": "max.compaction.lag.ms",
-    "log.cleaner.delete.retention.ms": "delete.retention.ms",
-    "compression.type": "compression.type",
-    "compression.gzip.level": "compression.gzip.level",
-    "compression.lz4.level": "compression.lz4.level",
-    "compression.zstd.level": "compression.zstd.level",
 }
 
 _TIMESTAMP_TYPES = ("CreateTime", "LogAppendTime")
@@ -188,27 +164,6 @@ class LogConfig:
                 continue
             changes[field] = _parse(name, field, value)
         return dataclasses.replace(base or cls(), **changes)
-
-    @classmethod
-    def from_broker_configs(cls, configs: Mapping[str, str]) -> LogConfig:
-        """The broker's defaults from its `log.*` settings (log.retention.hours and friends included)."""
-        topic: dict[str, str] = {}
-        # Kafka's precedence: *.ms over *.minutes over *.hours.
-        for hours, minutes, ms, target in (
-            ("log.retention.hours", "log.retention.minutes", "log.retention.ms", "retention.ms"),
-            ("log.roll.hours", None, "log.roll.ms", "segment.ms"),
-        ):
-            if ms in configs:
-                topic[target] = configs[ms]
-            elif minutes and minutes in configs:
-                topic[target] = str(int(configs[minutes]) * 60_000)
-            elif hours in configs:
-                topic[target] = str(int(configs[hours]) * 3_600_000)
-        for name, value in configs.items():
-            target = _BROKER_NAMES.get(name)
-            if target and target not in topic:
-                topic[target] = value
-        return cls.from_kafka_configs(topic)
 
     def to_kafka_configs(self) -> dict[str, str]:
         """Dotted name -> string value, for DescribeConfigs."""

@@ -178,3 +178,56 @@ def test_legacy_alter_configs_replaces_a_topics_dynamic_configs(single_broker):
         time.sleep(0.1)
     assert alter(no_such_config="1", retention_ms="1000") == 40  # INVALID_CONFIG
     assert current() == expected
+
+
+def test_retention_defaults_read_only_flags_and_tiered_storage_configs_as_in_kafka(single_broker):
+    """The broker's retention and roll defaults are given in hours (the .ms settings unset), a
+    setting that cannot change at runtime is read-only and refused, and a topic lists the
+    tiered-storage configs, refusing remote.storage.enable on a broker without it."""
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
+
+    a = admin(single_broker)
+    broker = ConfigResource("BROKER", "1")
+    got = a.describe_configs([broker])[broker].result(10)
+    values = {k: got[k].value for k in ("log.retention.ms", "log.retention.minutes", "log.retention.hours",
+                                        "log.roll.ms", "log.roll.hours")}
+    assert values == {"log.retention.ms": None, "log.retention.minutes": None, "log.retention.hours": "168",
+                      "log.roll.ms": None, "log.roll.hours": "168"}
+    assert got["num.partitions"].is_read_only and not got["log.retention.ms"].is_read_only
+    change = ConfigResource("BROKER", "1", incremental_configs=[
+        ConfigEntry("num.partitions", "3", incremental_operation=AlterConfigOpType.SET)])
+    with pytest.raises(KafkaException) as refused:
+        a.incremental_alter_configs([change])[change].result(10)
+    assert refused.value.args[0].name() == "INVALID_REQUEST"
+
+    topic = name("tiered")
+    create_topic(single_broker, topic, config={"local.retention.ms": "1000"})
+    resource = ConfigResource("TOPIC", topic)
+    got = a.describe_configs([resource])[resource].result(10)
+    assert {k: (got[k].value, got[k].source) for k in (
+        "remote.storage.enable", "local.retention.ms", "local.retention.bytes", "remote.log.copy.disable",
+        "remote.log.delete.on.disable", "retention.ms")} == {
+        "remote.storage.enable": ("false", 5), "local.retention.ms": ("1000", 1), "local.retention.bytes": ("-2", 5),
+        "remote.log.copy.disable": ("false", 5), "remote.log.delete.on.disable": ("false", 5),
+        "retention.ms": ("604800000", 5)}
+    for config in ({"remote.storage.enable": "true"}, {"local.retention.bytes": "-3"}):
+        with pytest.raises(KafkaException) as refused:
+            create_topic(single_broker, name("tiered-bad"), config=config)
+        assert refused.value.args[0].name() == "INVALID_CONFIG", config
+    enable = ConfigResource("TOPIC", topic, incremental_configs=[
+        ConfigEntry("remote.storage.enable", "true", incremental_operation=AlterConfigOpType.SET)])
+    with pytest.raises(KafkaException) as refused:
+        a.incremental_alter_configs([enable])[enable].result(10)
+    assert "Tiered Storage functionality is disabled" in refused.value.args[0].str()
+
+
+def test_a_brokers_retention_hours_setting_is_its_topics_retention(make_engine):
+    """log.retention.hours (the setting Kafka's sample server.properties uses) backs retention.ms."""
+    cluster = make_engine(brokers=1, settings={"log.retention.hours": "2", "log.roll.hours": "1"})
+    topic = name("hours")
+    create_topic(cluster, topic)
+    a = admin(cluster)
+    resource = ConfigResource("TOPIC", topic)
+    got = a.describe_configs([resource])[resource].result(10)
+    assert (got["retention.ms"].value, got["retention.ms"].source) == ("7200000", 4)  # static broker config
+    assert got["segment.ms"].value == "3600000"

@@ -50,17 +50,8 @@ def test_bad_values_name_the_config(name, value):
         LogConfig.from_kafka_configs({name: value})
 
 
-def test_from_broker_configs():
-    c = LogConfig.from_broker_configs(
-        {"log.retention.hours": "1", "log.segment.bytes": "2000000", "message.max.bytes": "999"}
-    )
-    assert (c.retention_ms, c.segment_bytes, c.max_message_bytes) == (3_600_000, 2_000_000, 999)
-    c = LogConfig.from_broker_configs({"log.retention.hours": "1", "log.retention.ms": "5"})
-    assert c.retention_ms == 5
-
-
-def test_compression_levels_come_from_the_topic_or_the_broker():
-    c = LogConfig.from_broker_configs({"compression.zstd.level": "7", "compression.gzip.level": "2"})
+def test_compression_levels_and_the_stored_level():
+    c = LogConfig.from_kafka_configs({"compression.zstd.level": "7", "compression.gzip.level": "2"})
     assert (c.compression_zstd_level, c.compression_gzip_level, c.compression_lz4_level) == (7, 2, 9)
     assert c.replace(compression_type="zstd").stored_level == 7
     assert c.replace(compression_type="snappy").stored_level is None  # snappy has no levels
