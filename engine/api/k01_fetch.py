@@ -8,7 +8,9 @@ that the first partition with data always gets at least one whole batch (KIP-74)
 less than min_bytes available the request waits up to max_wait, woken by appends and
 high-watermark moves rather than polling. Fetch sessions (KIP-227) are not created:
 session id 0 tells clients to keep sending full fetches. current_leader_epoch is checked
-(FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
+(FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH), and checked again with the leadership each
+time a waiting fetch wakes, so one woken by a topic's deletion or a leader change answers
+UNKNOWN_TOPIC_OR_PARTITION / NOT_LEADER_OR_FOLLOWER, as Kafka's delayed fetch does.
 """
 
 from __future__ import annotations
@@ -38,23 +40,8 @@ async def handle_fetch(request, ctx):
     broker = ctx.broker
     replica_id = request.replica_id
     is_follower = replica_id >= 0
-    slots = []
-    for t in request.topics:
-        for p in t.partitions:
-            slot = _Slot(t.topic, p.partition, p.fetch_offset, p.partition_max_bytes,
-                         getattr(p, "current_leader_epoch", -1))
-            slots.append(slot)
-            partition = broker.replicas.get(t.topic, p.partition)
-            if partition is None:
-                slot.error = (ErrorCode.not_leader_or_follower if broker.metadata.partition(t.topic, p.partition)
-                              else ErrorCode.unknown_topic_or_partition)
-            elif not partition.is_leader:
-                slot.error = ErrorCode.not_leader_or_follower
-            elif slot.epoch >= 0 and slot.epoch != partition.leader_epoch:
-                slot.error = (ErrorCode.fenced_leader_epoch if slot.epoch < partition.leader_epoch
-                              else ErrorCode.unknown_leader_epoch)
-            else:
-                slot.partition = partition
+    slots = [_Slot(t.topic, p.partition, p.fetch_offset, p.partition_max_bytes, getattr(p, "current_leader_epoch", -1))
+             for t in request.topics for p in t.partitions]
 
     max_wait_s = request.max_wait.total_seconds()
     min_bytes = request.min_bytes
@@ -62,6 +49,8 @@ async def handle_fetch(request, ctx):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_wait_s
     while True:
+        for slot in slots:  # again after each wait: the topic may be gone, the leadership moved
+            _check(slot, broker)
         total = _read_all(slots, max_bytes, is_follower, replica_id, broker)
         remaining = deadline - loop.time()
         if total >= min_bytes or remaining <= 0 or any(s.error != ErrorCode.none for s in slots):
@@ -71,6 +60,22 @@ async def handle_fetch(request, ctx):
             break
         await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
     return _response(ctx.api_version, slots)
+
+
+def _check(slot: _Slot, broker) -> None:
+    """Point the slot at its partition if this broker leads it at the epoch asked, else set the error."""
+    partition = broker.replicas.get(slot.topic, slot.index)
+    slot.partition = None
+    if partition is None:
+        slot.error = (ErrorCode.not_leader_or_follower if broker.metadata.partition(slot.topic, slot.index)
+                      else ErrorCode.unknown_topic_or_partition)
+    elif not partition.is_leader:
+        slot.error = ErrorCode.not_leader_or_follower
+    elif slot.epoch >= 0 and slot.epoch != partition.leader_epoch:
+        slot.error = (ErrorCode.fenced_leader_epoch if slot.epoch < partition.leader_epoch
+                      else ErrorCode.unknown_leader_epoch)
+    else:
+        slot.partition = partition
 
 
 def _read_all(slots, max_bytes, is_follower, replica_id, broker) -> int:

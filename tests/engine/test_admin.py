@@ -231,3 +231,34 @@ def test_a_brokers_retention_hours_setting_is_its_topics_retention(make_engine):
     got = a.describe_configs([resource])[resource].result(10)
     assert (got["retention.ms"].value, got["retention.ms"].source) == ("7200000", 4)  # static broker config
     assert got["segment.ms"].value == "3600000"
+
+
+def test_a_waiting_fetch_on_a_topic_deleted_meanwhile_answers_unknown_topic(single_broker):
+    """A consumer's long-poll fetch, woken by the topic's deletion, is told the partition is gone
+    (Kafka: UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER), not a storage error."""
+    import threading
+    from datetime import timedelta
+
+    from kio.schema.fetch.v12 import request as fetch_req
+
+    from tests.engine.helpers import raw_request
+
+    topic = name("deleted-while-fetching")
+    create_topic(single_broker, topic)
+    produce(single_broker, topic, [b"one"])
+    request = fetch_req.FetchRequest(
+        cluster_id=None, replica_id=-1, max_wait=timedelta(seconds=20), min_bytes=1, max_bytes=1 << 20,
+        isolation_level=0, session_id=0, session_epoch=-1, forgotten_topics_data=(), rack_id="",
+        topics=(fetch_req.FetchTopic(topic=topic, partitions=(fetch_req.FetchPartition(
+            partition=0, fetch_offset=1, partition_max_bytes=1 << 20),)),))
+    answers = []
+    fetching = threading.Thread(target=lambda: answers.append(raw_request(single_broker.bootstrap, 1, 12, request)))
+    started = time.monotonic()
+    fetching.start()
+    time.sleep(0.5)  # the fetch is waiting for a record at offset 1
+    a = admin(single_broker)
+    a.delete_topics([topic])[topic].result(10)
+    fetching.join(30)
+    [t] = answers[0].responses
+    assert int(t.partitions[0].error_code) in (3, 6)  # UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER
+    assert time.monotonic() - started < 15  # woken by the deletion, not by max_wait
