@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--dir", help="cluster directory (default: the platform's data dir, cluster 'default')")
         return p
 
-    up = with_dir(sub.add_parser("up", help="start a cluster (or restart the one in --dir)"))
+    up = with_dir(sub.add_parser("up", help="start a cluster (or restart the one in --dir; in a running one, start its stopped or killed brokers)"))
     up.add_argument("--brokers", type=int, default=1)
     up.add_argument("--racks", default="", help="comma-separated racks, assigned to brokers in turn")
     up.add_argument("--log-dirs", type=int, default=1, help="log dirs (disks) per broker")

@@ -1,7 +1,8 @@
 """Start, inspect and stop a local cluster: the API behind the CLI and the console.
 
 `up` starts a detached supervisor process for a cluster directory (or finds the one
-already running) and returns once every broker accepts requests. Everything else talks
+already running, and starts its stopped or killed brokers again) and returns once every
+broker accepts requests. Everything else talks
 to that supervisor over its internal channel, or reads the description it keeps in
 cluster.json.
 """
@@ -120,12 +121,15 @@ def up(
 ) -> ClusterInfo:
     """Start the cluster in `cluster_dir` detached (creating it if new) and wait until it is ready.
 
-    An existing directory keeps its shape (brokers, racks, ports, data); a running
-    cluster is returned as it is.
+    An existing directory keeps its shape (brokers, racks, ports, data); in a running
+    cluster, brokers that were stopped or killed are started again.
     """
     cluster_dir = Path(cluster_dir)
     running = status(cluster_dir)
     if running is not None:
+        for broker in running.brokers:
+            if broker.state not in ("running", "starting"):
+                start_broker(cluster_dir, broker.node_id)
         return wait_ready(cluster_dir, timeout)
     cluster_dir.mkdir(parents=True, exist_ok=True)
     spec_file = layout.spec_path(cluster_dir)

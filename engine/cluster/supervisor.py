@@ -103,6 +103,7 @@ class Supervisor:
         )
         log_file.close()
         bp.state, bp.exit_code, bp.expected_exit = "starting", None, False
+        self._update_ready()
         bp.last_heartbeat = time.monotonic()
         asyncio.get_running_loop().create_task(self._watch(bp, bp.process))
         self._write_description()
@@ -113,6 +114,7 @@ class Supervisor:
             return
         bp.exit_code = code
         bp.state = "killed" if code == -signal.SIGKILL else ("stopped" if bp.expected_exit else "exited")
+        self._update_ready()
         self.controller.broker_lost(bp.spec.node_id, f"process {process.pid} ended with code {code}")
         self._write_description()
 
@@ -193,9 +195,15 @@ class Supervisor:
         for node_id, bp in self.brokers.items():
             if node_id in registered and bp.state == "starting":
                 bp.state = "running"
-        if not self.ready.is_set() and all(bp.state == "running" for bp in self.brokers.values()):
-            self.ready.set()
+        self._update_ready()
         self._write_description()
+
+    def _update_ready(self) -> None:
+        """Ready while every broker runs and is registered (a killed or stopped one clears it)."""
+        if all(bp.state == "running" for bp in self.brokers.values()):
+            self.ready.set()
+        else:
+            self.ready.clear()
 
     def describe(self) -> dict:
         image = self.controller.image

@@ -61,8 +61,19 @@ def test_cli_lifecycle_with_kcat(cluster_dir):
     run("stop-broker", "3", "--dir", str(cluster_dir))
     status = json.loads(run("status", "--json", "--dir", str(cluster_dir)).stdout)
     assert status["brokers"][2]["state"] == "stopped"
+    assert status["ready"] is False  # not every broker runs
     human = run("status", "--dir", str(cluster_dir)).stdout
     assert "stopped" in human and "controller" in human
+
+    run("kill-broker", "1", "--dir", str(cluster_dir))
+    deadline = time.monotonic() + 10
+    while json.loads(run("status", "--json", "--dir", str(cluster_dir)).stdout)["brokers"][0]["state"] != "killed":
+        assert time.monotonic() < deadline, "killed broker not reported"
+        time.sleep(0.1)
+    assert run("up", "--dir", str(cluster_dir), "--detach").stdout == up.stdout  # starts the stopped and the killed
+    status = json.loads(run("status", "--json", "--dir", str(cluster_dir)).stdout)
+    assert status["ready"] is True and [b["state"] for b in status["brokers"]] == ["running"] * 3
+    assert " 3 brokers:" in kcat_brokers(bootstrap.split(",")[1])
 
     assert run("stop", "--dir", str(cluster_dir)).stdout.strip() == "stopped"
     assert run("status", "--dir", str(cluster_dir), check=False).returncode == 1
