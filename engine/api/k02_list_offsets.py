@@ -1,10 +1,12 @@
-"""ListOffsets (key 2), versions 1–7.
+"""ListOffsets (key 2), versions 1–10.
 
 -1 latest: the high watermark (consumers never see past it; isolation level does not
 matter without transactions); -2 earliest: the log start offset; -3 (v7) the record with
-the largest timestamp; any other value: the first offset whose timestamp is at least
-that value, or -1/-1 when there is none. Only the leader answers; current_leader_epoch
-is checked from v4.
+the largest timestamp; -4 (v8, earliest local) the log start offset too, and -5 (v9,
+latest tiered) -1, as Kafka answers for a topic without tiered storage; any other value:
+the first offset whose timestamp is at least that value, or -1/-1 when there is none.
+v10's timeout_ms bounds a wait for remote storage, which the engine never does. Only the
+leader answers; current_leader_epoch is checked from v4.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from partita.engine.log.errors import LogError
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
-LATEST, EARLIEST, MAX_TIMESTAMP = -1, -2, -3
+LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -1, -2, -3, -4, -5
 
 
-@api(2, 1, 7)
+@api(2, 1, 10)
 async def handle_list_offsets(request, ctx):
     m = codec.response_module(2, ctx.api_version)
     broker = ctx.broker
@@ -45,7 +47,7 @@ async def handle_list_offsets(request, ctx):
                 try:
                     if p.timestamp == LATEST:
                         offset = hw
-                    elif p.timestamp == EARLIEST:
+                    elif p.timestamp in (EARLIEST, EARLIEST_LOCAL):
                         offset = plog.log_start_offset
                         epoch = _epoch_of(plog, offset, epoch)
                     elif p.timestamp == MAX_TIMESTAMP:
@@ -53,6 +55,8 @@ async def handle_list_offsets(request, ctx):
                         if found is not None and found[0] < hw:
                             offset, timestamp = found
                             epoch = _epoch_of(plog, offset, epoch)
+                    elif p.timestamp == LATEST_TIERED:
+                        epoch = -1  # nothing is tiered: no offset
                     elif p.timestamp < 0:
                         error = ErrorCode.invalid_request
                     else:

@@ -262,3 +262,34 @@ def test_a_waiting_fetch_on_a_topic_deleted_meanwhile_answers_unknown_topic(sing
     [t] = answers[0].responses
     assert int(t.partitions[0].error_code) in (3, 6)  # UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER
     assert time.monotonic() - started < 15  # woken by the deletion, not by max_wait
+
+
+def test_list_offsets_v10_earliest_local_and_latest_tiered(single_broker):
+    """ListOffsets v10 (what kafka-get-offsets --time -4/-5 sends): without tiered storage the
+    earliest local offset is the log start offset and the latest tiered one is -1."""
+    from datetime import timedelta
+
+    from kio.schema.list_offsets.v10 import request as lo_req
+    from kio.static.primitive import i8
+
+    from tests.engine.helpers import raw_request
+
+    topic = name("tiered-offsets")
+    create_topic(single_broker, topic)
+    produce(single_broker, topic, [b"x"] * 15)
+    a = admin(single_broker)
+    cut = TopicPartition(topic, 0, 7)
+    a.delete_records([cut])[cut].result(10)
+
+    def ask(timestamp: int) -> tuple[int, int]:
+        request = lo_req.ListOffsetsRequest(replica_id=-1, isolation_level=i8(0), timeout=timedelta(seconds=1), topics=(
+            lo_req.ListOffsetsTopic(name=topic, partitions=(
+                lo_req.ListOffsetsPartition(partition_index=0, current_leader_epoch=-1, timestamp=timestamp),)),))
+        [t] = raw_request(single_broker.bootstrap, 2, 10, request).topics
+        [p] = t.partitions
+        return int(p.error_code), p.offset
+
+    assert ask(-2) == (0, 7)
+    assert ask(-4) == (0, 7)
+    assert ask(-5) == (0, -1)
+    assert ask(-1) == (0, 15)
