@@ -603,8 +603,11 @@ class Controller:
     # -- elections ------------------------------------------------------------------------
 
     def elect_leaders(self, election_type: int, partitions: list[tuple[str, int]] | None) -> list[dict]:
-        """0 = preferred, 1 = unclean. None means every partition."""
-        if partitions is None:
+        """0 = preferred, 1 = unclean. None means every partition, and then, as in Kafka, the
+        partitions that need no election are left out of the results. Errors carry no message:
+        clients show their own for each code, as they do with Kafka's."""
+        every = partitions is None
+        if every:
             partitions = [(t.name, i) for t in self.image.topics.values() for i in range(len(t.partitions))]
         topics = dict(self.image.topics)
         alive = self._alive()
@@ -618,26 +621,22 @@ class Controller:
             preferred = state.replicas[0]
             if election_type == 0:
                 if state.leader == preferred:
-                    results.append(_result(E.election_not_needed, "Leader election not needed for topic partition.",
-                                           topic=name, partition=index))
+                    if not every:
+                        results.append(_result(E.election_not_needed, None, topic=name, partition=index))
                     continue
                 if preferred not in alive or preferred not in state.isr:
-                    results.append(_result(E.preferred_leader_not_available,
-                                           f"Failed to elect leader for partition {name}-{index} under strategy "
-                                           "PreferredReplicaPartitionLeaderElectionStrategy",
-                                           topic=name, partition=index))
+                    results.append(_result(E.preferred_leader_not_available, None, topic=name, partition=index))
                     continue
                 new_state = replace(state, leader=preferred, leader_epoch=state.leader_epoch + 1,
                                     partition_epoch=state.partition_epoch + 1)
             else:
                 if state.leader != NO_LEADER:
-                    results.append(_result(E.election_not_needed, "Leader election not needed for topic partition.",
-                                           topic=name, partition=index))
+                    if not every:
+                        results.append(_result(E.election_not_needed, None, topic=name, partition=index))
                     continue
                 leader, isr = self._choose_leader(state, alive, unclean=True)
                 if leader == NO_LEADER:
-                    results.append(_result(E.eligible_leaders_not_available, "No live replica to elect.",
-                                           topic=name, partition=index))
+                    results.append(_result(E.eligible_leaders_not_available, None, topic=name, partition=index))
                     continue
                 new_state = replace(state, leader=leader, isr=isr, leader_epoch=state.leader_epoch + 1,
                                     partition_epoch=state.partition_epoch + 1)

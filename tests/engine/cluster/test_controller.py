@@ -74,6 +74,21 @@ def test_unclean_election_only_when_asked(controller):
     assert controller.image.topics["t"].partitions[0].leader == 2
 
 
+def test_an_election_for_every_partition_reports_only_those_that_needed_one(controller):
+    """As Kafka's controller: asked for all partitions, it leaves out ELECTION_NOT_NEEDED."""
+    controller.create_topics([{"name": "t", "num_partitions": 3, "replication_factor": 3}])
+    assert controller.elect_leaders(0, None) == []
+    [named] = controller.elect_leaders(0, [("t", 0)])
+    assert named["error_code"] == 84  # ELECTION_NOT_NEEDED, when the partition is named
+    preferred_of_1 = controller.image.topics["t"].partitions[1].replicas[0]
+    controller.broker_lost(preferred_of_1, "test")
+    controller.register_broker(preferred_of_1, "127.0.0.1", 9000 + preferred_of_1, "x", ["/d"])
+    # back, but not yet in the ISR: every partition it prefers is reported, with the reason
+    results = controller.elect_leaders(0, None)
+    assert results and {r["error_code"] for r in results} == {80}  # PREFERRED_LEADER_NOT_AVAILABLE
+    assert ("t", 1) in {(r["topic"], r["partition"]) for r in results}
+
+
 def test_reassignment_completes_when_new_replicas_join_the_isr(controller):
     controller.create_topics([{"name": "t", "num_partitions": 1, "replication_factor": 1,
                                "assignments": {"0": [1]}}])
