@@ -1,10 +1,11 @@
-"""ListGroups (key 16), versions 0–4.
+"""ListGroups (key 16), versions 0–5.
 
 The groups this broker coordinates (clients ask every broker and merge), with protocol
 type and (v4+) state; v4's states_filter keeps the groups in those states (matched
-without regard to case, as Kafka does; empty = all). While a `__consumer_offsets`
-partition is still loading the answer is COORDINATOR_LOAD_IN_PROGRESS with the groups
-known so far. Not implemented: v5 (group types filter).
+without regard to case, as Kafka does; empty = all). v5 gives each group's type, always
+"classic" (the engine has no KIP-848 or share groups), and its types_filter keeps those
+types (case aside). While a `__consumer_offsets` partition is still loading the answer is
+COORDINATOR_LOAD_IN_PROGRESS with the groups known so far.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from partita.engine.groups.coordinator import manager_of
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
+CLASSIC = "classic"
 
-@api(16, 0, 4)
+
+@api(16, 0, 5)
 async def handle_list_groups(request, ctx):
     m = codec.response_module(16, ctx.api_version)
     manager = manager_of(ctx)
-    if manager is None:
+    types = {t.lower() for t in getattr(request, "types_filter", ()) or ()}
+    if manager is None or (types and CLASSIC not in types):
         error, groups = ErrorCode.none, []
     else:
         error, groups = manager.list_groups(getattr(request, "states_filter", ()) or ())
@@ -29,6 +33,7 @@ async def handle_list_groups(request, ctx):
         m.ListGroupsResponse,
         throttle_time=timedelta(0),
         error_code=error,
-        groups=tuple(codec.build(m.ListedGroup, group_id=gid, protocol_type=ptype, group_state=state)
+        groups=tuple(codec.build(m.ListedGroup, group_id=gid, protocol_type=ptype, group_state=state,
+                                 group_type=CLASSIC)
                      for gid, ptype, state in sorted(groups)),
     )

@@ -199,3 +199,44 @@ def test_newest_versions_batch_keys_members_and_groups(engine):
         assert theirs.error_code == (0 if same_coordinator else E_NOT_COORDINATOR)
         if same_coordinator:
             assert theirs.topics[0].partitions[0].committed_offset == 9
+
+
+def test_list_groups_v5_types_and_describe_groups_v6_unknown_group(single_broker):
+    """ListGroups v5 says each group is "classic" and filters by type; DescribeGroups v6 answers
+    an unknown group with GROUP_ID_NOT_FOUND (engine and Kafka alike)."""
+    import time
+    import uuid
+
+    from confluent_kafka import KafkaException
+    from confluent_kafka import TopicPartition as TP
+
+    cluster = single_broker
+    group, topic = f"typed-{uuid.uuid4().hex[:8]}", f"typed-t-{uuid.uuid4().hex[:8]}"
+    create_topic(cluster, topic)
+    committer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # an Empty classic group; a fresh Kafka's coordinator may still be loading
+            try:
+                committer.commit(offsets=[TP(topic, 0, 0)], asynchronous=False)
+                break
+            except KafkaException as exc:
+                if not exc.args[0].retriable() and exc.args[0].name() != "NOT_COORDINATOR" \
+                        or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        committer.close()
+    with RawClient(coordinator_address(cluster, group)) as c:
+        ls = request_module(16, 5)
+        classic = c.call(ls.ListGroupsRequest(states_filter=(), types_filter=("Classic",)))
+        assert (group, "classic") in [(g.group_id, g.group_type) for g in classic.groups]
+        consumer = c.call(ls.ListGroupsRequest(states_filter=(), types_filter=("consumer",)))
+        assert group not in [g.group_id for g in consumer.groups]
+        dg = request_module(15, 6)
+        described = {g.group_id: g for g in c.call(dg.DescribeGroupsRequest(
+            groups=("no-such-group", group), include_authorized_operations=False)).groups}
+        unknown, known = described["no-such-group"], described[group]  # Kafka may answer in another order
+        assert (unknown.error_code, unknown.error_message, unknown.group_state) == \
+            (69, "Group no-such-group not found.", "Dead")
+        assert (known.error_code, known.group_state) == (0, "Empty")
