@@ -15,6 +15,7 @@ from pathlib import Path
 
 from partita.engine.broker.config import BrokerConfig
 from partita.engine.broker.connection import KafkaConnection
+from partita.engine.broker.connection_limits import ConnectionLimits
 from partita.engine.broker.dispatch import Dispatcher
 from partita.engine.broker.hooks import FaultHooks
 from partita.engine.broker.log_cleaning import LogCleanerTask
@@ -91,8 +92,9 @@ class Broker:
     async def start(self) -> None:
         dispatcher = Dispatcher(self)
         max_request = int(self.config.setting("socket.request.max.bytes", "104857600"))
+        limits = ConnectionLimits(self.setting)
         self.server = await asyncio.get_running_loop().create_server(
-            lambda: KafkaConnection(dispatcher, max_request),
+            lambda: KafkaConnection(dispatcher, max_request, limits),
             self.config.host,
             self.config.port,
             reuse_address=True,

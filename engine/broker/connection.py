@@ -15,6 +15,7 @@ import logging
 import struct
 from collections import deque
 
+from partita.engine.broker.connection_limits import ConnectionLimits
 from partita.engine.protocol.framing import MalformedRequest
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,11 @@ _HOLD_LIMIT_S = 0.002  # a response that took longer than this is sent at once
 
 
 class KafkaConnection(asyncio.Protocol):
-    def __init__(self, dispatcher, max_request_bytes: int):
+    def __init__(self, dispatcher, max_request_bytes: int, limits: ConnectionLimits | None = None):
         self.dispatcher = dispatcher
         self.max_request_bytes = max_request_bytes
+        self.limits = limits
+        self._admitted_ip: str | None = None
         self.buffer = bytearray()
         self.frames: deque[bytes | memoryview] = deque()
         self.transport: asyncio.Transport | None = None
@@ -44,6 +47,14 @@ class KafkaConnection(asyncio.Protocol):
         self.transport = transport
         peername = transport.get_extra_info("peername")
         self.peer = f"{peername[0]}:{peername[1]}" if peername else "?"
+        if self.limits is not None:
+            ip = peername[0] if peername else "?"
+            refused = self.limits.admit(ip)
+            if refused:
+                log.warning("closing connection from %s: %s", self.peer, refused)
+                transport.close()
+                return
+            self._admitted_ip = ip
         self._task = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
@@ -90,6 +101,9 @@ class KafkaConnection(asyncio.Protocol):
             self.buffer += data[start:]
 
     def connection_lost(self, exc) -> None:
+        if self._admitted_ip is not None:
+            self.limits.release(self._admitted_ip)
+            self._admitted_ip = None
         if self._task is not None:
             self._task.cancel()
 

@@ -6,9 +6,11 @@ worker thread and swaps the result in on the event loop. A round that cleaned no
 waits log.cleaner.backoff.ms — or less, when that setting changes (Kafka restarts its
 cleaner threads on that reconfiguration). log.cleaner.enable=false turns it off.
 
+log.cleaner.io.max.bytes.per.second (dynamic) paces the bytes the cleaner reads; Kafka's
+throttle also counts those it writes, which are at most as many.
+
 Kafka marks a partition uncleanable after an unexpected error and skips it until restart;
-so does this task. Deviations: one cleaner (log.cleaner.threads is not used), no I/O
-throttle.
+so does this task. Deviation: one cleaner (log.cleaner.threads is accepted, not used).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import logging
 from partita.engine.broker.partition import now_ms
 from partita.engine.log import cleaner
 from partita.engine.log.cleaner import CleanAborted, CleanJob
+from partita.engine.log.pacing import SharedByteRate
 
 log = logging.getLogger(__name__)
+_NO_LIMIT = "1.7976931348623157E308"
 
 
 class LogCleanerTask:
@@ -29,6 +33,13 @@ class LogCleanerTask:
         self.uncleanable: set[tuple[str, int]] = set()
         self._job: CleanJob | None = None
         self.rounds_cleaned = 0
+        self._pace = SharedByteRate(self._io_limit)
+
+    def _io_limit(self) -> int:
+        """log.cleaner.io.max.bytes.per.second (a double; Kafka's default, Double.MAX_VALUE, is no
+        limit), read by the cleaning thread at every chunk."""
+        limit = float(self.broker.setting("log.cleaner.io.max.bytes.per.second", _NO_LIMIT))
+        return 0 if limit >= 2**62 else max(1, int(limit))
 
     def _backoff_ms(self) -> int:
         return int(self.broker.setting("log.cleaner.backoff.ms", "15000"))
@@ -67,6 +78,7 @@ class LogCleanerTask:
         if best is None:
             return False
         key, plog, job = best
+        job.pace = self._pace
         self._job = job
         try:
             result = await asyncio.to_thread(cleaner.clean, job)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from partita.engine.log.errors import LogError
-from partita.engine.log.log_move import LogMove, MoveCancelled, SharedByteRate
+from partita.engine.log.log_move import LogMove, MoveCancelled
+from partita.engine.log.pacing import SharedByteRate
 from partita.engine.protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)

@@ -100,6 +100,18 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         _d("log.cleaner.min.compaction.lag.ms", "0", "long"),
         _d("log.cleaner.max.compaction.lag.ms", "9223372036854775807", "long"),
         _d("log.cleaner.delete.retention.ms", "86400000", "long"),
+        _d("log.cleaner.io.max.bytes.per.second", "1.7976931348623157E308", "double"),
+        _d("max.connections", "2147483647", "int"),
+        _d("max.connections.per.ip", "2147483647", "int"),
+        # sizes of Kafka's JVM thread pools, which the engine (one event loop per broker, one
+        # cleaner and one fetcher task per leader) does not have: accepted and listed, so that
+        # operators' scripts work, with no effect
+        _d("log.cleaner.threads", "1", "int"),
+        _d("num.io.threads", "8", "int"),
+        _d("num.network.threads", "3", "int"),
+        _d("num.replica.fetchers", "1", "int"),
+        _d("background.threads", "10", "int"),
+        _d("num.recovery.threads.per.data.dir", "2", "int"),
         _d("compression.type", "producer", "string"),
         _d("compression.gzip.level", "-1", "int"),
         _d("compression.lz4.level", "9", "int"),
@@ -161,8 +173,21 @@ DYNAMIC_BROKER_CONFIGS = frozenset(
         "log.cleaner.min.compaction.lag.ms",
         "log.cleaner.max.compaction.lag.ms",
         "log.cleaner.delete.retention.ms",
+        "log.cleaner.io.max.bytes.per.second",
+        "log.cleaner.threads",
+        # DynamicThreadPool, DynamicConnectionQuota and DynamicReplicationConfig in Kafka
+        "max.connections",
+        "max.connections.per.ip",
+        "num.io.threads",
+        "num.network.threads",
+        "num.replica.fetchers",
+        "background.threads",
+        "num.recovery.threads.per.data.dir",
     }
 )
+
+# Broker settings the engine reports per broker (not in BROKER_CONFIGS): never changed at runtime.
+PER_BROKER_STATIC_CONFIGS = frozenset({"broker.id", "node.id", "broker.rack", "log.dirs"})
 
 _LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]+$")
 MAX_TOPIC_NAME = 249
@@ -221,6 +246,14 @@ def config_value_problem(definition: ConfigDef, value: str | None) -> str | None
 # Kafka's ranges for configs whose value must lie in one (KIP-390's levels; gzip's, 1..9 or -1,
 # is not one range)
 _RANGES: dict[str, tuple[int, int | None]] = {
+    "log.cleaner.threads": (0, None),
+    "num.io.threads": (1, None),
+    "num.network.threads": (1, None),
+    "num.replica.fetchers": (1, None),
+    "background.threads": (1, None),
+    "num.recovery.threads.per.data.dir": (1, None),
+    "max.connections": (0, None),
+    "max.connections.per.ip": (0, None),
     "compression.lz4.level": (1, 17),
     "compression.zstd.level": (-131072, 22),
     "local.retention.ms": (-2, None),

@@ -25,6 +25,7 @@ from partita.engine.cluster import client_quotas, placement, scram_credentials
 from partita.engine.cluster.configs import (
     BROKER_CONFIGS,
     DYNAMIC_BROKER_CONFIGS,
+    PER_BROKER_STATIC_CONFIGS,
     TOPIC_CONFIGS,
     config_value_problem,
     effective_topic_config,
@@ -403,6 +404,8 @@ class Controller:
         for op in ops:
             name, value, kind = op["name"], op.get("value"), op.get("op", 0)
             definition = definitions.get(name)
+            if definition is None and dynamic is not None and name in PER_BROKER_STATIC_CONFIGS:
+                raise ControllerError(E.invalid_request, f"Cannot update these configs dynamically: {{{name}}}")
             if definition is None:
                 raise ControllerError(E.invalid_config, f"Unknown config name: {name}")
             if dynamic is not None and name not in dynamic:  # Kafka: a request error, not a bad value

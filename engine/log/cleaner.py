@@ -48,6 +48,7 @@ from .batch import HEADER_SIZE, INT32_MAX, LOG_OVERHEAD, MIN_BATCH_LENGTH, read_
 from .batch_filter import BatchFilter
 from .config import LogConfig
 from .offset_map import OffsetMap
+from .pacing import SharedByteRate
 from .partition_log import SCRATCH_DIR, fsync_path
 from .records import iter_records
 from .segment import INDEX_SUFFIX, TIME_INDEX_SUFFIX, Segment, segment_file
@@ -85,6 +86,7 @@ class CleanJob:
     dedupe_buffer_bytes: int = DEFAULT_DEDUPE_BUFFER_BYTES
     cleanable_ratio: float = 0.0
     stop: threading.Event = field(default_factory=threading.Event)
+    pace: SharedByteRate | None = None  # log.cleaner.io.max.bytes.per.second, on the bytes read
 
 
 @dataclass
@@ -193,8 +195,9 @@ def clean(job: CleanJob) -> CleanResult:
         raise
 
 
-def _batches(info: SegmentInfo, stop: threading.Event):
-    """(header, batch bytes) of every whole batch in the first `info.size` bytes of the file."""
+def _batches(info: SegmentInfo, stop: threading.Event, pace: SharedByteRate | None = None):
+    """(header, batch bytes) of every whole batch in the first `info.size` bytes of the file,
+    read at no more than `pace` allows (a stop ends a wait for it at once)."""
     fd = os.open(info.log_path, os.O_RDONLY)
     try:
         pos = 0
@@ -203,6 +206,8 @@ def _batches(info: SegmentInfo, stop: threading.Event):
             if stop.is_set():
                 raise CleanAborted("the cleaner is stopping")
             buf = os.pread(fd, min(_READ_CHUNK, end - pos), pos)
+            if pace is not None and stop.wait(pace.delay_after(len(buf))):
+                raise CleanAborted("the cleaner is stopping")
             off = 0
             n = len(buf)
             while off + HEADER_SIZE <= n:
@@ -233,7 +238,7 @@ def _build_offset_map(job: CleanJob, offset_map: OffsetMap) -> None:
         next_base = segments[i + 1].base_offset if i + 1 < len(segments) else job.upper_bound
         if next_base <= start:
             continue
-        for h, batch in _batches(info, job.stop):
+        for h, batch in _batches(info, job.stop, job.pace):
             if h.last_offset < start:
                 continue
             if not h.attributes & 0x20:  # control batches carry no keys of the log
@@ -306,7 +311,7 @@ def _clean_group(
                 pending = 0
 
         for info in group:
-            for h, batch in _batches(info, job.stop):
+            for h, batch in _batches(info, job.stop, job.pace):
                 result.bytes_read += len(batch)
                 kept = batch_filter.filter(h, batch)
                 if kept is None:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from .config import LogConfig
 from .errors import KafkaStorageError
-from .log_move import FUTURE_SUFFIX, MOVED_FROM_FILE, LogMove, MoveCancelled, SharedByteRate
+from .log_move import FUTURE_SUFFIX, MOVED_FROM_FILE, LogMove, MoveCancelled
+from .pacing import SharedByteRate
 from .partition_log import PartitionLog
 
 __all__ = ["LogManager", "parse_partition_dir"]

@@ -16,7 +16,7 @@ it has caught up, so the partition keeps serving during the move. Here in two st
 
 `cancel()` stops the bulk copy within one chunk and removes the future directory. A crash
 leaves a `-future` directory that the next start discards. The bulk copy can be paced (the
-broker's `replica.alter.log.dirs.io.max.bytes.per.second`, shared by its moves: SharedByteRate);
+broker's `replica.alter.log.dirs.io.max.bytes.per.second`, shared by its moves: pacing.SharedByteRate);
 the catch-up is not, as in Kafka, where the final swap does not wait for the quota either.
 """
 
@@ -25,16 +25,15 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .pacing import SharedByteRate
 from .partition_log import PartitionLog, fsync_path
 from .segment import LOG_SUFFIX
 
-__all__ = ["LogMove", "MoveCancelled", "SharedByteRate", "FUTURE_SUFFIX", "MOVED_FROM_FILE"]
+__all__ = ["LogMove", "MoveCancelled", "FUTURE_SUFFIX", "MOVED_FROM_FILE"]
 
 FUTURE_SUFFIX = "-future"
 MOVED_FROM_FILE = "moved-from"  # in a moved partition's dir until its old dir is retired
@@ -57,28 +56,6 @@ def _segment_base(name: str) -> int | None:
     """The offset a segment or snapshot file is named after; None for other files."""
     head = name[:_OFFSET_DIGITS]
     return int(head) if len(head) == _OFFSET_DIGITS and head.isdigit() else None
-
-
-class SharedByteRate:
-    """Paces the bytes of several threads together to at most `rate()` bytes/s (read at every
-    chunk, so a changed limit applies at once; <= 0 means unlimited). Each chunk takes its
-    length / rate on one shared timeline, and its copier waits until its turn on it is over."""
-
-    def __init__(self, rate: Callable[[], int], clock: Callable[[], float] = time.monotonic):
-        self._rate = rate
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._busy_until = 0.0
-
-    def delay_after(self, nbytes: int) -> float:
-        """Seconds to wait after copying `nbytes`."""
-        rate = self._rate()
-        if rate <= 0:
-            return 0.0
-        with self._lock:
-            now = self._clock()
-            self._busy_until = max(self._busy_until, now) + nbytes / rate
-            return max(0.0, self._busy_until - now)
 
 
 class LogMove:

@@ -293,3 +293,36 @@ def test_list_offsets_v10_earliest_local_and_latest_tiered(single_broker):
     assert ask(-4) == (0, 7)
     assert ask(-5) == (0, -1)
     assert ask(-1) == (0, 15)
+
+
+def test_operators_dynamic_broker_settings_are_accepted_and_static_ones_refused(single_broker):
+    """kafka-configs --entity-type brokers with the settings operators change at runtime (thread
+    pools, connection limits, the cleaner's throttle) works; broker.id cannot change (engine and
+    Kafka alike)."""
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
+
+    a = admin(single_broker)
+    settings = {"num.io.threads": "8", "log.cleaner.threads": "1", "max.connections.per.ip": "1000",
+                "log.cleaner.io.max.bytes.per.second": "1.0E8"}
+
+    def alter(op, entries):
+        resource = ConfigResource("BROKER", "1", incremental_configs=[
+            ConfigEntry(k, v, incremental_operation=op) for k, v in entries.items()])
+        return a.incremental_alter_configs([resource])[resource].result(10)
+
+    alter(AlterConfigOpType.SET, settings)
+    try:
+        broker = ConfigResource("BROKER", "1")
+        deadline = time.monotonic() + 10
+        while True:
+            got = a.describe_configs([broker])[broker].result(10)
+            current = {k: (float(got[k].value), got[k].source) for k in settings}
+            if current == {k: (float(v), 2) for k, v in settings.items()} or time.monotonic() > deadline:
+                break  # 2: DYNAMIC_BROKER_CONFIG (Kafka shows the source a moment before the value)
+            time.sleep(0.2)
+        assert current == {k: (float(v), 2) for k, v in settings.items()}
+    finally:
+        alter(AlterConfigOpType.DELETE, dict.fromkeys(settings, None))
+    with pytest.raises(KafkaException) as refused:
+        alter(AlterConfigOpType.SET, {"broker.id": "5"})
+    assert refused.value.args[0].name() == "INVALID_REQUEST"

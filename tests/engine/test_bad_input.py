@@ -14,7 +14,7 @@ import pytest
 from kio.schema.produce.v9 import request as produce_req
 from kio.serial import entity_writer
 
-from tests.engine.helpers import consume, create_topic, produce
+from tests.engine.helpers import admin, consume, create_topic, produce
 
 
 def _connect(cluster) -> socket.socket:
@@ -171,3 +171,47 @@ def test_a_transactional_producer_is_refused_and_the_broker_log_says_why(engine)
     assert refused.value.args[0].name() == "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
     log_text = (engine.dir / "logs" / "broker-1.log").read_text()
     assert f"refused transactional.id '{txn_id}'" in log_text and "does not support transactions" in log_text
+
+
+def test_connections_beyond_max_connections_per_ip_are_closed(make_engine):
+    """max.connections.per.ip (dynamic): a connection beyond it is closed at once, with a log
+    line; once connections close, new ones are accepted again."""
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+
+    cluster = make_engine(brokers=1)
+    host, port = cluster.address(1).split(":")
+
+    def set_limit(value: str | None):
+        a = admin(cluster)
+        entry = ConfigEntry("max.connections.per.ip", value, incremental_operation=(
+            AlterConfigOpType.SET if value is not None else AlterConfigOpType.DELETE))
+        resource = ConfigResource("BROKER", "1", incremental_configs=[entry])
+        a.incremental_alter_configs([resource])[resource].result(10)
+
+    def api_versions(sock: socket.socket) -> bool:
+        header = struct.pack(">hhi", 18, 0, 1) + struct.pack(">h", 4) + b"test"
+        try:
+            sock.sendall(struct.pack(">i", len(header)) + header)
+            return len(sock.recv(4)) == 4
+        except OSError:
+            return False
+
+    set_limit("4")
+    time.sleep(0.5)  # the broker applies the new metadata
+    sockets = []
+    try:
+        answered = []
+        for _ in range(8):
+            s = socket.create_connection((host, int(port)), timeout=5)
+            sockets.append(s)
+            answered.append(api_versions(s))
+        assert True in answered and False in answered, answered  # some served, the rest closed
+        assert answered.index(False) <= 4 and all(not a for a in answered[answered.index(False):])
+    finally:
+        for s in sockets:
+            s.close()
+    time.sleep(0.3)
+    with socket.create_connection((host, int(port)), timeout=5) as again:
+        assert api_versions(again)
+    set_limit(None)
+    assert "max.connections.per.ip=4 reached" in (cluster.dir / "logs" / "broker-1.log").read_text()

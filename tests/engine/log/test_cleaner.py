@@ -269,3 +269,39 @@ def test_a_compacted_topic_refuses_records_without_a_key(plog, tmp_path):
     plain = open_log(tmp_path / "plain-0")
     assert put(plain, (None, "fine")) == 0
     plain.close()
+
+
+def test_the_cleaner_reads_at_the_pace_it_is_given_and_a_stop_ends_the_wait(plog):
+    """log.cleaner.io.max.bytes.per.second: every chunk read waits its turn on the shared pace;
+    a stop during the wait abandons the clean at once."""
+    import threading
+    import time
+
+    from partita.engine.log.pacing import SharedByteRate
+
+    put(plog, *[(f"k{i % 10}", "v" * 100) for i in range(200)])
+    plog.roll(NOW)
+    put(plog, ("z", "active"))
+    read = []
+
+    class Recording(SharedByteRate):
+        def delay_after(self, nbytes):
+            read.append(nbytes)
+            return super().delay_after(nbytes)
+
+    job = cleaner.plan(plog, plog.log_end_offset, NOW, force=True)
+    job.pace = Recording(lambda: 0)  # unlimited: no wait, every chunk counted
+    result = cleaner.clean(job)
+    assert result.bytes_read > 0 and sum(read) >= result.bytes_read  # every byte read went through the pace
+    assert plog.swap_cleaned(result)
+
+    put(plog, *[(f"k{i % 10}", "w" * 100) for i in range(200)])
+    plog.roll(NOW)
+    put(plog, ("z", "active2"))
+    job = cleaner.plan(plog, plog.log_end_offset, NOW, force=True)
+    job.pace = SharedByteRate(lambda: 1)  # one byte per second: the first chunk would wait for hours
+    threading.Timer(0.2, job.stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(cleaner.CleanAborted):
+        cleaner.clean(job)
+    assert time.monotonic() - started < 10

@@ -11,7 +11,8 @@ import pytest
 
 from partita.engine.log.config import LogConfig
 from partita.engine.log.log_manager import LogManager
-from partita.engine.log.log_move import MOVED_FROM_FILE, MoveCancelled, SharedByteRate
+from partita.engine.log.log_move import MOVED_FROM_FILE, MoveCancelled
+from partita.engine.log.pacing import SharedByteRate
 
 from .helpers import NOW, batch, read_all
 
