@@ -6,7 +6,8 @@ list the broker settings, read-only where they cannot change at runtime, with th
 own id, rack and log dirs; the replication
 throttles (dynamic-only in Kafka) only while they are set. configuration_keys
 narrows the list; synonyms (v1+) show the fallback chain; documentation is not provided.
-Broker loggers (type 8) are not supported.
+Broker loggers (type 8, resource name = this broker's id) list the process's loggers at
+their levels (engine/broker/broker_loggers.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from partita.engine.api.registry import api
+from partita.engine.broker import broker_loggers
 from partita.engine.cluster.configs import (
     BROKER_CONFIGS,
     DYNAMIC_BROKER_CONFIGS,
@@ -25,9 +27,9 @@ from partita.engine.cluster.configs import (
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
-TOPIC, BROKER = 2, 4
+TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 # ConfigSource values
-DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT_BROKER, STATIC_BROKER, DEFAULT = 1, 2, 3, 4, 5
+DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT_BROKER, STATIC_BROKER, DEFAULT, DYNAMIC_BROKER_LOGGER = 1, 2, 3, 4, 5, 6
 _TYPES = {"bool": 1, "string": 2, "int": 3, "long": 5, "double": 6, "list": 7, "class": 8, "password": 9}
 
 
@@ -46,6 +48,13 @@ async def handle_describe_configs(request, ctx):
                 entries = _topic_entries(ctx, topic, keys, request.include_synonyms)
         elif res.resource_type == BROKER:
             entries, error, message = _broker_entries(ctx, res.resource_name, keys, request.include_synonyms)
+        elif res.resource_type == BROKER_LOGGER:
+            if res.resource_name != str(ctx.broker.node_id):
+                error, message = ErrorCode.invalid_request, (
+                    f"Unexpected broker id, expected {ctx.broker.node_id}, but received {res.resource_name}")
+            else:
+                entries = [(name, level, DYNAMIC_BROKER_LOGGER, False, "string", [])
+                           for name, level in broker_loggers.describe(keys)]
         else:
             error, message = ErrorCode.invalid_request, f"Unsupported resource type {res.resource_type}"
         configs = tuple(

@@ -2,8 +2,9 @@
 
 Topic configs (type 2) and dynamic broker configs (type 4; resource name "" for the
 cluster-wide default, or a broker id) change through the controller, which validates
-names and values; ops SET, DELETE, APPEND and SUBTRACT (lists only). validate_only
-checks without changing.
+names and values; ops SET, DELETE, APPEND and SUBTRACT (lists only). Broker loggers
+(type 8, resource name = this broker's id) change here, in this broker's process
+(engine/broker/broker_loggers.py). validate_only checks without changing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from datetime import timedelta
 
 from partita.engine.api.config_changes import change_configs
 from partita.engine.api.registry import api
+from partita.engine.broker import broker_loggers
 from partita.engine.protocol import codec
+from partita.engine.protocol.errors import ErrorCode
+
+BROKER_LOGGER = 8
 
 
 @api(44, 0, 1)
@@ -23,5 +28,22 @@ async def handle_incremental_alter_configs(request, ctx):
          "configs": [{"name": c.name, "op": c.config_operation, "value": c.value} for c in r.configs]}
         for r in request.resources
     ]
-    responses = await change_configs(ctx, m, resources, request.validate_only)
+    for_controller = [r for r in resources if r["resource_type"] != BROKER_LOGGER]
+    answered = iter(await change_configs(ctx, m, for_controller, request.validate_only) if for_controller else ())
+    responses = tuple(_change_loggers(ctx, m, r, request.validate_only) if r["resource_type"] == BROKER_LOGGER
+                      else next(answered) for r in resources)
     return codec.build(m.IncrementalAlterConfigsResponse, throttle_time=timedelta(0), responses=responses)
+
+
+def _change_loggers(ctx, m, resource: dict, validate_only: bool):
+    error, message = ErrorCode.none, None
+    if resource["resource_name"] != str(ctx.broker.node_id):
+        error, message = ErrorCode.invalid_request, (
+            f"Unexpected broker id, expected {ctx.broker.node_id}, but received {resource['resource_name']}")
+    else:
+        try:
+            broker_loggers.change([(c["name"], c["op"], c["value"]) for c in resource["configs"]], validate_only)
+        except broker_loggers.BrokerLoggerError as exc:
+            error, message = exc.code, exc.message
+    return codec.build(m.AlterConfigsResourceResponse, error_code=error, error_message=message,
+                       resource_type=BROKER_LOGGER, resource_name=resource["resource_name"])

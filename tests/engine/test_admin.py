@@ -326,3 +326,54 @@ def test_operators_dynamic_broker_settings_are_accepted_and_static_ones_refused(
     with pytest.raises(KafkaException) as refused:
         alter(AlterConfigOpType.SET, {"broker.id": "5"})
     assert refused.value.args[0].name() == "INVALID_REQUEST"
+
+
+def _describe_loggers(cluster, node_id: int):
+    from kio.schema.describe_configs.v4 import request as dc
+    from kio.static.primitive import i8
+
+    from tests.engine.helpers import raw_request
+
+    request = dc.DescribeConfigsRequest(resources=(dc.DescribeConfigsResource(
+        resource_type=i8(8), resource_name=str(node_id), configuration_keys=None),))
+    [result] = raw_request(cluster.address(node_id), 32, 4, request).results
+    return int(result.error_code), {c.name: (c.value, int(c.config_source)) for c in result.configs}
+
+
+def _alter_loggers(cluster, node_id: int, *ops: tuple[str, int, str | None]) -> tuple[int, str | None]:
+    from kio.schema.incremental_alter_configs.v1 import request as iac
+    from kio.static.primitive import i8
+
+    from tests.engine.helpers import raw_request
+
+    request = iac.IncrementalAlterConfigsRequest(validate_only=False, resources=(iac.AlterConfigsResource(
+        resource_type=i8(8), resource_name=str(node_id),
+        configs=tuple(iac.AlterableConfig(name=n, config_operation=i8(op), value=v) for n, op, v in ops)),))
+    [result] = raw_request(cluster.address(node_id), 44, 1, request).responses
+    return int(result.error_code), result.error_message
+
+
+def test_broker_loggers_are_listed_and_refuse_bad_changes_as_kafkas_do(single_broker):
+    """kafka-configs --entity-type broker-loggers: the broker lists its loggers with their levels;
+    an unknown logger, an unknown level, deleting root's level and APPEND are refused alike."""
+    node = single_broker.broker_ids[0]
+    error, loggers = _describe_loggers(single_broker, node)
+    assert error == 0 and loggers["root"][0] in ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+    assert loggers["root"][1] == 6  # DYNAMIC_BROKER_LOGGER_CONFIG
+    assert _alter_loggers(single_broker, node, ("no.such.logger.anywhere", 0, "INFO"))[0] == 40  # INVALID_CONFIG
+    assert _alter_loggers(single_broker, node, ("root", 0, "LOUD"))[0] == 40
+    assert _alter_loggers(single_broker, node, ("root", 1, None))[0] == 42  # INVALID_REQUEST
+    assert _alter_loggers(single_broker, node, ("root", 2, "INFO")) == (
+        42, "APPEND operation is not allowed for the BROKER_LOGGER resource")
+
+
+def test_a_broker_logger_level_changes_at_runtime(engine):
+    """DEBUG on one engine logger, then DELETE: it inherits root's level again."""
+    name_ = "partita.engine.broker.connection"
+    error, loggers = _describe_loggers(engine, 1)
+    root_level = loggers["root"][0]
+    assert error == 0 and loggers[name_][0] == root_level
+    assert _alter_loggers(engine, 1, (name_, 0, "DEBUG")) == (0, None)
+    assert _describe_loggers(engine, 1)[1][name_][0] == "DEBUG"
+    assert _alter_loggers(engine, 1, (name_, 1, None)) == (0, None)
+    assert _describe_loggers(engine, 1)[1][name_][0] == root_level
