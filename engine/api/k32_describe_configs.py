@@ -3,9 +3,9 @@
 Topic resources (type 2) list every topic config with its effective value and where it
 came from (topic override, broker setting, Kafka default); broker resources (type 4)
 list the broker settings, read-only where they cannot change at runtime, with the broker's
-own id, rack and log dirs; the replication
-throttles (dynamic-only in Kafka) only while they are set. configuration_keys
-narrows the list; synonyms (v1+) show the fallback chain; documentation is not provided.
+own id, rack and log dirs; the replication throttles (dynamic-only in Kafka) only while
+they are set. configuration_keys narrows the list; synonyms (v1+) show the fallback chain;
+documentation is not provided.
 Broker loggers (type 8, resource name = this broker's id) list the process's loggers at
 their levels (engine/broker/broker_loggers.py).
 """
@@ -49,9 +49,9 @@ async def handle_describe_configs(request, ctx):
         elif res.resource_type == BROKER:
             entries, error, message = _broker_entries(ctx, res.resource_name, keys, request.include_synonyms)
         elif res.resource_type == BROKER_LOGGER:
-            if res.resource_name != str(ctx.broker.node_id):
-                error, message = ErrorCode.invalid_request, (
-                    f"Unexpected broker id, expected {ctx.broker.node_id}, but received {res.resource_name}")
+            message = broker_loggers.wrong_broker(ctx.broker.node_id, res.resource_name)
+            if message:
+                error = ErrorCode.invalid_request
             else:
                 entries = [(name, level, DYNAMIC_BROKER_LOGGER, False, "string", [])
                            for name, level in broker_loggers.describe(keys)]

@@ -36,10 +36,9 @@ async def handle_incremental_alter_configs(request, ctx):
 
 
 def _change_loggers(ctx, m, resource: dict, validate_only: bool):
-    error, message = ErrorCode.none, None
-    if resource["resource_name"] != str(ctx.broker.node_id):
-        error, message = ErrorCode.invalid_request, (
-            f"Unexpected broker id, expected {ctx.broker.node_id}, but received {resource['resource_name']}")
+    error, message = ErrorCode.none, broker_loggers.wrong_broker(ctx.broker.node_id, resource["resource_name"])
+    if message:
+        error = ErrorCode.invalid_request
     else:
         try:
             broker_loggers.change([(c["name"], c["op"], c["value"]) for c in resource["configs"]], validate_only)

@@ -28,6 +28,13 @@ class BrokerLoggerError(Exception):
         self.code, self.message = code, message
 
 
+def wrong_broker(node_id: int, resource_name: str) -> str | None:
+    """Why a broker-logger resource does not name this broker (each broker answers for its own)."""
+    if resource_name == str(node_id):
+        return None
+    return f"Unexpected broker id, expected {node_id}, but received {resource_name}"
+
+
 def level_name(level: int) -> str:
     """Kafka's name for a Python level: the highest of Kafka's levels at or below it."""
     names = [name for name, value in sorted(LEVELS.items(), key=lambda kv: kv[1]) if value <= level]
