@@ -377,3 +377,36 @@ def test_a_broker_logger_level_changes_at_runtime(engine):
     assert _describe_loggers(engine, 1)[1][name_][0] == "DEBUG"
     assert _alter_loggers(engine, 1, (name_, 1, None)) == (0, None)
     assert _describe_loggers(engine, 1)[1][name_][0] == root_level
+
+
+def test_describe_topic_partitions_pages_with_a_cursor(single_broker):
+    """DescribeTopicPartitions (what kafka-topics --describe sends to Kafka 4): partitions a page
+    at a time, the next one named by a cursor; unknown topics answer UNKNOWN_TOPIC_OR_PARTITION."""
+    from kio.schema.describe_topic_partitions.v0 import request as dtp
+
+    from tests.engine.helpers import raw_request
+
+    first, second = sorted((name("dtp-a"), name("dtp-b")))
+    create_topic(single_broker, first, partitions=3)
+    create_topic(single_broker, second, partitions=2)
+
+    def ask(limit, cursor=None, topics=(first, second)):
+        request = dtp.DescribeTopicPartitionsRequest(
+            topics=tuple(dtp.TopicRequest(name=t) for t in topics), response_partition_limit=limit,
+            cursor=None if cursor is None else dtp.Cursor(topic_name=cursor[0], partition_index=cursor[1]))
+        response = raw_request(single_broker.bootstrap, 75, 0, request)
+        pages = [(t.name, int(t.error_code), [p.partition_index for p in t.partitions]) for t in response.topics]
+        nxt = response.next_cursor
+        return pages, None if nxt is None else (nxt.topic_name, nxt.partition_index)
+
+    assert ask(2) == ([(first, 0, [0, 1])], (first, 2))
+    assert ask(2, (first, 2)) == ([(first, 0, [2]), (second, 0, [0])], (second, 1))
+    assert ask(2, (second, 1)) == ([(second, 0, [1])], None)
+    pages, cursor = ask(2000)
+    assert pages == [(first, 0, [0, 1, 2]), (second, 0, [0, 1])] and cursor is None
+    response = raw_request(single_broker.bootstrap, 75, 0, dtp.DescribeTopicPartitionsRequest(
+        topics=(dtp.TopicRequest(name=first),), response_partition_limit=10, cursor=None))
+    [partition] = response.topics[0].partitions[:1]
+    assert partition.leader_id == single_broker.broker_ids[0] and list(partition.isr_nodes) == [partition.leader_id]
+    assert list(partition.eligible_leader_replicas) == [] and list(partition.last_known_elr) == []
+    assert ask(10, topics=("no-such-topic-here",))[0] == [("no-such-topic-here", 3, [])]
