@@ -91,7 +91,7 @@ class ReplicaManager:
         if state.leader == self.node_id:
             if previous is None or previous.leader != self.node_id or previous.leader_epoch != state.leader_epoch:
                 partition.become_leader(state, self._checkpointed_hw.get((partition.topic, partition.index)))
-            else:
+            elif state != previous:  # an image about other partitions must not clear an ISR change in flight
                 partition.update_state(state)
         else:
             if previous is None or previous.leader_epoch != state.leader_epoch or previous.leader != state.leader:
@@ -137,6 +137,11 @@ class ReplicaManager:
 
     def follower_caught_up(self, partition: Partition, replica_id: int) -> None:
         if partition.isr_change_in_flight:
+            return
+        follower = self.broker.metadata.brokers.get(replica_id)
+        if follower is None or not follower.alive:
+            # Kafka's isReplicaIsrEligible: a broker the metadata does not have alive again would
+            # be refused (INELIGIBLE_REPLICA) on every one of its fetches; wait for the image.
             return
         new_isr = [*partition.state.isr, replica_id]
         partition.pending_isr = frozenset({replica_id})
