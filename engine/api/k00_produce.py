@@ -21,6 +21,7 @@ from partita.engine.api.registry import RawRequest, api
 from partita.engine.broker.partition import now_ms
 from partita.engine.log.errors import LogError
 from partita.engine.protocol.errors import ErrorCode
+from partita.engine.protocol.framing import MalformedRequest
 
 _NO_OFFSET = -1
 
@@ -108,23 +109,41 @@ def _response(version: int, results: dict) -> bytes:
 
 
 def _refuse_old_version(request: RawRequest) -> bytes:
-    """Parse a v0–2 request just enough to answer UNSUPPORTED_VERSION for each partition."""
+    """Parse a v0–2 request just enough to answer UNSUPPORTED_VERSION for each partition.
+
+    Untrusted bytes: every count and length must fit in what is left (each topic and partition
+    takes bytes), else the request is malformed and its connection closed."""
     body, pos = bytes(request.body), 0
-    (acks,) = struct.unpack_from(">h", body, pos)
-    pos += 6  # acks, timeout
-    (topic_count,) = struct.unpack_from(">i", body, pos)
-    pos += 4
+    end = len(body)
+
+    def take(fmt: str) -> tuple:
+        nonlocal pos
+        size = struct.calcsize(fmt)
+        if pos + size > end:
+            raise MalformedRequest(f"Produce v{request.api_version} is cut short")
+        values = struct.unpack_from(fmt, body, pos)
+        pos += size
+        return values
+
+    (acks, _timeout, topic_count) = take(">hii")
+    if not 0 <= topic_count <= end - pos:
+        raise MalformedRequest(f"Produce v{request.api_version}: invalid topic count {topic_count}")
     out = [struct.pack(">i", topic_count)]
     for _ in range(topic_count):
-        (name_len,) = struct.unpack_from(">h", body, pos)
-        name = body[pos + 2 : pos + 2 + name_len]
-        pos += 2 + name_len
-        (partition_count,) = struct.unpack_from(">i", body, pos)
-        pos += 4
+        (name_len,) = take(">h")
+        if not 0 <= name_len <= end - pos:
+            raise MalformedRequest(f"Produce v{request.api_version}: invalid topic name length {name_len}")
+        name = body[pos : pos + name_len]
+        pos += name_len
+        (partition_count,) = take(">i")
+        if not 0 <= partition_count <= end - pos:
+            raise MalformedRequest(f"Produce v{request.api_version}: invalid partition count {partition_count}")
         out.append(struct.pack(">h", name_len) + name + struct.pack(">i", partition_count))
         for _ in range(partition_count):
-            index, size = struct.unpack_from(">ii", body, pos)
-            pos += 8 + max(size, 0)
+            index, size = take(">ii")
+            if size > end - pos:
+                raise MalformedRequest(f"Produce v{request.api_version}: records run past the end")
+            pos += max(size, 0)
             out.append(struct.pack(">ihq", index, int(ErrorCode.unsupported_version), -1))
             if request.api_version >= 2:
                 out.append(struct.pack(">q", -1))

@@ -20,6 +20,7 @@ from partita.engine.protocol.framing import (
     parse_request_header,
     peek_key_version,
 )
+from partita.engine.protocol.request_bounds import check_request_body
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Dispatcher:
         has_schema = codec.request_schema(api_key, api_version) is not None
         header = parse_request_header(frame, has_schema and codec.request_is_flexible(api_key, api_version))
         if has_schema:
+            check_request_body(codec.request_schema(api_key, api_version), frame, header.body_offset)
             try:
                 request = codec.decode_request(api_key, api_version, frame, header.body_offset)
             except Exception as exc:
