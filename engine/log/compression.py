@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-__all__ = ["CodecUnavailable", "compress", "decompress", "available"]
+__all__ = ["CodecUnavailable", "DecompressedTooLarge", "compress", "decompress", "available"]
 
 NONE, GZIP, SNAPPY, LZ4, ZSTD = 0, 1, 2, 3, 4
 _XERIAL_MAGIC = b"\x82SNAPPY\x00"
@@ -74,30 +74,78 @@ def available(codec: int) -> bool:
         return False
 
 
-def decompress(codec: int, data) -> bytes:
+class DecompressedTooLarge(ValueError):
+    """A records section inflates past the limit it was given."""
+
+
+def decompress(codec: int, data, limit: int | None = None) -> bytes:
+    """`data` inflated; with `limit`, DecompressedTooLarge once the output would pass it (read
+    incrementally, so a bomb costs `limit` bytes at most)."""
     if codec == NONE:
         return bytes(data)
     if codec == GZIP:
-        return zlib.decompress(data, 16 + zlib.MAX_WBITS)
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = d.decompress(data, 0 if limit is None else limit + 1)
+        if limit is not None and len(out) > limit:
+            raise DecompressedTooLarge(f"gzip records inflate past {limit} bytes")
+        if not d.eof:
+            raise zlib.error("incomplete or truncated gzip stream")
+        return out
     if codec == LZ4:
-        return _lz4().decompress(bytes(data))
+        if limit is None:
+            return _lz4().decompress(bytes(data))
+        d = _lz4().LZ4FrameDecompressor()
+        out = d.decompress(bytes(data), max_length=limit + 1)
+        if len(out) > limit:
+            raise DecompressedTooLarge(f"lz4 records inflate past {limit} bytes")
+        if not d.eof:
+            raise ValueError("incomplete or truncated lz4 frame")
+        return out
     if codec == ZSTD:
         # Streaming: Kafka's producers may leave the frame's content size out.
-        return _zstd().ZstdDecompressor().decompressobj().decompress(bytes(data))
+        if limit is None:
+            return _zstd().ZstdDecompressor().decompressobj().decompress(bytes(data))
+        chunks, total = [], 0
+        with _zstd().ZstdDecompressor().stream_reader(bytes(data), read_across_frames=True) as reader:
+            while chunk := reader.read(1 << 20):
+                total += len(chunk)
+                if total > limit:
+                    raise DecompressedTooLarge(f"zstd records inflate past {limit} bytes")
+                chunks.append(chunk)
+        return b"".join(chunks)
     if codec == SNAPPY:
         raw = _snappy()[1]
         data = bytes(data)
         if not data.startswith(_XERIAL_MAGIC):
+            _check_snappy_size(data, limit)
             return raw(data)
         out = []
+        total = 0
         pos = 16  # magic (8) + version (4) + compatible version (4)
         while pos + 4 <= len(data):
             (size,) = struct.unpack_from(">i", data, pos)
             pos += 4
-            out.append(raw(data[pos : pos + size]))
+            block = data[pos : pos + size]
+            total += _check_snappy_size(block, None if limit is None else limit - total)
+            out.append(raw(block))
             pos += size
         return b"".join(out)
     raise ValueError(f"unknown compression codec {codec}")
+
+
+def _check_snappy_size(block: bytes, limit: int | None) -> int:
+    """The inflated size a raw snappy block announces in its leading varint, within `limit`."""
+    size = shift = pos = 0
+    while pos < len(block) and pos < 5:
+        b = block[pos]
+        size |= (b & 0x7F) << shift
+        pos += 1
+        if not b & 0x80:
+            break
+        shift += 7
+    if limit is not None and size > limit:
+        raise DecompressedTooLarge(f"snappy records inflate past {limit} bytes")
+    return size
 
 
 LZ4_DEFAULT_LEVEL = 9

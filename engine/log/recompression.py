@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .batch import LOG_OVERHEAD, BatchHeader
-from .errors import CorruptRecordError
+from .errors import CorruptRecordError, LogError
 from .records import assemble_batch, iter_records
 
 __all__ = ["recompress"]
@@ -38,7 +38,7 @@ def recompress(records: bytes, headers: Sequence[BatchHeader], codec: int, level
             continue
         try:
             rows = [r._replace(offset=r.offset - h.base_offset) for r in iter_records(batch)]
-        except CorruptRecordError:
+        except LogError:  # the record reader's own verdict (corrupt or invalid records)
             raise
         except Exception as exc:  # a payload its codec cannot decode, a record cut short
             raise CorruptRecordError(f"a batch cannot be read to recompress it: {exc}") from exc

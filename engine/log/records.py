@@ -11,6 +11,12 @@ Record layout (inside the batch, after the 61-byte header, possibly compressed):
     | keyLength varint | key | valueLength varint | value | headerCount varint
     | (headerKeyLength varint | headerKey | headerValueLength varint | headerValue)*
 All varints are zigzag-encoded; a length of -1 means null.
+
+A producer's batch is untrusted: every length is checked against what is left, and a
+compressed records section is inflated to at most MAX_DECOMPRESSED_BYTES (a small
+decompression bomb would otherwise take the broker's memory). A section that cannot be
+inflated is CorruptRecordError (CORRUPT_MESSAGE); records that do not fit their lengths or
+counts are InvalidRecordError (INVALID_RECORD), as Kafka's record reader answers.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ from crc32c import crc32c
 
 from . import compression
 from .batch import HEADER_SIZE, LOG_APPEND_TIME, LOG_OVERHEAD, read_header
-from .errors import CorruptRecordError
+from .errors import CorruptRecordError, InvalidRecordError
+
+MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
+_MIN_RECORD_BYTES = 6  # attributes, timestampDelta, offsetDelta, keyLength, valueLength, headerCount
 
 __all__ = [
     "Record",
@@ -58,6 +67,8 @@ def _varint(buf, pos: int) -> tuple[int, int]:
     result = 0
     shift = 0
     while True:
+        if pos >= len(buf):
+            raise InvalidRecordError("a record is cut short")
         b = buf[pos]
         pos += 1
         result |= (b & 0x7F) << shift
@@ -184,8 +195,21 @@ def _records_section(batch) -> tuple[object, bytes | memoryview]:
         raise CorruptRecordError("incomplete batch")
     data = memoryview(batch)[HEADER_SIZE:end]
     if header.compression:
-        data = compression.decompress(header.compression, data)
+        try:
+            data = compression.decompress(header.compression, data, MAX_DECOMPRESSED_BYTES)
+        except compression.CodecUnavailable:
+            raise
+        except Exception as exc:  # each codec library has its own error types
+            raise CorruptRecordError(f"the batch's records cannot be decompressed: {exc}") from exc
     return header, data
+
+
+def _record_end(data, pos: int) -> tuple[int, int]:
+    """(start of the record's fields, end of the record) for the record whose length is at `pos`."""
+    length, pos = _varint(data, pos)
+    if length < _MIN_RECORD_BYTES or pos + length > len(data):
+        raise InvalidRecordError(f"a record's length {length} does not fit the batch")
+    return pos, pos + length
 
 
 def iter_offsets_and_timestamps(batch) -> Iterator[tuple[int, int]]:
@@ -205,43 +229,61 @@ def iter_offsets_and_timestamps(batch) -> Iterator[tuple[int, int]]:
     end = len(data)
     for _ in range(header.record_count):
         if pos >= end:
-            raise CorruptRecordError("batch holds fewer records than its count says")
-        length, pos = _varint(data, pos)
-        start = pos + 1  # attributes
-        ts_delta, p = _varint(data, start)
+            raise InvalidRecordError("batch holds fewer records than its count says")
+        start, pos = _record_end(data, pos)
+        ts_delta, p = _varint(data, start + 1)  # after the attributes
         off_delta, _ = _varint(data, p)
         yield base_offset + off_delta, base_ts + ts_delta
-        pos += length
 
 
 def iter_records(batch) -> Iterator[Record]:
-    """Every record of the batch with its key, value and headers."""
+    """Every record of the batch with its key, value and headers.
+
+    Each record must fill exactly the length it announces, its offset deltas must grow within
+    the batch's lastOffsetDelta (compaction leaves gaps, never a step back), and a header key
+    may not be null, as Kafka checks; anything else is CorruptRecordError.
+    """
     header, data = _records_section(batch)
     log_append = header.timestamp_type == LOG_APPEND_TIME
     pos = 0
+    previous_delta = -1
     for _ in range(header.record_count):
-        length, pos = _varint(data, pos)
-        end = pos + length
-        p = pos + 1
+        p, end = _record_end(data, pos)
+        p += 1  # attributes
         ts_delta, p = _varint(data, p)
         off_delta, p = _varint(data, p)
-        key, p = _read_bytes(data, p)
-        value, p = _read_bytes(data, p)
+        if not previous_delta < off_delta <= header.last_offset_delta:
+            raise InvalidRecordError(f"record offset delta {off_delta} out of order or past the batch's last")
+        previous_delta = off_delta
+        key, p = _read_bytes(data, p, end)
+        value, p = _read_bytes(data, p, end)
         count, p = _varint(data, p)
+        if p > end:
+            raise InvalidRecordError("a record's fields run past its announced length")
+        if not 0 <= count <= end - p:
+            raise InvalidRecordError(f"a record announces {count} headers")
         headers = []
         for _ in range(count):
-            hk, p = _read_bytes(data, p)
-            hv, p = _read_bytes(data, p)
-            headers.append(((hk or b"").decode(), hv))
+            hk, p = _read_bytes(data, p, end)
+            if hk is None:
+                raise InvalidRecordError("a record header has a null key")
+            hv, p = _read_bytes(data, p, end)
+            headers.append((hk.decode("utf-8", "replace"), hv))
+        if p != end:
+            raise InvalidRecordError(f"a record's fields end at {p - end:+d} bytes from its announced length")
         ts = header.max_timestamp if log_append else header.base_timestamp + ts_delta
         yield Record(header.base_offset + off_delta, ts, key, value, tuple(headers))
         pos = end
 
 
-def _read_bytes(data, pos: int) -> tuple[bytes | None, int]:
+def _read_bytes(data, pos: int, end: int) -> tuple[bytes | None, int]:
     n, pos = _varint(data, pos)
     if n < 0:
+        if n != -1:
+            raise InvalidRecordError(f"invalid length {n} in a record")
         return None, pos
+    if pos + n > end:
+        raise InvalidRecordError("a key, value or header runs past its record")
     return bytes(data[pos : pos + n]), pos + n
 
 
@@ -256,12 +298,13 @@ def keyless_record_indexes(batch) -> list[int]:
     end = len(data)
     for i in range(header.record_count):
         if pos >= end:
-            raise CorruptRecordError("batch holds fewer records than its count says")
-        length, pos = _varint(data, pos)
-        _, p = _varint(data, pos + 1)  # timestampDelta
+            raise InvalidRecordError("batch holds fewer records than its count says")
+        start, pos = _record_end(data, pos)
+        _, p = _varint(data, start + 1)  # timestampDelta
         _, p = _varint(data, p)  # offsetDelta
         key_length, _ = _varint(data, p)
-        if key_length < 0:
+        if key_length < -1:
+            raise InvalidRecordError(f"invalid key length {key_length}")
+        if key_length == -1:
             out.append(i)
-        pos += length
     return out

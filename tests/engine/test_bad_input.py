@@ -215,3 +215,47 @@ def test_connections_beyond_max_connections_per_ip_are_closed(make_engine):
         assert api_versions(again)
     set_limit(None)
     assert "max.connections.per.ip=4 reached" in (cluster.dir / "logs" / "broker-1.log").read_text()
+
+
+def test_frames_built_to_exhaust_the_broker_close_only_their_connection(engine):
+    """Frames the fuzzer found: an array announcing 2**32 elements in 24 bytes (kio's native
+    reader reserved the memory first and the failed allocation aborted the process), a null
+    array where none is allowed, and a Produce v2 whose topic name length steps backwards
+    (an endless loop). Each closes its own connection with a log line; the broker serves on."""
+    create_topic(engine, "bystander-2")
+    header = struct.pack(">hhih", 3, 12, 7, 4) + b"fuzz" + b"\x00"  # Metadata v12, flexible header
+    frames = [
+        header + b"\xff\xff\xff\xff\x0f",  # topics: a compact array of 2**32 - 2 elements
+        struct.pack(">hhih", 9, 5, 7, 4) + b"fuzz" + struct.pack(">hi", 1, 0) + b"g" + struct.pack(">i", 0x7FFFFFFF),
+        struct.pack(">hhih", 2, 1, 7, 4) + b"fuzz" + struct.pack(">ii", -1, -1),  # ListOffsets: null topics
+        struct.pack(">hhih", 0, 2, 7, 4) + b"fuzz" + struct.pack(">hii", 1, 1000, 0x7FFFFFFF)
+        + struct.pack(">h", -6) + b"\x00" * 6,  # Produce v2: 2**31-1 topics, a negative name length
+    ]
+    for frame in frames:
+        bad = _connect(engine)
+        bad.sendall(struct.pack(">i", len(frame)) + frame)
+        assert _closed(bad), frame.hex()
+    produce(engine, "bystander-2", [b"still serving"])
+    assert consume(engine, "bystander-2", 1)[0].value() == b"still serving"
+    log_text = (engine.dir / "logs" / "broker-1.log").read_text()
+    assert "elements announced" in log_text and "null array, but it is not nullable" in log_text
+    assert "invalid topic count" in log_text
+
+
+def test_a_batch_whose_records_loop_or_do_not_fit_is_refused(single_broker):
+    """A batch counting 2**31-1 records whose one record has length -1 (reading it stepped back
+    forever), and one whose record announces more bytes than it has: INVALID_RECORD on a
+    compacted topic (whose keys the broker reads), engine and Kafka alike."""
+    topic = f"compacted-{uuid.uuid4().hex[:8]}"
+    create_topic(single_broker, topic, config={"cleanup.policy": "compact"})
+    looping = bytearray(_batch([b"v"]))
+    struct.pack_into(">i", looping, 57, 0x7FFFFFFF)  # recordCount
+    struct.pack_into(">i", looping, 23, 0x7FFFFFFE)  # lastOffsetDelta
+    looping[61] = 0x01  # the record's length: zigzag -1
+    struct.pack_into(">I", looping, 17, crc32c.crc32c(bytes(looping[21:])))
+    assert _produce_raw(single_broker, topic, looping) == 87  # INVALID_RECORD
+    too_long = bytearray(_batch([b"v"]))
+    too_long[61] = 0x7E  # the record's length: 63, far more than it has
+    struct.pack_into(">I", too_long, 17, crc32c.crc32c(bytes(too_long[21:])))
+    assert _produce_raw(single_broker, topic, too_long) == 87
+    assert _produce_raw(single_broker, topic, _batch([b"keyless"])) == 87  # well formed, but no key

@@ -105,11 +105,11 @@ def test_kafka_streams_word_count_survives_a_restart(single_broker, tmp_path):
             return {tp.partition: tp.offset for tp in got.topic_partitions}
 
         _wait_until(lambda: committed() == line_ends, "committing every input line", app)
-    assert app.states[-1] == "NOT_RUNNING", app.output()  # closed cleanly on SIGTERM
+    assert app.closed_state == "NOT_RUNNING", app.output()  # closed cleanly on SIGTERM
 
     # a fresh state directory: the counts can only come back from the changelog topic
     produce(cluster, lines, SECOND)
     expected += _words(SECOND)
     with WordCountApp(cluster.bootstrap, lines, counts, app_id, tmp_path / "state-2") as app:
         assert _read_counts(cluster, counts, expected, app) == expected
-    assert app.states[-1] == "NOT_RUNNING", app.output()
+    assert app.closed_state == "NOT_RUNNING", app.output()

@@ -53,8 +53,8 @@ def compiled_word_count(version: str = DEFAULT_VERSION) -> Path:
 class WordCountApp:
     """``with WordCountApp(bootstrap, source, sink, app_id, state_dir) as app:`` runs the word count
     (lines of ``source`` in, ``word -> count`` as string key and 8-byte big-endian value out to
-    ``sink``); ``app.states`` lists the states it went through, ``app.output()`` its stdout and
-    stderr so far."""
+    ``sink``); ``app.states`` lists the states it went through, ``app.closed_state`` the one
+    close() left it in after ``stop()``, ``app.output()`` its stdout and stderr so far."""
 
     def __init__(self, bootstrap: str, source: str, sink: str, app_id: str, state_dir: Path,
                  version: str = DEFAULT_VERSION):
@@ -66,6 +66,7 @@ class WordCountApp:
                      "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath, "WordCount",
                      bootstrap, source, sink, app_id, str(state_dir)]
         self.states: list[str] = []
+        self.closed_state: str | None = None  # the state close() left it in, once stopped
         self._proc: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
         self._reader: threading.Thread | None = None
@@ -86,6 +87,8 @@ class WordCountApp:
             self._lines.append(line.rstrip("\n"))
             if line.startswith("STATE "):
                 self.states.append(line.split()[1])
+            elif line.startswith("CLOSED "):
+                self.closed_state = line.split()[1]
 
     @property
     def alive(self) -> bool:

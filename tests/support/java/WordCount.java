@@ -1,6 +1,7 @@
 // Kafka Streams word count, run by tests/support/kafka_streams.py against the engine and Kafka.
 // Arguments: bootstrap servers, input topic, output topic, application id, state directory.
-// Prints "STATE <new state>" on each change of the Streams client's state; SIGTERM closes it.
+// Prints "STATE <new state>" on each change of the Streams client's state; SIGTERM closes it
+// and prints "CLOSED <state>" once close() has returned.
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Properties;
@@ -49,6 +50,9 @@ public class WordCount {
         });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             streams.close(Duration.ofSeconds(20));
+            // the listener may not get to print NOT_RUNNING before the JVM halts: say it here
+            System.out.println("CLOSED " + streams.state());
+            System.out.flush();
             closed.countDown();
         }));
         streams.start();
