@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
@@ -115,38 +114,3 @@ def test_sigkill_of_the_coordinator_moves_the_group_and_keeps_its_offsets(make_e
     # The restarted broker catches up; coordination stays correct wherever it lands.
     assert until(lambda: group_offsets(cluster, group) == {0: 20, 1: 20, 2: 20}, "offsets after rejoin")
 
-
-@pytest.mark.slow
-def test_offsets_of_groups_that_stay_empty_expire_after_offsets_retention_minutes(make_engine):
-    # The smallest retention Kafka's setting allows is a minute: this test waits one.
-    cluster = make_engine(brokers=1, settings={**SETTINGS, "offsets.retention.minutes": "1",
-                                               "offsets.retention.check.interval.ms": "500"})
-    topic = "retention-t"
-    create_topic(cluster, topic, partitions=2)
-    produce(cluster, topic, [b"r"] * 4, partition=0)
-    leaver = Member(cluster, "retention-empty", [topic], name="leaver")
-    active = Member(cluster, "retention-active", [topic], name="active")
-    try:
-        drive([leaver, active], lambda: len(leaver.records) >= 4 and len(active.records) >= 4, what="records")
-        leaver.close()  # the group becomes empty now: its offsets expire a minute from now
-        client = AdminClient({"bootstrap.servers": cluster.bootstrap})
-        client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(
-            "retention-simple", [TopicPartition(topic, 1, 0)])])["retention-simple"].result(timeout=15)
-        assert group_offsets(cluster, "retention-empty") == {0: 4}
-        deadline = time.monotonic() + 58
-        while time.monotonic() < deadline:
-            active.poll(0.2)
-        assert group_offsets(cluster, "retention-empty") == {0: 4}, "expired early"
-        deadline = time.monotonic() + 30
-        while group_offsets(cluster, "retention-empty") and time.monotonic() < deadline:
-            active.poll(0.2)
-        assert group_offsets(cluster, "retention-empty") == {}
-        assert group_offsets(cluster, "retention-simple") == {}
-        listed = {g.group_id for g in client.list_consumer_groups().result(timeout=15).valid}
-        assert "retention-empty" not in listed and "retention-simple" not in listed
-        # A stable group keeps the offsets of the topics it subscribes to.
-        assert group_offsets(cluster, "retention-active") == {0: 4}
-        assert "retention-active" in listed
-    finally:
-        leaver.close()
-        active.close()
