@@ -1,12 +1,16 @@
-"""Helpers shared by several API handlers: controller calls, waiting for metadata, auto-creation."""
+"""Helpers shared by several API handlers: controller calls, waiting for metadata, auto-creation,
+what Metadata and DescribeTopicPartitions say of a partition."""
 
 from __future__ import annotations
+
+import uuid
 
 from partita.engine.cluster.configs import topic_name_problem
 from partita.engine.cluster.rpc import RpcError
 from partita.engine.protocol.errors import ErrorCode, KafkaError
 
 AUTO_CREATE_WAIT_S = 2.0
+ZERO_UUID = uuid.UUID(int=0)  # the topic id of a topic that is not there
 
 
 async def controller_call(ctx, op: str, **args):
@@ -57,6 +61,27 @@ async def auto_create(ctx, names: list[str]) -> dict[str, ErrorCode]:
             errors[r["name"]] = code
     await wait_for_topics(ctx, [n for n in wanted if n not in errors])
     return errors
+
+
+def serving_brokers(ctx) -> set[int]:
+    """The brokers a client may be sent to: alive in the image, less any whose process has just
+    ended (see Broker.suspected_down)."""
+    return {b.node_id for b in ctx.broker.metadata.live_brokers()} - ctx.broker.suspected_down()
+
+
+def partition_fields(index: int, state, serving: set[int]) -> dict:
+    """A partition as Metadata and DescribeTopicPartitions report it: no leader (and
+    LEADER_NOT_AVAILABLE) unless it is serving; offline replicas are those not serving."""
+    led = state.leader in serving
+    return {
+        "error_code": ErrorCode.none if led else ErrorCode.leader_not_available,
+        "partition_index": index,
+        "leader_id": state.leader if led else -1,
+        "leader_epoch": state.leader_epoch,
+        "replica_nodes": state.replicas,
+        "isr_nodes": state.isr,
+        "offline_replicas": tuple(r for r in state.replicas if r not in serving),
+    }
 
 
 def group_by_topic(items, topic_of, build) -> dict[str, list]:

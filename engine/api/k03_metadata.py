@@ -18,14 +18,19 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from partita.engine.api.common import auto_create, auto_create_allowed
+from partita.engine.api.common import (
+    ZERO_UUID,
+    auto_create,
+    auto_create_allowed,
+    partition_fields,
+    serving_brokers,
+)
 from partita.engine.api.registry import api
 from partita.engine.cluster.configs import topic_name_problem
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
 NO_OPERATIONS = -(2**31)
-ZERO_UUID = uuid.UUID(int=0)
 
 
 @api(3, 0, 12)
@@ -58,8 +63,7 @@ async def handle_metadata(request, ctx):
                 errors[n] = (ErrorCode.invalid_topic_exception if topic_name_problem(n)
                              else ErrorCode.unknown_topic_or_partition)
 
-    suspected = ctx.broker.suspected_down()
-    alive = {b.node_id for b in image.live_brokers()} - suspected
+    alive = serving_brokers(ctx)
     brokers = tuple(
         codec.build(m.MetadataResponseBroker, node_id=b.node_id, host=b.host, port=b.port, rack=b.rack)
         for b in sorted(ctx.broker.listed_brokers(), key=lambda b: b.node_id)
@@ -74,19 +78,8 @@ async def handle_metadata(request, ctx):
                 topic_authorized_operations=NO_OPERATIONS,
             ))
             continue
-        partitions = tuple(
-            codec.build(
-                m.MetadataResponsePartition,
-                error_code=ErrorCode.none if p.leader in alive else ErrorCode.leader_not_available,
-                partition_index=i,
-                leader_id=p.leader if p.leader in alive else -1,
-                leader_epoch=p.leader_epoch,
-                replica_nodes=p.replicas,
-                isr_nodes=p.isr,
-                offline_replicas=tuple(r for r in p.replicas if r not in alive),
-            )
-            for i, p in enumerate(topic.partitions)
-        )
+        partitions = tuple(codec.build(m.MetadataResponsePartition, **partition_fields(i, p, alive))
+                           for i, p in enumerate(topic.partitions))
         topics.append(codec.build(
             m.MetadataResponseTopic, error_code=ErrorCode.none, name=name, topic_id=topic.topic_id,
             is_internal=topic.internal, partitions=partitions, topic_authorized_operations=NO_OPERATIONS,

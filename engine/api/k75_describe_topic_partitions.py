@@ -12,15 +12,14 @@ Topic authorized operations are every topic operation: there are no ACLs.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
+from partita.engine.api.common import ZERO_UUID, partition_fields, serving_brokers
 from partita.engine.api.registry import api
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
 MAX_PARTITIONS = 2000
-ZERO_UUID = uuid.UUID(int=0)
 # READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS
 TOPIC_OPERATIONS = sum(1 << op for op in (3, 4, 5, 6, 7, 8, 10, 11))
 
@@ -34,8 +33,7 @@ async def handle_describe_topic_partitions(request, ctx):
     if cursor is not None:
         names = [n for n in names if n >= cursor.topic_name]
     budget = max(1, min(request.response_partition_limit, MAX_PARTITIONS))
-    suspected = ctx.broker.suspected_down()
-    alive = {b.node_id for b in image.live_brokers()} - suspected
+    alive = serving_brokers(ctx)
     topics, next_cursor = [], None
     for name in names:
         topic = image.topics.get(name)
@@ -55,15 +53,9 @@ async def handle_describe_topic_partitions(request, ctx):
             indexes = indexes[:budget]
         budget -= len(indexes)
         partitions = tuple(
-            codec.build(
-                m.DescribeTopicPartitionsResponsePartition,
-                error_code=ErrorCode.none if p.leader in alive else ErrorCode.leader_not_available,
-                partition_index=i, leader_id=p.leader if p.leader in alive else -1, leader_epoch=p.leader_epoch,
-                replica_nodes=p.replicas, isr_nodes=p.isr, eligible_leader_replicas=(), last_known_elr=(),
-                offline_replicas=tuple(r for r in p.replicas if r not in alive),
-            )
+            codec.build(m.DescribeTopicPartitionsResponsePartition, **partition_fields(i, topic.partitions[i], alive),
+                        eligible_leader_replicas=(), last_known_elr=())
             for i in indexes
-            for p in (topic.partitions[i],)
         )
         topics.append(codec.build(
             m.DescribeTopicPartitionsResponseTopic, error_code=ErrorCode.none, name=name, topic_id=topic.topic_id,

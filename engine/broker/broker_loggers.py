@@ -17,6 +17,7 @@ from partita.engine.protocol.errors import ErrorCode
 TRACE = 5  # below Python's DEBUG, as log4j's TRACE is below its DEBUG
 LEVELS = {"TRACE": TRACE, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
           "ERROR": logging.ERROR, "FATAL": logging.CRITICAL}
+_ASCENDING = sorted(LEVELS.items(), key=lambda kv: kv[1])
 ROOT = "root"
 SET, DELETE = 0, 1
 logging.addLevelName(TRACE, "TRACE")
@@ -37,7 +38,7 @@ def wrong_broker(node_id: int, resource_name: str) -> str | None:
 
 def level_name(level: int) -> str:
     """Kafka's name for a Python level: the highest of Kafka's levels at or below it."""
-    names = [name for name, value in sorted(LEVELS.items(), key=lambda kv: kv[1]) if value <= level]
+    names = [name for name, value in _ASCENDING if value <= level]
     return names[-1] if names else "TRACE"
 
 

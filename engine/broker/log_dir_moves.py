@@ -46,13 +46,9 @@ class LogDirMoves:
         self._pace = SharedByteRate(self._io_limit)
 
     def _io_limit(self) -> int:
-        """replica.alter.log.dirs.io.max.bytes.per.second: this broker's dynamic value, else the
-        cluster-wide one, else its own setting (read by the copying threads at every chunk)."""
-        configs = self.broker.metadata.broker_configs
-        for scope in (configs.get(self.broker.config.node_id, {}), configs.get(-1, {})):
-            if _IO_LIMIT in scope:
-                return int(scope[_IO_LIMIT])
-        return int(self.broker.config.setting(_IO_LIMIT, "0") or 0)
+        """replica.alter.log.dirs.io.max.bytes.per.second, as Broker.setting resolves it (read by
+        the copying threads at every chunk)."""
+        return int(self.broker.setting(_IO_LIMIT, "0") or 0)
 
     def start(self, partition, target: Path) -> ErrorCode:
         key = (partition.topic, partition.index)

@@ -78,22 +78,20 @@ class DecompressedTooLarge(ValueError):
     """A records section inflates past the limit it was given."""
 
 
-def decompress(codec: int, data, limit: int | None = None) -> bytes:
-    """`data` inflated; with `limit`, DecompressedTooLarge once the output would pass it (read
+def decompress(codec: int, data, limit: int) -> bytes:
+    """`data` inflated; DecompressedTooLarge once the output would pass `limit` bytes (read
     incrementally, so a bomb costs `limit` bytes at most)."""
     if codec == NONE:
         return bytes(data)
     if codec == GZIP:
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = d.decompress(data, 0 if limit is None else limit + 1)
-        if limit is not None and len(out) > limit:
+        out = d.decompress(data, limit + 1)
+        if len(out) > limit:
             raise DecompressedTooLarge(f"gzip records inflate past {limit} bytes")
         if not d.eof:
             raise zlib.error("incomplete or truncated gzip stream")
         return out
     if codec == LZ4:
-        if limit is None:
-            return _lz4().decompress(bytes(data))
         d = _lz4().LZ4FrameDecompressor()
         out = d.decompress(bytes(data), max_length=limit + 1)
         if len(out) > limit:
@@ -103,8 +101,6 @@ def decompress(codec: int, data, limit: int | None = None) -> bytes:
         return out
     if codec == ZSTD:
         # Streaming: Kafka's producers may leave the frame's content size out.
-        if limit is None:
-            return _zstd().ZstdDecompressor().decompressobj().decompress(bytes(data))
         chunks, total = [], 0
         with _zstd().ZstdDecompressor().stream_reader(bytes(data), read_across_frames=True) as reader:
             while chunk := reader.read(1 << 20):
@@ -126,14 +122,14 @@ def decompress(codec: int, data, limit: int | None = None) -> bytes:
             (size,) = struct.unpack_from(">i", data, pos)
             pos += 4
             block = data[pos : pos + size]
-            total += _check_snappy_size(block, None if limit is None else limit - total)
+            total += _check_snappy_size(block, limit - total)
             out.append(raw(block))
             pos += size
         return b"".join(out)
     raise ValueError(f"unknown compression codec {codec}")
 
 
-def _check_snappy_size(block: bytes, limit: int | None) -> int:
+def _check_snappy_size(block: bytes, limit: int) -> int:
     """The inflated size a raw snappy block announces in its leading varint, within `limit`."""
     size = shift = pos = 0
     while pos < len(block) and pos < 5:
@@ -143,7 +139,7 @@ def _check_snappy_size(block: bytes, limit: int | None) -> int:
         if not b & 0x80:
             break
         shift += 7
-    if limit is not None and size > limit:
+    if size > limit:
         raise DecompressedTooLarge(f"snappy records inflate past {limit} bytes")
     return size
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -46,7 +47,7 @@ def compiled_word_count(version: str = DEFAULT_VERSION) -> Path:
     try:
         staging.rename(out)
     except OSError:  # another process compiled it first
-        subprocess.run(["rm", "-rf", str(staging)], check=False)
+        shutil.rmtree(staging, ignore_errors=True)
     return out
 
 

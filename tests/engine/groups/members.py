@@ -11,7 +11,8 @@ import struct
 import time
 from collections import Counter
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 FAST_GROUP_CONFIG = {
     "session.timeout.ms": 10000,
@@ -108,6 +109,13 @@ def balanced(members: list[Member], topic: str, partitions: int) -> bool:
         return False
     sizes = [len(m.assigned) for m in live]
     return max(sizes) - min(sizes) <= 1
+
+
+def group_offsets(cluster, group: str) -> dict[int, int]:
+    """Every committed offset of `group`, as an admin client lists them (partition -> offset)."""
+    client = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    result = client.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(timeout=30)
+    return {tp.partition: tp.offset for tp in result.topic_partitions}
 
 
 def committed(cluster, group: str, topic: str, partitions: int) -> dict[int, int]:

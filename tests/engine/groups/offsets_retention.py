@@ -16,7 +16,7 @@ from pathlib import Path
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from tests.engine.groups.members import Member, drive
+from tests.engine.groups.members import Member, drive, group_offsets
 from tests.engine.helpers import create_topic, produce
 from tests.support.engine_cluster import EngineCluster
 
@@ -25,12 +25,6 @@ SETTINGS = {"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitio
             "offsets.retention.minutes": "1", "offsets.retention.check.interval.ms": "500"}
 TOPIC = "retention-t"
 WATCH_S = 95.0  # a minute of retention, the check interval, and room on a busy machine
-
-
-def group_offsets(cluster, group: str) -> dict[int, int]:
-    client = AdminClient({"bootstrap.servers": cluster.bootstrap})
-    result = client.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(timeout=30)
-    return {tp.partition: tp.offset for tp in result.topic_partitions}
 
 
 class RetentionScenario:

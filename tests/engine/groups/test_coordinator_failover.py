@@ -6,20 +6,14 @@ from __future__ import annotations
 
 import time
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from tests.engine.groups.members import Member, committed, drive
+from tests.engine.groups.members import Member, committed, drive, group_offsets
 from tests.engine.helpers import create_topic, produce
 from tests.support.engine_cluster import EngineCluster
 
 SETTINGS = {"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "10"}
-
-
-def group_offsets(cluster, group: str) -> dict[int, int]:
-    client = AdminClient({"bootstrap.servers": cluster.bootstrap})
-    result = client.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(timeout=30)
-    return {tp.partition: tp.offset for tp in result.topic_partitions}
 
 
 def describe(cluster, group: str):
