@@ -13,6 +13,7 @@ import struct
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import ConfigResource
@@ -67,12 +68,13 @@ def _offsets(cluster, topic: str, which: int) -> dict[int, int]:
         consumer.close()
 
 
-def _wait_until(predicate, what: str, app: WordCountApp, timeout: float = 30.0) -> None:
+def _wait_until(predicate, what: str | Callable[[], str], app: WordCountApp, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         app.check()
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout:.0f}s\n{app.output()}")
+            raise AssertionError(f"{what() if callable(what) else what} did not happen within {timeout:.0f}s\n"
+                                 f"{app.output()}")
         time.sleep(0.2)
 
 
@@ -84,7 +86,8 @@ def test_kafka_streams_word_count_survives_a_restart(single_broker, tmp_path):
     create_topic(cluster, lines, partitions=PARTITIONS)
     create_topic(cluster, counts, partitions=PARTITIONS)
     produce(cluster, lines, FIRST, key=b"k")  # one key: every line lands in the same partition
-    produce(cluster, lines, FIRST[:50])       # keyless: spread over the partitions
+    for p in range(PARTITIONS):  # keyless, in every partition (Streams commits only partitions it read)
+        produce(cluster, lines, FIRST[p:50:PARTITIONS], partition=p)
     expected = _words(FIRST + FIRST[:50])
 
     with WordCountApp(cluster.bootstrap, lines, counts, app_id, tmp_path / "state-1") as app:
@@ -104,7 +107,8 @@ def test_kafka_streams_word_count_survives_a_restart(single_broker, tmp_path):
             got = client.list_consumer_group_offsets([request])[app_id].result(timeout=15)
             return {tp.partition: tp.offset for tp in got.topic_partitions}
 
-        _wait_until(lambda: committed() == line_ends, "committing every input line", app)
+        _wait_until(lambda: committed() == line_ends,
+                    lambda: f"committing every input line ({committed()} != {line_ends})", app)
     assert app.closed_state == "NOT_RUNNING", app.output()  # closed cleanly on SIGTERM
 
     # a fresh state directory: the counts can only come back from the changelog topic
