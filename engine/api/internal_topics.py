@@ -18,8 +18,7 @@ from partita.engine.api.common import controller_call, wait_for_topics
 from partita.engine.cluster.configs import BROKER_CONFIGS
 from partita.engine.groups.hashing import OFFSETS_TOPIC, partition_for
 from partita.engine.protocol.errors import ErrorCode, KafkaError
-
-TRANSACTION_STATE_TOPIC = "__transaction_state"
+from partita.engine.transactions.records import TRANSACTION_STATE_TOPIC
 
 
 @dataclass(frozen=True, slots=True)

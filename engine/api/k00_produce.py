@@ -6,8 +6,10 @@ validates headers and CRCs and patches offsets in place. acks=0 gets no response
 answers after the leader's append; acks=-1 (all) first checks min.insync.replicas, then
 waits until the high watermark passes the batch. If the ISR shrinks below the minimum
 while waiting, the answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND (the data is in the log).
-Transactions are not supported: a transactional produce is refused with
-TRANSACTIONAL_ID_AUTHORIZATION_FAILED. Records the log refuses one by one (a keyless record
+Transactional batches open their producer's transaction in the partition (producer_state.py);
+as in Kafka before 3.6 (transaction.partition.verification.enable=false) the leader does not
+ask the coordinator whether the partition was added to the transaction. Records the log
+refuses one by one (a keyless record
 on a compacted topic) come back as INVALID_RECORD with Kafka's record_errors and message.
 """
 
@@ -42,10 +44,6 @@ async def handle_produce(request, ctx):
             result = results[key] = {"error_code": ErrorCode.none, "base_offset": _NO_OFFSET,
                                      "log_append_time": -1, "log_start_offset": -1, "error_message": None,
                                      "record_errors": ()}
-            if request.transactional_id is not None:
-                result["error_code"] = ErrorCode.transactional_id_authorization_failed
-                result["error_message"] = "transactions are not supported by the Partita engine"
-                continue
             if acks not in (0, 1, -1):
                 result["error_code"] = ErrorCode.invalid_required_acks
                 continue

@@ -1,8 +1,10 @@
 """Fetch (key 1), versions 4–12.
 
-Consumers read up to the high watermark (read_committed too: no transactions, so the
-last stable offset is the high watermark); followers (replica_id >= 0) read up to the
-log end offset, and their fetch offset tells the leader how far they are. Whole batches
+Consumers read up to the high watermark, read_committed ones (isolation_level 1) up to the
+last stable offset, and get the aborted transactions the batches sent may belong to
+(producer id, first offset) so they skip those records, as Kafka's fetch answers; followers
+(replica_id >= 0) read up to the log end offset, and their fetch offset tells the leader
+how far they are. Whole batches
 are sent, at most partition_max_bytes per partition and max_bytes per response, except
 that the first partition with data always gets at least one whole batch (KIP-74). With
 less than min_bytes available the request waits up to max_wait, woken by appends and
@@ -20,12 +22,14 @@ import asyncio
 from partita.engine.api import fetch_response
 from partita.engine.api.registry import api
 from partita.engine.broker.partition import now_ms
+from partita.engine.log.batch import iter_batches
 from partita.engine.log.errors import LogError
 from partita.engine.protocol.errors import ErrorCode
 
 
 class _Slot:
-    __slots__ = ("topic", "index", "offset", "max_bytes", "epoch", "partition", "error", "records", "hw", "lso", "start")
+    __slots__ = ("topic", "index", "offset", "max_bytes", "epoch", "partition", "error", "records", "hw", "lso", "start",
+                 "aborted")
 
     def __init__(self, topic, index, offset, max_bytes, epoch):
         self.topic, self.index, self.offset, self.max_bytes, self.epoch = topic, index, offset, max_bytes, epoch
@@ -33,6 +37,7 @@ class _Slot:
         self.error = ErrorCode.none
         self.records = b""
         self.hw = self.lso = self.start = -1
+        self.aborted = None  # read_committed: [(producer id, first offset)]
 
 
 @api(1, 4, 12)
@@ -40,6 +45,7 @@ async def handle_fetch(request, ctx):
     broker = ctx.broker
     replica_id = request.replica_id
     is_follower = replica_id >= 0
+    read_committed = not is_follower and getattr(request, "isolation_level", 0) == 1
     slots = [_Slot(t.topic, p.partition, p.fetch_offset, p.partition_max_bytes, getattr(p, "current_leader_epoch", -1))
              for t in request.topics for p in t.partitions]
 
@@ -51,7 +57,7 @@ async def handle_fetch(request, ctx):
     while True:
         for slot in slots:  # again after each wait: the topic may be gone, the leadership moved
             _check(slot, broker)
-        total = _read_all(slots, max_bytes, is_follower, replica_id, broker)
+        total = _read_all(slots, max_bytes, is_follower, replica_id, broker, read_committed)
         remaining = deadline - loop.time()
         if total >= min_bytes or remaining <= 0 or any(s.error != ErrorCode.none for s in slots):
             break
@@ -78,7 +84,7 @@ def _check(slot: _Slot, broker) -> None:
         slot.partition = partition
 
 
-def _read_all(slots, max_bytes, is_follower, replica_id, broker) -> int:
+def _read_all(slots, max_bytes, is_follower, replica_id, broker, read_committed) -> int:
     total = 0
     ts = now_ms()
     for slot in slots:
@@ -88,13 +94,16 @@ def _read_all(slots, max_bytes, is_follower, replica_id, broker) -> int:
         plog = partition.log
         if is_follower and partition.record_follower_fetch(replica_id, slot.offset, ts):
             broker.replicas.follower_caught_up(partition, replica_id)
-        slot.hw = slot.lso = partition.high_watermark
+        slot.hw = partition.high_watermark
+        slot.lso = partition.last_stable_offset
         slot.start = plog.log_start_offset
+        if read_committed:
+            slot.aborted = []
         budget = min(slot.max_bytes, max_bytes - total)
         if budget <= 0 and total > 0:
             slot.records = b""
             continue
-        upper = None if is_follower else partition.high_watermark
+        upper = None if is_follower else slot.lso if read_committed else slot.hw
         try:
             result = plog.read(slot.offset, max(budget, 1), upper_bound=upper, min_one=(total == 0))
         except LogError as exc:
@@ -102,12 +111,25 @@ def _read_all(slots, max_bytes, is_follower, replica_id, broker) -> int:
             slot.records = b""
             continue
         slot.records = result.records
+        if read_committed and result.records:
+            candidates = plog.aborted_transactions(slot.offset, slot.lso)
+            if candidates:  # usually none: only then are the batch headers walked
+                end = _end_of(result.records)
+                slot.aborted = [(a.producer_id, a.first_offset) for a in candidates if a.first_offset < end]
         total += len(slot.records)
     return total
+
+
+def _end_of(records: bytes) -> int:
+    """The offset after the last batch of a read."""
+    end = 0
+    for _, header in iter_batches(records):
+        end = header.next_offset
+    return end
 
 
 def _response(version, slots) -> list:
     by_topic: dict[str, list[tuple]] = {}
     for s in slots:
-        by_topic.setdefault(s.topic, []).append((s.index, int(s.error), s.hw, s.lso, s.start, s.records))
+        by_topic.setdefault(s.topic, []).append((s.index, int(s.error), s.hw, s.lso, s.start, s.records, s.aborted))
     return fetch_response.encode(version, list(by_topic.items()))

@@ -1,7 +1,8 @@
 """ListOffsets (key 2), versions 1–10.
 
--1 latest: the high watermark (consumers never see past it; isolation level does not
-matter without transactions); -2 earliest: the log start offset; -3 (v7) the record with
+-1 latest: the high watermark, or with isolation_level 1 (read_committed, v2+) the last
+stable offset, which also bounds the timestamp lookups below as in Kafka; -2 earliest: the
+log start offset; -3 (v7) the record with
 the largest timestamp; -4 (v8, earliest local) the log start offset too, and -5 (v9,
 latest tiered) -1, as Kafka answers for a topic without tiered storage; any other value:
 the first offset whose timestamp is at least that value, or -1/-1 when there is none.
@@ -42,7 +43,8 @@ async def handle_list_offsets(request, ctx):
                          else ErrorCode.unknown_leader_epoch)
             else:
                 plog = partition.log
-                hw = partition.high_watermark
+                read_committed = getattr(request, "isolation_level", 0) == 1
+                hw = partition.last_stable_offset if read_committed else partition.high_watermark
                 epoch = partition.leader_epoch
                 try:
                     if p.timestamp == LATEST:

@@ -7,10 +7,7 @@ key type creates its topic through the controller and answers once it has leader
 partition without a live leader answers COORDINATOR_NOT_AVAILABLE (retriable). v4
 batches keys (coordinator_keys) and answers one entry per key.
 
-The engine has no transactions: a transaction coordinator is found, as Kafka finds it,
-so admin tools reach DescribeTransactions and ListTransactions (which know no
-transactional ids), while InitProducerId still refuses a transactional id. Share groups
-(key type 2) are not implemented: INVALID_REQUEST.
+Share groups (key type 2) are not implemented: INVALID_REQUEST.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 For each requested partition, the idempotent producers this broker's replica knows from
 its producer state (engine/log/producer_state.py): producer id, epoch, last sequence, the
-timestamp of its last batch. Coordinator epoch and current transaction start offset are
-always -1: the engine has no transactions, so no producer is ever in one.
+timestamp of its last batch, the coordinator epoch of the last transaction marker written
+for it and the first offset of its open transaction in the partition (-1 when none).
 
 As in Kafka, any replica answers from its own log (admin clients ask the leader unless
 told a broker id); a broker that hosts no replica of a known partition answers
@@ -19,8 +19,6 @@ from partita.engine.api.registry import api
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
-NO_COORDINATOR_EPOCH = -1
-NO_TXN_START_OFFSET = -1
 UNKNOWN_PARTITION_MESSAGE = "This server does not host this topic-partition."
 
 
@@ -50,7 +48,7 @@ def _partition_answer(m, broker, topic: str, index: int):
             m.ProducerState, producer_id=e.producer_id, producer_epoch=e.epoch, last_sequence=e.last_seq,
             # Kafka's ProducerStateEntry.lastTimestamp: the timestamp of the producer's last batch
             last_timestamp=e.batches[-1].timestamp if e.batches else e.last_timestamp,
-            coordinator_epoch=NO_COORDINATOR_EPOCH, current_txn_start_offset=NO_TXN_START_OFFSET,
+            coordinator_epoch=e.coordinator_epoch, current_txn_start_offset=e.current_txn_first_offset,
         )
         for e in entries
     ))

@@ -42,6 +42,7 @@ class Broker:
         self.replicas = ReplicaManager(self)
         self.fetchers = FetcherManager(self)
         self.groups = None  # the group coordinator attaches itself here (engine/groups)
+        self.transactions = None  # and the transaction coordinator (engine/transactions)
         self.producer_ids = ProducerIdBlock(self)
         self.cleaner = LogCleanerTask(self)
         self.controller: RpcClient | None = None
@@ -114,7 +115,7 @@ class Broker:
         self._install(MetadataImage.from_json(result["image"]))
         self.replicas.start()
         if self.groups is None:
-            self._attach_groups()
+            self._attach_coordinators()
         loop = asyncio.get_running_loop()
         self._tasks += [
             loop.create_task(self._heartbeat()),
@@ -124,12 +125,12 @@ class Broker:
         loop.create_task(self._exit_when_controller_gone())
         log.info("broker %d serving on %s:%d", self.node_id, self.config.host, self.config.port)
 
-    def _attach_groups(self) -> None:
-        try:
-            from partita.engine.groups.coordinator import GroupCoordinator
-        except ImportError:
-            return
+    def _attach_coordinators(self) -> None:
+        from partita.engine.groups.coordinator import GroupCoordinator
+        from partita.engine.transactions.coordinator import TransactionCoordinator
+
         self.groups = GroupCoordinator(self)
+        self.transactions = TransactionCoordinator(self)
 
     def _on_push(self, message: dict) -> None:
         kind = message.get("push")
@@ -158,6 +159,8 @@ class Broker:
         self.replicas.apply_image(image)
         if self.groups is not None:
             self.groups.on_metadata(image)
+        if self.transactions is not None:
+            self.transactions.on_metadata(image)
         self._image_changed.set()
         self._image_changed = asyncio.Event()
 
@@ -212,6 +215,8 @@ class Broker:
             self.server.close()
         if self.groups is not None and hasattr(self.groups, "close"):
             await self.groups.close()
+        if self.transactions is not None:
+            await self.transactions.close()
         self.replicas.close()
         self.logs.close()
         if self.controller:

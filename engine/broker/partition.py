@@ -114,6 +114,14 @@ class Partition:
             return True
         return False
 
+    @property
+    def last_stable_offset(self) -> int:
+        """What read_committed consumers may read up to: the high watermark, or the first
+        offset of the earliest transaction still open if that is lower."""
+        first_unstable = self.log.first_unstable_offset
+        hw = self.high_watermark
+        return hw if first_unstable is None or first_unstable > hw else first_unstable
+
     def record_follower_fetch(self, replica_id: int, fetch_offset: int, ts: int) -> bool:
         """Returns True when the follower became eligible to rejoin the ISR."""
         f = self.followers.get(replica_id)

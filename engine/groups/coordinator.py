@@ -1,6 +1,6 @@
 """The broker's group coordinator: `__consumer_offsets` partitions in, group state out.
 
-The broker creates one at start (`Broker._attach_groups`) and hands it every metadata
+The broker creates one at start (`Broker._attach_coordinators`) and hands it every metadata
 image. For each `__consumer_offsets` partition this broker leads, the coordinator reads
 the partition's log from its start to its end and replays the offset and group records
 (answering COORDINATOR_LOAD_IN_PROGRESS meanwhile); when leadership moves away, the
@@ -28,25 +28,34 @@ LOAD_CHUNK_BYTES = 1 << 20
 
 
 class LogStore:
-    """Appends coordinator records to a `__consumer_offsets` partition this broker leads."""
+    """Appends coordinator records to a partition of `topic` (`__consumer_offsets` or
+    `__transaction_state`) this broker leads."""
 
-    def __init__(self, broker):
+    def __init__(self, broker, topic: str = OFFSETS_TOPIC):
         self.broker = broker
+        self.topic = topic
 
-    def append(self, partition: int, records: Records, timeout_ms: int) -> Awaitable[int]:
+    def append(self, partition: int, records: Records, timeout_ms: int,
+               producer: tuple[int, int] | None = None) -> Awaitable[int]:
         """Append now (so the log's order is the order of calls); the awaitable resolves
-        with the first record's offset once the high watermark has passed the batch."""
+        with the first record's offset once the high watermark has passed the batch.
+        `producer` (id, epoch) makes it a transactional batch of that producer."""
         from partita.engine.broker.partition import now_ms
         from partita.engine.log.errors import LogError
         from partita.engine.log.records import build_batch
 
-        replica = self.broker.replicas.get(OFFSETS_TOPIC, partition)
+        topic = self.topic
+        replica = self.broker.replicas.get(topic, partition)
         if replica is None or not replica.is_leader:
-            return _fail(KafkaError(ErrorCode.not_coordinator, f"not the leader of {OFFSETS_TOPIC}-{partition}"))
+            return _fail(KafkaError(ErrorCode.not_coordinator, f"not the leader of {topic}-{partition}"))
         ts = now_ms()
-        batch = build_batch([(ts, key, value) for key, value in records])
+        rows = [(ts, key, value) for key, value in records]
+        if producer is None:
+            batch = build_batch(rows)
+        else:
+            batch = build_batch(rows, producer_id=producer[0], producer_epoch=producer[1], transactional=True)
         try:
-            appended = replica.log.append_as_leader(batch, replica.leader_epoch, ts)
+            appended = replica.log.append_as_leader(batch, replica.leader_epoch, ts, from_client=False)
         except LogError as exc:
             code = ErrorCode(exc.code) if exc.code in ErrorCode._value2member_map_ else ErrorCode.unknown_server_error
             return _fail(KafkaError(code, exc.message))
@@ -135,6 +144,7 @@ class GroupCoordinator:
         requests for it until loaded) and the reads are local file reads.
         """
         from partita.engine.log.batch import LOG_OVERHEAD, iter_batches
+        from partita.engine.log.control_batches import read_marker
         from partita.engine.log.records import iter_records
 
         replica = self.broker.replicas.get(OFFSETS_TOPIC, partition)
@@ -152,10 +162,16 @@ class GroupCoordinator:
                 next_offset = header.base_offset + header.last_offset_delta + 1
                 if next_offset <= offset:
                     continue
-                if not header.attributes & 0x20:  # control batches carry no group state
-                    for r in iter_records(view[pos : pos + header.length + LOG_OVERHEAD]):
+                batch = view[pos : pos + header.length + LOG_OVERHEAD]
+                if header.is_control:  # a transaction's marker: its offset commits apply or vanish
+                    marker = read_marker(batch)
+                    if marker is not None and header.producer_id >= 0:
+                        self.manager.replay_marker(partition, header.producer_id, committed=not marker[0])
+                else:
+                    producer_id = header.producer_id if header.is_transactional else -1
+                    for r in iter_records(batch):
                         if r.offset >= offset and r.key is not None:
-                            self.manager.replay(partition, r.key, r.value, r.offset)
+                            self.manager.replay(partition, r.key, r.value, r.offset, producer_id)
                 offset = next_offset
             if offset == start:
                 raise RuntimeError(f"no progress reading {OFFSETS_TOPIC}-{partition} at offset {offset}")

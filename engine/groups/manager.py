@@ -13,6 +13,11 @@ Behaviour follows Kafka's GroupMetadataManager for classic groups:
 - Sessions: each member has a timer; heartbeats, commits and joins push it back.
 - Offsets: commits are applied once their record is replicated (acks=all); generation -1
   commits are accepted for empty groups (admin client, assign()-based consumers).
+- Transactional offsets (TxnOffsetCommit): written as a transactional batch with the
+  producer's id and epoch, held pending until the transaction's marker reaches the group's
+  partition (`complete_txn`): a commit applies them where no later write (by log position)
+  has, an abort drops them. OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT
+  for a partition with offsets pending. Loading replays the same rule.
 Every change a coordinator must survive is a record in the group's partition of
 `__consumer_offsets`, written through `store` (see coordinator.LogStore); a coordinator
 that takes over replays them (`begin_load` / `replay` / `finish_load`).
@@ -105,6 +110,7 @@ class _Loader:
     def __init__(self) -> None:
         self.offsets: dict[str, dict[tuple[str, int], OffsetAndMetadata]] = {}
         self.groups: dict[str, rec.GroupMetadataValue] = {}
+        self.pending: TxnOffsets = {}  # transactional offsets whose marker has not been read yet
 
 
 @dataclass(slots=True)
@@ -114,6 +120,19 @@ class GroupSummary:
     protocol_type: str
     protocol_data: str
     members: tuple[tuple[str, str | None, str, str, bytes, bytes], ...]  # id, instance, client, host, md, assignment
+
+
+# producer id -> group id -> (topic, partition) -> offset: transactional commits awaiting their marker
+TxnOffsets = dict[int, dict[str, dict[tuple[str, int], OffsetAndMetadata]]]
+
+
+def _merge_newer(target: dict[tuple[str, int], OffsetAndMetadata], offsets: dict[tuple[str, int], OffsetAndMetadata]
+                 ) -> None:
+    """Apply committed transactional offsets unless a later write (by log position) already has."""
+    for key, om in offsets.items():
+        existing = target.get(key)
+        if existing is None or existing.record_offset < om.record_offset:
+            target[key] = om
 
 
 class GroupManager:
@@ -126,6 +145,7 @@ class GroupManager:
         self.shards: dict[int, str] = {}  # __consumer_offsets partition -> LOADING / ACTIVE
         self._loaders: dict[int, _Loader] = {}
         self._tasks: set[asyncio.Task] = set()
+        self.pending_txn_offsets: TxnOffsets = {}
 
     # ======================================================================================
     # coordination: which groups are ours
@@ -149,12 +169,19 @@ class GroupManager:
         self.shards[partition] = LOADING
         self._loaders[partition] = _Loader()
 
-    def replay(self, partition: int, key: bytes, value: bytes | None, offset: int) -> None:
-        """Apply one record of `__consumer_offsets` partition `partition` while loading it."""
+    def replay(self, partition: int, key: bytes, value: bytes | None, offset: int, producer_id: int = -1) -> None:
+        """Apply one record of `__consumer_offsets` partition `partition` while loading it;
+        a transactional offset commit comes with its producer id and waits for its marker."""
         loader = self._loaders[partition]
         try:
             k = rec.decode_key(key)
-            if isinstance(k, rec.OffsetCommitKey):
+            if isinstance(k, rec.OffsetCommitKey) and producer_id >= 0:
+                if value is not None:
+                    v = rec.decode_offset_commit_value(value)
+                    loader.pending.setdefault(producer_id, {}).setdefault(k.group, {})[(k.topic, k.partition)] = (
+                        OffsetAndMetadata(v.offset, v.leader_epoch, v.metadata, v.commit_timestamp,
+                                          v.expire_timestamp, offset))
+            elif isinstance(k, rec.OffsetCommitKey):
                 by_group = loader.offsets.setdefault(k.group, {})
                 if value is None:
                     by_group.pop((k.topic, k.partition), None)
@@ -170,10 +197,20 @@ class GroupManager:
         except rec.RecordFormatError as exc:
             log.warning("skipping unreadable record at %s-%d offset %d: %s", "__consumer_offsets", partition, offset, exc)
 
+    def replay_marker(self, partition: int, producer_id: int, committed: bool) -> None:
+        """A transaction marker read while loading: its pending offsets apply or vanish."""
+        by_group = self._loaders[partition].pending.pop(producer_id, {})
+        if committed:
+            loader = self._loaders[partition]
+            for group_id, offsets in by_group.items():
+                _merge_newer(loader.offsets.setdefault(group_id, {}), offsets)
+
     def finish_load(self, partition: int) -> None:
         loader = self._loaders.pop(partition, None)
         if loader is None or self.shards.get(partition) != LOADING:
             return
+        for producer_id, by_group in loader.pending.items():  # transactions still open: their marker will come
+            self.pending_txn_offsets.setdefault(producer_id, {}).update(by_group)
         now = self.now_ms()
         for group_id in set(loader.groups) | {g for g, o in loader.offsets.items() if o}:
             if self.partition_of(group_id) != partition:
@@ -194,6 +231,9 @@ class GroupManager:
     def unload(self, partition: int) -> None:
         self.shards.pop(partition, None)
         self._loaders.pop(partition, None)
+        for by_group in self.pending_txn_offsets.values():
+            for group_id in [g for g in by_group if self.partition_count and self.partition_of(g) == partition]:
+                del by_group[group_id]
         for group_id in [g for g in self.groups if self.partition_count and self.partition_of(g) == partition]:
             self._drop_group(self.groups.pop(group_id), E.not_coordinator)
 
@@ -203,6 +243,7 @@ class GroupManager:
         self.groups.clear()
         self.shards.clear()
         self._loaders.clear()
+        self.pending_txn_offsets.clear()
         for task in list(self._tasks):
             task.cancel()
 
@@ -870,6 +911,78 @@ class GroupManager:
                 if existing is None or existing.record_offset <= om.record_offset:
                     current.offsets[key] = om
         return results
+
+    async def txn_commit_offsets(
+        self,
+        group_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        generation: int,
+        member_id: str,
+        group_instance_id: str | None,
+        offsets: list[tuple[str, int, int, int, str | None]],  # topic, partition, offset, leader epoch, metadata
+        topic_exists: Callable[[str], bool] = lambda t: True,
+    ) -> dict[tuple[str, int], ErrorCode]:
+        """TxnOffsetCommit: write the offsets as part of the producer's transaction; they
+        count once its commit marker reaches this group's partition (`complete_txn`)."""
+        keys = [(t, p) for t, p, *_ in offsets]
+        error = E.invalid_group_id if not group_id else self.check(group_id)
+        if error != E.none:
+            return dict.fromkeys(keys, error)
+        group = self.groups.get(group_id)
+        if group is None:
+            group = self.groups[group_id] = Group(group_id, self.now_ms())
+        elif generation >= 0 or member_id:  # v3+: the consumer's group metadata (KIP-447) is checked
+            error = group.validate_offset_commit(member_id, group_instance_id, generation)
+            if error != E.none:
+                return dict.fromkeys(keys, error)
+        now = self.now_ms()
+        results: dict[tuple[str, int], ErrorCode] = {}
+        pending: list[tuple[tuple[str, int], OffsetAndMetadata]] = []
+        records: Records = []
+        for topic, partition, offset, leader_epoch, metadata in offsets:
+            key = (topic, partition)
+            if metadata is not None and len(metadata.encode()) > self.config.offset_metadata_max_bytes:
+                results[key] = E.offset_metadata_too_large
+                continue
+            if not topic_exists(topic):
+                results[key] = E.unknown_topic_or_partition
+                continue
+            om = OffsetAndMetadata(offset, leader_epoch, metadata or "", now, -1)
+            records.append(rec.offset_commit_record(group_id, topic, partition, rec.OffsetCommitValue(
+                om.offset, om.leader_epoch, om.metadata, om.commit_timestamp, om.expire_timestamp)))
+            pending.append((key, om))
+            results[key] = E.none
+        if not records:
+            return results
+        try:
+            base = await self.store.append(self.partition_of(group_id), records, self.config.commit_timeout_ms,
+                                           producer=(producer_id, producer_epoch))
+        except KafkaError as exc:
+            code = _offset_write_error(exc.code)
+            return {key: (code if code_ok == E.none else code_ok) for key, code_ok in results.items()}
+        held = self.pending_txn_offsets.setdefault(producer_id, {}).setdefault(group_id, {})
+        for i, (key, om) in enumerate(pending):
+            om.record_offset = base + i
+            held[key] = om
+        return results
+
+    def complete_txn(self, partition: int, producer_id: int, committed: bool) -> None:
+        """The transaction's marker is in `__consumer_offsets` partition `partition` (and
+        replicated): apply its offsets for the groups of that partition, or drop them."""
+        by_group = self.pending_txn_offsets.get(producer_id)
+        if not by_group:
+            return
+        for group_id in [g for g in by_group if self.partition_count and self.partition_of(g) == partition]:
+            offsets = by_group.pop(group_id)
+            group = self.groups.get(group_id)
+            if committed and group is not None and group.state != GroupState.DEAD:
+                _merge_newer(group.offsets, offsets)
+        if not by_group:
+            del self.pending_txn_offsets[producer_id]
+
+    def has_pending_txn_offset(self, group_id: str, topic: str, partition: int) -> bool:
+        return any((topic, partition) in by_group.get(group_id, ()) for by_group in self.pending_txn_offsets.values())
 
     def fetch_offsets(self, group_id: str, topics: list[tuple[str, list[int]]] | None
                       ) -> tuple[ErrorCode, list[tuple[str, list[tuple[int, OffsetAndMetadata | None]]]]]:

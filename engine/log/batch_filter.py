@@ -14,7 +14,8 @@ them as invalid). Then, for the batch:
   the last batch of the cleaning round: then an empty batch (no records, uncompressed)
   keeps its offsets, sequence numbers and epoch, so producer state and the last offset
   survive.
-Control batches (transaction markers) are kept as they are: the engine has no transactions.
+Transactional batches and control batches (transaction markers) are kept as they are (see
+cleaner.py).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class BatchFilter:
 
     def filter(self, h: BatchHeader, batch: bytes) -> bytes | None:
         """The bytes to keep for this batch (possibly the original), or None."""
-        if h.attributes & _CONTROL:
+        if h.attributes & (_CONTROL | _TRANSACTIONAL):
             return batch
         keep_empty = (
             h.producer_id >= 0 and self.producer_last_offsets.get(h.producer_id) == h.last_offset

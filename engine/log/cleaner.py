@@ -5,8 +5,9 @@ Compaction runs in three steps so that the broker's event loop only does short w
 1. `plan(plog, high_watermark, now_ms, ...)` — on the event loop, reads no log data. The
    dirty part starts at the cleaner checkpoint (`cleaner-offset-checkpoint` in the
    partition directory) and ends at the first uncleanable offset: the active segment, the
-   high watermark, and any segment whose largest timestamp is within min.compaction.lag.ms
-   (rounded down to a segment base: only whole closed segments are cleaned). The log is
+   high watermark, the first offset of an open transaction, and any segment whose largest
+   timestamp is within min.compaction.lag.ms (rounded down to a segment base: only whole
+   closed segments are cleaned). The log is
    worth cleaning when dirty bytes / all bytes exceed min.cleanable.dirty.ratio, or when a
    dirty segment's first batch is older than max.compaction.lag.ms. Returns a `CleanJob`:
    a snapshot of the segments (base, size, files), the active producers' last offsets and
@@ -28,9 +29,11 @@ disappears with the partition's directory (AlterReplicaLogDirs copies the direct
 deletion removes it) and needs no lock shared between partitions, like the engine's
 `log-start-offset` and `recovery-point`.
 
-Deviations from Kafka: no I/O throttle (log.cleaner.io.max.bytes.per.second) and one
-cleaner for the broker (log.cleaner.threads is not used); transactions do not exist in the
-engine, so there are no aborted batches to drop and control batches are kept; the offset
+Deviations from Kafka: one cleaner for the broker (log.cleaner.threads is not used);
+transactional batches and markers are kept whole and their keys never shadow older records
+(Kafka drops aborted records and, after delete.retention.ms, markers): a committed value
+stays readable and an aborted one, still skipped by read_committed consumers and by the
+coordinators' loading, can never remove the value before it; the offset
 map's memory estimate is described in offset_map.py; Kafka reads the dirty segments from
 the index entry of the first dirty offset, here whole segments are scanned.
 """
@@ -113,6 +116,9 @@ def dirty_range(plog, high_watermark: int, now_ms: int) -> tuple[int, int, int, 
     checkpoint = plog.cleaner_checkpoint
     first_dirty = checkpoint if checkpoint is not None and start <= checkpoint <= leo else start
     uncleanable = min(high_watermark, plog.active.base_offset)
+    first_unstable = plog.first_unstable_offset  # Kafka never cleans past an open transaction
+    if first_unstable is not None:
+        uncleanable = min(uncleanable, first_unstable)
     closed = segments[:-1]
     dirty_closed = [s for i, s in enumerate(closed) if _next_base(segments, i) > first_dirty]
     if config.min_compaction_lag_ms > 0:
@@ -241,7 +247,7 @@ def _build_offset_map(job: CleanJob, offset_map: OffsetMap) -> None:
         for h, batch in _batches(info, job.stop, job.pace):
             if h.last_offset < start:
                 continue
-            if not h.attributes & 0x20:  # control batches carry no keys of the log
+            if not h.attributes & 0x30:  # transactional batches and markers are kept whole (see above)
                 for r in iter_records(batch):
                     if r.key is not None and r.offset >= start:
                         if offset_map.full and offset_map.get(r.key) < 0:

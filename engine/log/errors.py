@@ -25,6 +25,8 @@ __all__ = [
     "RecordValidationError",
     "UnsupportedMagicError",
     "UnexpectedAppendOffsetError",
+    "InvalidTxnStateError",
+    "TransactionCoordinatorFencedError",
     "error_for_code",
 ]
 
@@ -91,6 +93,18 @@ class InvalidRecordError(LogError):
     code, name = 87, "INVALID_RECORD"
 
 
+class InvalidTxnStateError(LogError):
+    """A producer with a transaction open in the partition wrote a non-transactional batch."""
+
+    code, name = 48, "INVALID_TXN_STATE"
+
+
+class TransactionCoordinatorFencedError(LogError):
+    """A marker from a coordinator older than the one that last wrote for the producer."""
+
+    code, name = 52, "TRANSACTION_COORDINATOR_FENCED"
+
+
 class RecordValidationError(InvalidRecordError):
     """Records refused one by one, as Kafka's LogValidator does (a keyless record on a
     compacted topic): `record_errors` holds (index of the record in its batch, message),
@@ -134,6 +148,8 @@ _BY_CODE = {
         UnknownProducerIdError,
         FencedLeaderEpochError,
         InvalidRecordError,
+        InvalidTxnStateError,
+        TransactionCoordinatorFencedError,
     )
 }
 

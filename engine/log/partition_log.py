@@ -35,7 +35,8 @@ whole batches only (Kafka may end with a partial one); retention never deletes t
 segment (Kafka rolls it and deletes it); deleted files are unlinked at once rather than
 after file.delete.delay.ms (reads are synchronous, so none can be in flight); a clean is
 abandoned, not paused and resumed, when the log changes under it (see `generation`);
-transactions (LSO, aborted-transaction index) are not implemented.
+aborted transaction ranges live in the producer state's snapshots rather than in
+per-segment `.txnindex` files (see producer_state.py).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from .checkpoint_files import (
     write_offset,
 )
 from .config import LogConfig
+from .control_batches import build_marker, read_marker
 from .errors import (
     FencedLeaderEpochError,
     InvalidRecordError,
@@ -81,7 +83,7 @@ from .errors import (
     UnexpectedAppendOffsetError,
 )
 from .leader_epochs import LeaderEpochCache
-from .producer_state import ProducerStateManager
+from .producer_state import AbortedTxn, ProducerStateManager
 from .recompression import recompress
 from .records import keyless_record_indexes
 from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, Segment, segment_file
@@ -281,9 +283,10 @@ class PartitionLog:
         apply = self._producers.apply
         for seg in self.segments[first:]:
             position = seg.offset_index.lookup(start) if seg.base_offset <= start else 0
-            for _, h in seg.scan(position):
+            for pos, h in seg.scan(position):
                 if h.base_offset >= start and h.producer_id >= 0:
-                    apply(h)
+                    marker = read_marker(seg.read(pos, h.length + LOG_OVERHEAD)) if h.is_control else None
+                    apply(h, marker)
 
     # ===================================================================================
     # properties
@@ -363,15 +366,18 @@ class PartitionLog:
     # appending
     # ===================================================================================
 
-    def append_as_leader(self, records: bytes, leader_epoch: int, now_ms: int) -> AppendResult:
+    def append_as_leader(self, records: bytes, leader_epoch: int, now_ms: int, *, from_client: bool = True
+                         ) -> AppendResult:
         """Validate, assign offsets to and append the batches of a produce request.
 
         All or nothing: a validation error, a producer check or a failed write leaves the
         log unchanged. A retried idempotent batch is not appended again: the result has
-        `duplicate=True` and the original offsets.
+        `duplicate=True` and the original offsets. `from_client=False` is a coordinator's
+        own write (Kafka's AppendOrigin.COORDINATOR): a transactional offset commit carries
+        its producer's id and epoch but no sequence.
         """
         self._check_open()
-        headers = validate_batches(records)
+        headers = validate_batches(records, from_client=from_client)
         if not headers:
             raise InvalidRecordError("a produce request must carry at least one record batch")
         config = self._config
@@ -436,7 +442,12 @@ class PartitionLog:
                     set_max_timestamp(header, 0, CREATE_TIME, h.max_timestamp, body)
                 max_ts = h.max_timestamp
             if h.producer_id >= 0:
-                staging.check_and_add(h, next_offset, last, max_ts)
+                if h.is_control:
+                    marker = read_marker(view[position : position + size])
+                    if marker is not None:
+                        staging.end_txn(h.producer_id, h.producer_epoch, marker[1], marker[0], next_offset, max_ts)
+                else:
+                    staging.check_and_add(h, next_offset, last, max_ts)
             patch_offsets(header, 0, next_offset, leader_epoch)
             parts.append(header)
             parts.append(body)
@@ -509,11 +520,33 @@ class PartitionLog:
             expected = last + 1
         segment = self._segment_for(len(records), max_ts_all, expected - 1, _now_ms())
         segment.append([records], batches, len(records))
+        position = 0
         for h in headers:
-            self._producers.apply(h)
+            size = h.length + LOG_OVERHEAD
+            if h.producer_id >= 0:
+                marker = read_marker(memoryview(records)[position : position + size]) if h.is_control else None
+                self._producers.apply(h, marker)
+            position += size
             if h.partition_leader_epoch >= 0:
                 self._epochs.assign(h.partition_leader_epoch, h.base_offset)
         return AppendResult(first, expected - 1, -1, self._log_start_offset, False)
+
+    def append_marker(self, commit: bool, producer_id: int, producer_epoch: int, coordinator_epoch: int,
+                      leader_epoch: int, now_ms: int) -> AppendResult:
+        """Append a transaction marker (WriteTxnMarkers): closes the producer's transaction here."""
+        marker = build_marker(commit, producer_id, producer_epoch, coordinator_epoch, now_ms)
+        return self.append_as_leader(marker, leader_epoch, now_ms, from_client=False)
+
+    # -- transactions -----------------------------------------------------------------------
+
+    @property
+    def first_unstable_offset(self) -> int | None:
+        """First offset of the earliest open transaction in this log, or None."""
+        return self._producers.first_unstable_offset
+
+    def aborted_transactions(self, start: int, end: int) -> list[AbortedTxn]:
+        """Aborted ranges that batches read from [start, end) may belong to."""
+        return self._producers.aborted_between(start, end)
 
     def _segment_for(self, size: int, max_timestamp: int, last_offset: int, now_ms: int) -> Segment:
         """The active segment, rolled first if this append must not go into it (Kafka's shouldRoll)."""
@@ -895,6 +928,7 @@ class PartitionLog:
     def _set_log_start_offset(self, offset: int) -> None:
         self._log_start_offset = offset
         write_offset(self._directory / LOG_START_OFFSET_FILE, offset)
+        self._producers.prune_aborted(offset)  # no read starts below it any more
 
     def _set_recovery_point(self, offset: int) -> None:
         if offset == self._recovery_point and (self._directory / RECOVERY_POINT_FILE).exists():

@@ -13,23 +13,42 @@ sequence number, as Kafka's ProducerAppendInfo and ProducerStateEntry do (Kafka 
 Replicated and recovered batches update the state without checks.
 
 The state rebuilds from batch headers alone (`apply`), so recovery never decodes records.
+Transactions, as Kafka's ProducerStateManager tracks them: a producer's first transactional
+batch opens its transaction in the partition (`current_txn_first_offset`); the earliest
+open one is the partition's first unstable offset (the last stable offset's bound). A
+marker (control batch) closes it; an abort marker records the aborted range (producer id,
+first offset, marker offset), which read_committed fetches receive so consumers skip those
+batches. A marker carries the coordinator's epoch and the producer epoch it fenced to:
+an older producer epoch is INVALID_PRODUCER_EPOCH, an older coordinator epoch
+TRANSACTION_COORDINATOR_FENCED. A producer with an open transaction may not write a
+non-transactional batch (INVALID_TXN_STATE).
+
 Snapshots (`<offset:020d>.snapshot`, Partita's own JSON, not Kafka's binary format) are
-written when a segment rolls and on close, and bound how much log recovery replays.
-Transactions (ongoing transaction offsets, LSO, aborted-transaction index) are not tracked.
+written when a segment rolls and on close, and bound how much log recovery replays. They
+also hold the aborted ranges whose markers are below their offset (Kafka keeps those in
+per-segment `.txnindex` files): recovery and truncation reload a snapshot and replay the
+rest, so the aborted list follows the log with no file of its own. Ranges whose marker
+falls below the log start offset are dropped (`prune_aborted`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .batch import INT32_MAX, BatchHeader
-from .errors import InvalidProducerEpochError, OutOfOrderSequenceError
+from .errors import (
+    InvalidProducerEpochError,
+    InvalidTxnStateError,
+    OutOfOrderSequenceError,
+    TransactionCoordinatorFencedError,
+)
 
-__all__ = ["ProducerStateManager", "ProducerEntry", "BatchMetadata", "SNAPSHOT_SUFFIX"]
+__all__ = ["ProducerStateManager", "ProducerEntry", "BatchMetadata", "AbortedTxn", "SNAPSHOT_SUFFIX"]
 
 SNAPSHOT_SUFFIX = ".snapshot"
 NUM_BATCHES_TO_RETAIN = 5  # Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN
@@ -45,12 +64,21 @@ class BatchMetadata:
     timestamp: int  # the batch's maxTimestamp as stored
 
 
+@dataclass(frozen=True, slots=True)
+class AbortedTxn:
+    producer_id: int
+    first_offset: int
+    last_offset: int  # the abort marker's offset
+
+
 @dataclass(slots=True)
 class ProducerEntry:
     producer_id: int
     epoch: int = NO_EPOCH
     batches: deque = field(default_factory=lambda: deque(maxlen=NUM_BATCHES_TO_RETAIN))
     last_timestamp: int = -1
+    current_txn_first_offset: int = -1  # first offset of its open transaction here, or -1
+    coordinator_epoch: int = -1  # of the last marker written for it
 
     @property
     def last_seq(self) -> int:
@@ -66,6 +94,8 @@ class ProducerEntry:
             self.epoch,
             deque(self.batches, maxlen=NUM_BATCHES_TO_RETAIN),
             self.last_timestamp,
+            self.current_txn_first_offset,
+            self.coordinator_epoch,
         )
 
     def find_duplicate(self, epoch: int, first_seq: int, last_seq: int) -> BatchMetadata | None:
@@ -86,6 +116,24 @@ class ProducerEntry:
             self.batches.append(BatchMetadata(first_seq, last_seq, first_offset, last_offset, ts))
         self.last_timestamp = max(self.last_timestamp, ts)
 
+    def end_txn(self, epoch: int, coordinator_epoch: int, marker_offset: int, ts: int, aborted: bool
+                ) -> AbortedTxn | None:
+        """Close the open transaction at a marker; the aborted range when it aborts one."""
+        first = self.current_txn_first_offset
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self.batches.clear()
+        self.coordinator_epoch = coordinator_epoch
+        self.current_txn_first_offset = -1
+        self.last_timestamp = max(self.last_timestamp, ts)
+        if aborted and first >= 0:
+            return AbortedTxn(self.producer_id, first, marker_offset)
+        return None
+
+
+def _marker_offset(aborted: AbortedTxn) -> int:
+    return aborted.last_offset
+
 
 def _in_sequence(last_seq: int, next_seq: int) -> bool:
     return next_seq == last_seq + 1 or (next_seq == 0 and last_seq == INT32_MAX)
@@ -105,6 +153,8 @@ class ProducerStateManager:
     def __init__(self, directory: Path):
         self.directory = directory
         self.producers: dict[int, ProducerEntry] = {}
+        self.ongoing: dict[int, int] = {}  # producer id -> first offset of its open transaction
+        self.aborted: list[AbortedTxn] = []  # by marker offset
 
     # -- leader appends -------------------------------------------------------------------
 
@@ -113,8 +163,9 @@ class ProducerStateManager:
 
     # -- replication and recovery ---------------------------------------------------------
 
-    def apply(self, h: BatchHeader) -> None:
-        """Record an appended batch (replicated or replayed) without checks."""
+    def apply(self, h: BatchHeader, marker: tuple[bool, int] | None = None) -> None:
+        """Record an appended batch (replicated or replayed) without checks; a control
+        batch comes with its marker: (aborted, coordinator epoch)."""
         if h.producer_id < 0:
             return
         entry = self.producers.get(h.producer_id)
@@ -122,6 +173,11 @@ class ProducerStateManager:
             entry = self.producers[h.producer_id] = ProducerEntry(h.producer_id)
         elif h.producer_epoch < entry.epoch:
             return  # a zombie's batch that made it into the log: Kafka only warns
+        if h.is_control:
+            if marker is not None:
+                self._record_end(entry, entry.end_txn(h.producer_epoch, marker[1], h.base_offset,
+                                                      h.max_timestamp, marker[0]))
+            return
         first_seq, last_seq = _sequences(h)
         entry.add(
             h.producer_epoch,
@@ -131,9 +187,37 @@ class ProducerStateManager:
             h.base_offset + h.last_offset_delta,
             h.max_timestamp,
         )
+        if h.is_transactional and entry.current_txn_first_offset < 0:
+            entry.current_txn_first_offset = h.base_offset
+            self.ongoing[h.producer_id] = h.base_offset
+
+    def _record_end(self, entry: ProducerEntry, aborted: AbortedTxn | None) -> None:
+        self.ongoing.pop(entry.producer_id, None)
+        if aborted is not None and (not self.aborted or self.aborted[-1].last_offset < aborted.last_offset):
+            self.aborted.append(aborted)
 
     def clear(self) -> None:
         self.producers.clear()
+        self.ongoing.clear()
+        self.aborted.clear()
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @property
+    def first_unstable_offset(self) -> int | None:
+        """The first offset of the earliest open transaction, or None."""
+        return min(self.ongoing.values()) if self.ongoing else None
+
+    def aborted_between(self, start: int, end: int) -> list[AbortedTxn]:
+        """Aborted ranges a read of [start, end) may touch (Kafka's collectAbortedTxns)."""
+        first = bisect_left(self.aborted, start, key=_marker_offset)
+        return [a for a in self.aborted[first:] if a.first_offset < end]
+
+    def prune_aborted(self, below: int) -> None:
+        """Forget aborted ranges whose marker lies below `below` (the new log start)."""
+        keep = bisect_left(self.aborted, below, key=_marker_offset)
+        if keep:
+            del self.aborted[:keep]
 
     def last_entry(self, producer_id: int) -> ProducerEntry | None:
         return self.producers.get(producer_id)
@@ -160,13 +244,17 @@ class ProducerStateManager:
                 e.epoch,
                 e.last_timestamp,
                 [[b.first_seq, b.last_seq, b.first_offset, b.last_offset, b.timestamp] for b in e.batches],
+                e.current_txn_first_offset,
+                e.coordinator_epoch,
             ]
             for e in self.producers.values()
         ]
+        aborted = [[a.producer_id, a.first_offset, a.last_offset] for a in self.aborted]
         path = self.snapshot_path(offset)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "w") as f:
-            json.dump({"version": 1, "offset": offset, "producers": producers}, f, separators=(",", ":"))
+            json.dump({"version": 2, "offset": offset, "producers": producers, "aborted": aborted}, f,
+                      separators=(",", ":"))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -176,14 +264,20 @@ class ProducerStateManager:
         try:
             data = json.loads(self.snapshot_path(offset).read_text())
             producers = {}
-            for pid, epoch, last_ts, batches in data["producers"]:
+            for pid, epoch, last_ts, batches, *txn in data["producers"]:  # version 1 has no txn fields
                 entry = ProducerEntry(pid, epoch, last_timestamp=last_ts)
                 for b in batches:
                     entry.batches.append(BatchMetadata(*b))
+                if txn:
+                    entry.current_txn_first_offset, entry.coordinator_epoch = txn
                 producers[pid] = entry
+            aborted = [AbortedTxn(*a) for a in data.get("aborted", ())]
         except (OSError, ValueError, KeyError, TypeError):
             return False
         self.producers = producers
+        self.ongoing = {pid: e.current_txn_first_offset for pid, e in producers.items()
+                        if e.current_txn_first_offset >= 0}
+        self.aborted = aborted
         return True
 
     def delete_snapshots(self, *, below: int | None = None, above: int | None = None) -> None:
@@ -196,11 +290,12 @@ class ProducerStateManager:
 class Staging:
     """Producer checks for one leader append (see ProducerStateManager)."""
 
-    __slots__ = ("manager", "updated")
+    __slots__ = ("manager", "updated", "aborted")
 
     def __init__(self, manager: ProducerStateManager):
         self.manager = manager
         self.updated: dict[int, ProducerEntry] = {}
+        self.aborted: list[AbortedTxn | None] = []
 
     def _entry(self, producer_id: int) -> ProducerEntry:
         entry = self.updated.get(producer_id)
@@ -243,7 +338,38 @@ class Staging:
                     f"out of order sequence for producer {h.producer_id} epoch {epoch}: got {first_seq}, "
                     f"expected {(entry.last_seq + 1) & INT32_MAX}"
                 )
+        if h.is_transactional:
+            if entry.current_txn_first_offset < 0:
+                entry.current_txn_first_offset = first_offset
+        elif entry.current_txn_first_offset >= 0 and epoch == entry.epoch:
+            raise InvalidTxnStateError(
+                f"producer {h.producer_id} wrote a non-transactional batch while its transaction is open"
+            )
         entry.add(epoch, first_seq, last_seq, first_offset, last_offset, timestamp)
 
+    def end_txn(self, producer_id: int, epoch: int, coordinator_epoch: int, aborted: bool,
+                marker_offset: int, timestamp: int) -> None:
+        """Check a marker the coordinator writes at `marker_offset` and close the transaction."""
+        entry = self._entry(producer_id)
+        if epoch < entry.epoch:
+            raise InvalidProducerEpochError(
+                f"marker epoch {epoch} of producer {producer_id} is older than its current epoch {entry.epoch}"
+            )
+        if coordinator_epoch < entry.coordinator_epoch:
+            raise TransactionCoordinatorFencedError(
+                f"coordinator epoch {coordinator_epoch} is older than {entry.coordinator_epoch}, "
+                f"which wrote the last marker for producer {producer_id}"
+            )
+        self.aborted.append(entry.end_txn(epoch, coordinator_epoch, marker_offset, timestamp, aborted))
+
     def commit(self) -> None:
-        self.manager.producers.update(self.updated)
+        manager = self.manager
+        manager.producers.update(self.updated)
+        for pid, entry in self.updated.items():
+            if entry.current_txn_first_offset >= 0:
+                manager.ongoing[pid] = entry.current_txn_first_offset
+            else:
+                manager.ongoing.pop(pid, None)
+        for aborted in self.aborted:
+            if aborted is not None:
+                manager.aborted.append(aborted)

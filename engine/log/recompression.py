@@ -23,8 +23,8 @@ _CODEC_BITS = 0x07
 def recompress(records: bytes, headers: Sequence[BatchHeader], codec: int, level: int | None = None) -> bytes | None:
     """`records` with every batch not already in `codec` rewritten in it (at `level`, the codec's
     default if None); None if none needed it. A batch already in `codec` is kept whatever its
-    level, as Kafka does."""
-    if all(h.attributes & _CODEC_BITS == codec for h in headers):
+    level, as Kafka does. Transaction markers stay uncompressed, as Kafka writes them."""
+    if all(h.attributes & _CODEC_BITS == codec or h.is_control for h in headers):
         return None
     view = memoryview(records)
     out = []
@@ -33,7 +33,7 @@ def recompress(records: bytes, headers: Sequence[BatchHeader], codec: int, level
         size = h.length + LOG_OVERHEAD
         batch = view[position : position + size]
         position += size
-        if h.attributes & _CODEC_BITS == codec:
+        if h.attributes & _CODEC_BITS == codec or h.is_control:
             out.append(batch)
             continue
         try:

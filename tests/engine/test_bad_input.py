@@ -10,7 +10,6 @@ import uuid
 from datetime import timedelta
 
 import crc32c
-import pytest
 from kio.schema.produce.v9 import request as produce_req
 from kio.serial import entity_writer
 
@@ -157,20 +156,6 @@ def test_idempotent_producer_duplicates_and_gaps(single_broker):
     error, _ = _produce_raw_result(cluster, "idem", _batch([b"gap"], pid, epoch, 7))
     assert error == 45  # OUT_OF_ORDER_SEQUENCE_NUMBER
     assert [m.value() for m in consume(cluster, "idem", 3)] == [b"a", b"b", b"c"]
-
-
-def test_a_transactional_producer_is_refused_and_the_broker_log_says_why(engine):
-    """Transactions are not supported: the producer fails at init_transactions (fatal, as for a
-    denied transactional id), and the broker's log names the real reason."""
-    from confluent_kafka import KafkaException, Producer
-
-    txn_id = f"txn-{uuid.uuid4().hex[:8]}"
-    producer = Producer({"bootstrap.servers": engine.bootstrap, "transactional.id": txn_id})
-    with pytest.raises(KafkaException) as refused:
-        producer.init_transactions(15)
-    assert refused.value.args[0].name() == "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
-    log_text = (engine.dir / "logs" / "broker-1.log").read_text()
-    assert f"refused transactional.id '{txn_id}'" in log_text and "does not support transactions" in log_text
 
 
 def test_connections_beyond_max_connections_per_ip_are_closed(make_engine):

@@ -41,8 +41,9 @@ class MemoryStore:
     def __init__(self):
         self.records: dict[int, list[tuple[int, bytes, bytes | None]]] = {}
         self.fail: E | None = None
+        self.transactional: set[tuple[int, int]] = set()  # (partition, offset) written for a producer
 
-    def append(self, partition, records, timeout_ms):
+    def append(self, partition, records, timeout_ms, producer=None):
         # Like the log: the append happens now, the awaitable waits for "replication".
         fail = self.fail
         base = None
@@ -51,6 +52,8 @@ class MemoryStore:
             base = len(log)
             for i, (k, v) in enumerate(records):
                 log.append((base + i, k, v))
+            if producer is not None:
+                self.transactional.update((partition, base + i) for i in range(len(records)))
 
         async def replicated():
             await asyncio.sleep(0)
@@ -412,6 +415,64 @@ async def test_new_coordinator_reloads_groups_and_offsets_from_the_records():
     assert (await n.sync_group("g", 1, a.member_id, None, None, None, [])).assignment == b"A"
     n.unload(0)
     assert n.check("g") == E.not_coordinator
+
+
+async def txn_commit(m, group, pid, offsets, generation=-1, member=""):
+    return await m.txn_commit_offsets(group, pid, 0, generation, member, None,
+                                      [(t, p, o, -1, "") for t, p, o in offsets])
+
+
+@run
+async def test_transactional_offsets_count_only_once_their_transaction_commits():
+    m = make_manager()
+    a = await join_dynamic(m, protocols=(("range", subscription("t")),))
+    await sync(m, a, [(a.member_id, b"A")])
+    await m.commit_offsets("g", 1, a.member_id, None, -1, [("t", 0, 3, -1, "")])
+    assert await txn_commit(m, "g", 7, [("t", 0, 10), ("t", 1, 4)], 1, a.member_id) == {
+        ("t", 0): E.none, ("t", 1): E.none}
+    assert m.groups["g"].offsets[("t", 0)].offset == 3  # pending until the marker
+    assert m.has_pending_txn_offset("g", "t", 1)
+    m.complete_txn(0, 7, committed=True)
+    assert {k: om.offset for k, om in m.groups["g"].offsets.items()} == {("t", 0): 10, ("t", 1): 4}
+    assert not m.has_pending_txn_offset("g", "t", 1) and not m.pending_txn_offsets
+    # an aborted transaction leaves the offsets as they were
+    await txn_commit(m, "g", 7, [("t", 0, 20)], 1, a.member_id)
+    m.complete_txn(0, 7, committed=False)
+    assert m.groups["g"].offsets[("t", 0)].offset == 10
+    # the consumer's group metadata is checked (KIP-447)
+    assert await txn_commit(m, "g", 7, [("t", 0, 30)], 0, a.member_id) == {("t", 0): E.illegal_generation}
+
+
+@run
+async def test_a_plain_commit_written_after_a_transactional_one_wins():
+    m = make_manager()
+    await txn_commit(m, "g", 7, [("t", 0, 10)])
+    await m.commit_offsets("g", -1, "", None, -1, [("t", 0, 12, -1, "")])
+    m.complete_txn(0, 7, committed=True)  # its record is older: it does not replace 12
+    assert m.groups["g"].offsets[("t", 0)].offset == 12
+
+
+@run
+async def test_a_new_coordinator_replays_transactional_offsets_by_their_markers():
+    store = MemoryStore()
+    m = make_manager(store)
+    await txn_commit(m, "g", 7, [("t", 0, 10)])   # committed below
+    await txn_commit(m, "g", 8, [("t", 1, 5)])    # aborted below
+    await txn_commit(m, "g", 9, [("t", 2, 6)])    # still open when the coordinator moves
+    n = GroupManager(store, m.config, m.now_ms)
+    n.partition_count = 1
+    n.begin_load(0)
+    for offset, key, value in store.records[0]:
+        producer = {0: 7, 1: 8, 2: 9}[offset] if (0, offset) in store.transactional else -1
+        n.replay(0, key, value, offset, producer)
+        if offset == 1:
+            n.replay_marker(0, 7, committed=True)
+            n.replay_marker(0, 8, committed=False)
+    n.finish_load(0)
+    assert {k: om.offset for k, om in n.groups["g"].offsets.items()} == {("t", 0): 10}
+    assert n.has_pending_txn_offset("g", "t", 2)
+    n.complete_txn(0, 9, committed=True)
+    assert n.groups["g"].offsets[("t", 2)].offset == 6
 
 
 @run

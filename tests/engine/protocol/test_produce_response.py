@@ -40,12 +40,16 @@ def test_hand_encoded_fetch_response_decodes_with_kio(version):
     from partita.engine.api import fetch_response
 
     records = b"\x00" * 70
-    chunks = fetch_response.encode(version, [("t", [(0, 0, 10, 10, 2, records), (1, 1, -1, -1, -1, b"")])])
+    aborted = [(7, 3), (9, 5)]
+    chunks = fetch_response.encode(version, [("t", [(0, 0, 10, 4, 2, records, aborted),
+                                                    (1, 1, -1, -1, -1, b"", None)])])
     body = b"".join(chunks)
     decoded, size = entity_reader(codec.response_schema(1, version))(body, 0)
     assert size == len(body)
     p0, p1 = decoded.responses[0].partitions
-    assert (p0.partition_index, p0.high_watermark, bytes(p0.records)) == (0, 10, records)
+    assert (p0.partition_index, p0.high_watermark, p0.last_stable_offset, bytes(p0.records)) == (0, 10, 4, records)
+    assert [(a.producer_id, a.first_offset) for a in p0.aborted_transactions] == aborted
     assert p1.error_code == ErrorCode.offset_out_of_range
+    assert p1.aborted_transactions is None
     if version >= 5:
         assert p0.log_start_offset == 2
