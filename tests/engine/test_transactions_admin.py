@@ -1,5 +1,8 @@
-"""Transaction admin calls (kafka-transactions.sh, kafka-python) on a cluster with no transactions:
-the engine and real Kafka list none and describe an unknown transactional id alike."""
+"""Transaction admin calls (kafka-transactions.sh, kafka-python) for transactional ids no producer
+used: the engine and real Kafka list none and describe an unknown transactional id alike.
+
+The clusters are shared with tests that run transactions (test_transactions.py, the exactly-once
+Streams app), whose ids Kafka lists for days: listings here are filtered to ids none of them uses."""
 
 from __future__ import annotations
 
@@ -15,11 +18,13 @@ from kio.schema.list_transactions.v2.request import ListTransactionsRequest
 from tests.engine.helpers import raw_request
 from tests.support.kafka_cli import TRANSACTIONS_COMMAND, run_kafka_tool
 
+UNUSED_IDS = "nobody-.*"  # no test's transactional id matches
 NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, TRANSACTIONAL_ID_NOT_FOUND, INVALID_REQUEST, INVALID_REGULAR_EXPRESSION = 16, 14, 105, 42, 128
 
 
 def test_kafka_transactions_tool_lists_none_and_cannot_find_an_unknown_id(single_broker):
-    listed = run_kafka_tool(TRANSACTIONS_COMMAND, "--bootstrap-server", single_broker.bootstrap, "list")
+    listed = run_kafka_tool(TRANSACTIONS_COMMAND, "--bootstrap-server", single_broker.bootstrap, "list",
+                            "--transactional-id-pattern", UNUSED_IDS)
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.split() == ["TransactionalId", "Coordinator", "ProducerId", "TransactionState"]
 
@@ -32,7 +37,7 @@ def test_kafka_transactions_tool_lists_none_and_cannot_find_an_unknown_id(single
 def test_kafka_python_lists_and_describes_transactions(single_broker):
     client = KafkaAdminClient(bootstrap_servers=single_broker.bootstrap)
     try:
-        assert client.list_transactions() == {1: []}
+        assert client.list_transactions(transactional_id_pattern=UNUSED_IDS) == {1: []}
         assert client.list_transactions(state_filters=["Ongoing"], duration_filter_ms=1000,
                                         transactional_id_pattern="orders-.*") == {1: []}
         with pytest.raises(TransactionalIdNotFoundError):
@@ -43,7 +48,8 @@ def test_kafka_python_lists_and_describes_transactions(single_broker):
 
 def test_list_transactions_checks_state_filters_and_pattern(single_broker):
     states = ("Ongoing", "Bogus", "CompleteAbort", "ongoing", "Bogus", "PrepareEpochFence")
-    r = raw_request(single_broker.bootstrap, 66, 2, ListTransactionsRequest(state_filters=states))
+    r = raw_request(single_broker.bootstrap, 66, 2,
+                    ListTransactionsRequest(state_filters=states, transactional_id_pattern=UNUSED_IDS))
     assert (r.error_code, sorted(r.unknown_state_filters), r.transaction_states) == (0, ["Bogus", "ongoing"], ())
     r = raw_request(single_broker.bootstrap, 66, 2,
                     ListTransactionsRequest(state_filters=states, transactional_id_pattern="orders-["))

@@ -681,6 +681,9 @@ class KafkaCluster:
             # the cleaner looks for dirty logs every 100 ms, not 15 s, so that compaction tests
             # need not wait for it (a static setting: a dynamic change only applies after a backoff)
             "log.cleaner.backoff.ms": 100,
+            # the coordinator looks for transactions past their timeout every 500 ms, not 10 s, so that
+            # a test of that abort need not wait for it (static too)
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms": 500,
             "offsets.topic.replication.factor": min(3, n),
             "transaction.state.log.replication.factor": min(3, n),
             "transaction.state.log.min.isr": min(2, n),

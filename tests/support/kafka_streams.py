@@ -55,10 +55,11 @@ class WordCountApp:
     """``with WordCountApp(bootstrap, source, sink, app_id, state_dir) as app:`` runs the word count
     (lines of ``source`` in, ``word -> count`` as string key and 8-byte big-endian value out to
     ``sink``); ``app.states`` lists the states it went through, ``app.closed_state`` the one
-    close() left it in after ``stop()``, ``app.output()`` its stdout and stderr so far."""
+    close() left it in after ``stop()``, ``app.output()`` its stdout and stderr so far.
+    ``processing_guarantee`` is Streams' (at_least_once when None, or exactly_once_v2)."""
 
     def __init__(self, bootstrap: str, source: str, sink: str, app_id: str, state_dir: Path,
-                 version: str = DEFAULT_VERSION):
+                 version: str = DEFAULT_VERSION, *, processing_guarantee: str | None = None):
         java = _require_tool("java", "Kafka Streams runs on the JVM")
         classpath = f"{compiled_word_count(version)}:{kafka_streams_distribution(version)}/*"
         self._log = state_dir.parent / f"{state_dir.name}.log"
@@ -66,6 +67,8 @@ class WordCountApp:
         self._cmd = [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Djava.net.preferIPv4Stack=true",
                      "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath, "WordCount",
                      bootstrap, source, sink, app_id, str(state_dir)]
+        if processing_guarantee is not None:
+            self._cmd.append(processing_guarantee)
         self.states: list[str] = []
         self.closed_state: str | None = None  # the state close() left it in, once stopped
         self._proc: subprocess.Popen[str] | None = None
@@ -112,6 +115,7 @@ class WordCountApp:
             return None
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGTERM)
+            os.kill(proc.pid, signal.SIGCONT)  # one held by send_signal(SIGSTOP) must run to close
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -120,6 +124,23 @@ class WordCountApp:
         if self._reader is not None:
             self._reader.join(5)
         return proc.returncode
+
+    def kill(self) -> int | None:
+        """SIGKILL: the app dies as in a crash, without closing its Streams client or ending a transaction."""
+        proc = self._proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        if self._reader is not None:
+            self._reader.join(5)
+        return proc.returncode
+
+    def send_signal(self, signum: int) -> None:
+        """Send ``signum`` (SIGSTOP, SIGCONT...) to the running app."""
+        assert self._proc is not None and self._proc.poll() is None, "the Streams app is not running"
+        os.kill(self._proc.pid, signum)
 
     def wait_state(self, state: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
