@@ -315,8 +315,13 @@ class TransactionCoordinator:
                 return
             commit = meta.state == TxnState.PREPARE_COMMIT
             coordinator_epoch = self.coordinator_epochs.get(self.partition_of(txn_id), 0)
-            done = await self.markers.send(meta.producer_id, meta.epoch, commit, coordinator_epoch,
-                                           set(meta.partitions), lambda: self._generation_of(txn_id) == generation)
+            try:
+                done = await self.markers.send(meta.producer_id, meta.epoch, commit, coordinator_epoch,
+                                               set(meta.partitions), lambda: self._generation_of(txn_id) == generation)
+            except Exception:  # never leave a prepared transaction behind: it holds back read_committed readers
+                log.exception("sending the markers of transactional id %r failed; retrying", txn_id)
+                await asyncio.sleep(0.5)
+                continue
             if not done:
                 return  # no longer the coordinator: the next one sends them again
             current = self.txns.get(txn_id)

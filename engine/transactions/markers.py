@@ -79,8 +79,15 @@ class MarkerSender:
             conn, lock = await self._connection(node)
             async with lock:
                 response = await conn.request(API_KEY, VERSION, request)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, ConnectionError) as exc:
-            log.debug("markers to broker %d failed: %s", node, exc)
+        except asyncio.CancelledError:
+            self._drop(node)  # a request may be half sent: the connection cannot be reused
+            raise
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ConnectionError, KeyError) as exc:
+            log.debug("markers to broker %d failed: %r", node, exc)
+            self._drop(node)
+            return set()
+        except Exception:
+            log.exception("markers to broker %d failed", node)
             self._drop(node)
             return set()
         done = set()
