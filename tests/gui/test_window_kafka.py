@@ -72,16 +72,17 @@ def test_window_shows_brokers_racks_topic_partitions_and_failover(apache_kafka_c
     try:
         def failed_over():
             rs = model_rows(window.topics.model)
-            return len(rs) == 6 and all(r["Leader"] != str(victim) and "URP" in r["Flags"] for r in rs)
+            # the rows the builder process sent: every partition of the topic has a live leader
+            # (checked in the same wait: a snapshot may land between two reads of the window)
+            leaders = [r[2] for r in window.latest.partitions.rows if r[0] == topic_name]
+            return (len(rs) == 6 and all(r["Leader"] != str(victim) and "URP" in r["Flags"] for r in rs)
+                    and len(leaders) == 6 and all(leader not in (victim, None) for leader in leaders))
 
         wait_until(qtbot, failed_over, timeout=60)
         rows = model_rows(window.topics.model)
         assert all(r["Out of sync"] == str(victim) and r["Offline replicas"] == str(victim) for r in rows)
         b3 = [b for b in model_rows(window.brokers.model) if b["Id"] == str(victim)][0]
         assert b3["State"] == "DOWN" and b3["Rack"] == "c" and b3["Leaders"] == "0"
-        # the rows the builder process sent: every partition of the topic has a live leader
-        leaders = [r[2] for r in window.latest.partitions.rows if r[0] == topic_name]
-        assert len(leaders) == 6 and all(leader not in (victim, None) for leader in leaders)
         assert any("leader" in t for t in window.overview.event_texts())
         assert int(window.overview.tiles["down"].value.text()) == 1
         # the operator's selection survived the refreshes
