@@ -12,7 +12,8 @@ sequence number, as Kafka's ProducerAppendInfo and ProducerStateEntry do (Kafka 
   removed with old segments or by DeleteRecords; UNKNOWN_PRODUCER_ID is no longer sent).
 Replicated and recovered batches update the state without checks.
 
-The state rebuilds from batch headers alone (`apply`), so recovery never decodes records.
+The state rebuilds from batch headers alone (`apply`), so recovery never decodes records
+(a transaction marker's one control record excepted).
 Transactions, as Kafka's ProducerStateManager tracks them: a producer's first transactional
 batch opens its transaction in the partition (`current_txn_first_offset`); the earliest
 open one is the partition's first unstable offset (the last stable offset's bound). A

@@ -1,9 +1,8 @@
 """One transactional id's state at its coordinator (Kafka's TransactionMetadata, transaction version 1).
 
-    Empty ──AddPartitions/AddOffsets──▶ Ongoing ──EndTxn(commit)──▶ PrepareCommit ──markers──▶ CompleteCommit
-      ▲                                   │ EndTxn(abort), timeout,                              │
-      │                                   ▼ InitProducerId (fence)                               │
-      └─────InitProducerId───── CompleteAbort ◀──markers── PrepareAbort                  (AddPartitions: Ongoing)
+Empty, CompleteCommit or CompleteAbort --AddPartitions/AddOffsets--> Ongoing (more partitions
+keep it Ongoing) --EndTxn--> PrepareCommit or PrepareAbort --markers written--> CompleteCommit
+or CompleteAbort; InitProducerId moves a completed id back to Empty with the next epoch.
 
 A fencing abort (a new producer's InitProducerId, or the transaction timing out) bumps the
 epoch first, so the old producer's next request is PRODUCER_FENCED and the markers carry

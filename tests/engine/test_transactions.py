@@ -217,6 +217,25 @@ def test_an_open_transaction_holds_back_read_committed_consumers(single_broker):
     assert _wait_stable(single_broker, topic, [0]) == {0: 7}
 
 
+def test_the_last_stable_offset_stays_at_an_open_transaction_whose_start_was_deleted(single_broker):
+    """DeleteRecords past the first record of an open transaction: Kafka's last stable offset
+    stays that record's offset, below the new log start, until the transaction ends."""
+    topic = _name("deleted")
+    create_topic(single_broker, topic)
+    produce(single_broker, topic, [b"plain-0", b"plain-1"], partition=0)  # offsets 0, 1
+    producer = _transactional_producer(single_broker)
+    _transaction(producer, topic, {0: [b"open-0", b"open-1", b"open-2"]}, None)  # offsets 2..4, open
+    _wait_until(lambda: _latest(single_broker, topic, [0], IsolationLevel.READ_COMMITTED)[0] == 2,
+                lambda: "the last stable offset to be the open transaction's first, 2")
+    client = admin(single_broker)  # must outlive the futures
+    [deleted] = client.delete_records([TopicPartition(topic, 0, 3)]).values()
+    assert deleted.result(15).low_watermark == 3
+    assert _latest(single_broker, topic, [0], IsolationLevel.READ_COMMITTED) == {0: 2}
+    producer.commit_transaction(30)
+    assert _wait_stable(single_broker, topic, [0]) == {0: 6}
+    assert _read_to_end(single_broker, topic, [0], COMMITTED) == {0: [(3, b"open-1"), (4, b"open-2")]}
+
+
 def test_a_committed_transaction_of_n_records_ends_its_partition_at_n_plus_one(single_broker):
     topic, count = _name("marker"), 5
     create_topic(single_broker, topic)
