@@ -125,6 +125,8 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         _d("transaction.state.log.segment.bytes", "104857600", "int"),
         _d("transaction.max.timeout.ms", "900000", "int"),
         _d("transaction.abort.timed.out.transaction.cleanup.interval.ms", "10000", "int"),
+        _d("transactional.id.expiration.ms", "604800000", "int"),
+        _d("transaction.remove.expired.transaction.cleanup.interval.ms", "3600000", "int"),
         _d("group.initial.rebalance.delay.ms", "3000", "int"),
         _d("group.min.session.timeout.ms", "6000", "int"),
         _d("group.max.session.timeout.ms", "1800000", "int"),

@@ -16,9 +16,11 @@ CONCURRENT_TRANSACTIONS, which clients retry.
 A transaction open longer than its timeout is aborted by the coordinator (checked every
 transaction.abort.timed.out.transaction.cleanup.interval.ms) with the producer's epoch
 bumped, so the producer is fenced; a second producer calling InitProducerId with the same
-id does the same to an open transaction of the first. Not implemented: transactional id
-expiration (transactional.id.expiration.ms), transaction version 2 (KIP-890 part 2) and
-the partition verification of KIP-890 part 1.
+id does the same to an open transaction of the first. An id with no transaction open and
+no change for transactional.id.expiration.ms is forgotten (a tombstone in
+`__transaction_state`; checked every transaction.remove.expired.transaction.cleanup.interval.ms),
+as Kafka expires them. Not implemented: transaction version 2 (KIP-890 part 2) and the
+partition verification of KIP-890 part 1.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from partita.engine.protocol.errors import ErrorCode, KafkaError
 from partita.engine.transactions import records as rec
 from partita.engine.transactions.markers import MarkerSender
 from partita.engine.transactions.records import TRANSACTION_STATE_TOPIC
-from partita.engine.transactions.state import PREPARING, TxnMetadata, TxnState
+from partita.engine.transactions.state import COMPLETED, PREPARING, TxnMetadata, TxnState
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class TransactionCoordinator:
         self._loads: dict[int, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
         self._timeouts: asyncio.Task | None = None
+        self._expiry: asyncio.Task | None = None
         self._closed = False
         if broker.metadata.version > 0:
             self.on_metadata(broker.metadata)
@@ -90,6 +93,7 @@ class TransactionCoordinator:
                 self._loads[p] = asyncio.get_running_loop().create_task(self._load(p))
         if self._timeouts is None and topic is not None:
             self._timeouts = asyncio.get_running_loop().create_task(self._abort_timed_out())
+            self._expiry = asyncio.get_running_loop().create_task(self._expire_idle_ids())
 
     def _unload(self, partition: int) -> None:
         task = self._loads.pop(partition, None)
@@ -349,6 +353,34 @@ class TransactionCoordinator:
                              meta.timeout_ms)
                     self._spawn(self._abort(meta, fence=True))
 
+    async def _expire_idle_ids(self) -> None:
+        while True:
+            interval = int(self.broker.setting("transaction.remove.expired.transaction.cleanup.interval.ms",
+                                               "3600000"))
+            await asyncio.sleep(max(interval, 10) / 1000)
+            expiration = int(self.broker.setting("transactional.id.expiration.ms", "604800000"))
+            now = now_ms()
+            for meta in list(self.txns.values()):
+                if meta.state in COMPLETED and not meta.writing and now - meta.last_update_ms >= expiration:
+                    await self._forget(meta)
+
+    async def _forget(self, meta: TxnMetadata) -> None:
+        """Write the id's tombstone and drop it, unless it was used meanwhile."""
+        txn_id = meta.transactional_id
+        generation = self._generation_of(txn_id)
+        meta.writing = True
+        try:
+            await self.store.append(self.partition_of(txn_id), [(rec.encode_key(txn_id), None)], WRITE_TIMEOUT_MS)
+        except KafkaError as exc:
+            log.warning("could not expire transactional id %r: %s", txn_id, exc)
+            return
+        finally:
+            meta.writing = False
+        if self._generation_of(txn_id) == generation and self.txns.get(txn_id) is meta:
+            del self.txns[txn_id]
+            log.info("expired transactional id %r (producer %d): unused since %d", txn_id, meta.producer_id,
+                     meta.last_update_ms)
+
     # -- admin --------------------------------------------------------------------------------
 
     def describe(self, txn_id: str) -> tuple[ErrorCode, TxnMetadata | None]:
@@ -371,7 +403,7 @@ class TransactionCoordinator:
 
     async def close(self) -> None:
         self._closed = True
-        for task in [*self._loads.values(), *self._tasks, *([self._timeouts] if self._timeouts else [])]:
+        for task in [*self._loads.values(), *self._tasks, *(t for t in (self._timeouts, self._expiry) if t)]:
             task.cancel()
         self._loads.clear()
         self.txns.clear()

@@ -41,6 +41,7 @@ _NAMES = {
 }
 STATE_BY_NAME = {name: state for state, name in _NAMES.items()}
 PREPARING = (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT, TxnState.PREPARE_EPOCH_FENCE)
+COMPLETED = (TxnState.EMPTY, TxnState.COMPLETE_COMMIT, TxnState.COMPLETE_ABORT)  # no transaction open
 
 
 @dataclass(slots=True)

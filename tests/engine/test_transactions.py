@@ -40,6 +40,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import OffsetSpec
 from kafka import TopicPartition as KafkaPythonTopicPartition
 from kafka.admin import KafkaAdminClient, TransactionState
+from kafka.errors import TransactionalIdNotFoundError
 
 from tests.engine.helpers import admin, create_topic, produce
 
@@ -416,3 +417,38 @@ def test_admin_clients_show_an_open_transaction_then_its_commit(single_broker):
         assert transaction_starts() == {0: [(producer_id, -1)], 1: [(producer_id, -1)]}
     finally:
         client.close()
+
+
+def test_an_idle_transactional_id_expires_and_stays_forgotten_after_a_restart(make_engine):
+    """transactional.id.expiration.ms: an id with no open transaction and no change for that
+    long is forgotten (a tombstone in __transaction_state, so a restarted coordinator does not
+    bring it back); the next producer with it starts afresh. Engine only: Kafka's cleanup interval
+    is static, and a private Kafka cluster costs more than this check is worth."""
+    cluster = make_engine(settings={"group.initial.rebalance.delay.ms": "0",
+                                    "transactional.id.expiration.ms": "1500",
+                                    "transaction.remove.expired.transaction.cleanup.interval.ms": "200"})
+    topic, txn_id = _name("expiring"), _name("id")
+    create_topic(cluster, topic)
+    producer = _transactional_producer(cluster, txn_id)
+    _transaction(producer, topic, {0: [b"once"]}, "commit")
+    client = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    try:
+        assert client.describe_transactions([txn_id])[txn_id].producer_id >= 0
+
+        def listed() -> list:
+            return [t for ts in client.list_transactions(transactional_id_pattern=re.escape(txn_id)).values()
+                    for t in ts]
+
+        _wait_until(lambda: not listed(), lambda: f"{txn_id} to expire; listed: {listed()}", timeout=30)
+    finally:
+        client.close()
+    cluster.stop(1)
+    cluster.start(1)
+    client = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    try:
+        with pytest.raises(TransactionalIdNotFoundError):
+            client.describe_transactions([txn_id])
+    finally:
+        client.close()
+    _transaction(_transactional_producer(cluster, txn_id), topic, {0: [b"again"]}, "commit")
+    assert _read_to_end(cluster, topic, [0], COMMITTED) == {0: [(0, b"once"), (2, b"again")]}
