@@ -235,7 +235,7 @@ class TransactionCoordinator:
             return E.producer_fenced, -1, -1  # KIP-360: only the current producer may bump its own epoch
         if meta.state == TxnState.ONGOING:
             # A new producer with this id: abort the old one's transaction, fencing it first.
-            self._spawn(self._abort(meta, fence=True))
+            self._spawn_fencing_abort(meta)
             return E.concurrent_transactions, -1, -1
         if meta.epoch + 1 >= MAX_EPOCH - 1:
             new = meta.changed(producer_id=await self.broker.producer_ids.take(), epoch=0)
@@ -298,6 +298,10 @@ class TransactionCoordinator:
             return error
         return await self._abort(meta, fence=False)
 
+    def _spawn_fencing_abort(self, meta: TxnMetadata) -> None:
+        meta.writing = True  # from now: the requests a retry or the next timeout check make wait
+        self._spawn(self._abort(meta, fence=True))
+
     async def _abort(self, meta: TxnMetadata, fence: bool) -> ErrorCode:
         """PrepareAbort (with the epoch bumped when fencing the producer), then the markers."""
         epoch = meta.epoch + 1 if fence and meta.epoch + 1 < MAX_EPOCH - 1 else meta.epoch
@@ -351,7 +355,7 @@ class TransactionCoordinator:
                     log.info("transaction of %r (producer %d) has been open %d ms, past its timeout of %d ms: "
                              "aborting it", meta.transactional_id, meta.producer_id, now - meta.start_ms,
                              meta.timeout_ms)
-                    self._spawn(self._abort(meta, fence=True))
+                    self._spawn_fencing_abort(meta)
 
     async def _expire_idle_ids(self) -> None:
         while True:
