@@ -7,6 +7,7 @@ import uuid
 
 from partita.engine.cluster.configs import topic_name_problem
 from partita.engine.cluster.rpc import RpcError
+from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode, KafkaError
 
 AUTO_CREATE_WAIT_S = 2.0
@@ -90,3 +91,19 @@ def group_by_topic(items, topic_of, build) -> dict[str, list]:
     for item in items:
         grouped.setdefault(topic_of(item), []).append(build(item))
     return grouped
+
+
+def results_by_topic(topic_cls, partition_cls, requested_topics, results: dict) -> tuple:
+    """An offset commit's answer (OffsetCommit, TxnOffsetCommit): each partition asked for with its error."""
+    return tuple(
+        codec.build(
+            topic_cls,
+            name=t.name,
+            partitions=tuple(
+                codec.build(partition_cls, partition_index=p.partition_index,
+                            error_code=results.get((t.name, p.partition_index), ErrorCode.none))
+                for p in t.partitions
+            ),
+        )
+        for t in requested_topics
+    )

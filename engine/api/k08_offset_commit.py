@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from partita.engine.api.common import results_by_topic
 from partita.engine.api.registry import api
 from partita.engine.groups.coordinator import manager_of, millis
 from partita.engine.protocol import codec
@@ -45,16 +46,6 @@ async def handle_offset_commit(request, ctx):
             offsets,
             topic_exists=lambda name: name in image.topics,
         )
-    topics = tuple(
-        codec.build(
-            m.OffsetCommitResponseTopic,
-            name=t.name,
-            partitions=tuple(
-                codec.build(m.OffsetCommitResponsePartition, partition_index=p.partition_index,
-                            error_code=results.get((t.name, p.partition_index), ErrorCode.none))
-                for p in t.partitions
-            ),
-        )
-        for t in request.topics
-    )
+    topics = results_by_topic(m.OffsetCommitResponseTopic, m.OffsetCommitResponsePartition, request.topics, results)
     return codec.build(m.OffsetCommitResponse, throttle_time=timedelta(0), topics=topics)
+

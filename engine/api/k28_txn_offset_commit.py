@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from partita.engine.api.common import results_by_topic
 from partita.engine.api.registry import api
 from partita.engine.groups.coordinator import manager_of
 from partita.engine.protocol import codec
@@ -44,16 +45,6 @@ async def handle_txn_offset_commit(request, ctx):
             offsets,
             topic_exists=lambda name: name in image.topics,
         )
-    topics = tuple(
-        codec.build(
-            m.TxnOffsetCommitResponseTopic,
-            name=t.name,
-            partitions=tuple(
-                codec.build(m.TxnOffsetCommitResponsePartition, partition_index=p.partition_index,
-                            error_code=results.get((t.name, p.partition_index), ErrorCode.none))
-                for p in t.partitions
-            ),
-        )
-        for t in request.topics
-    )
+    topics = results_by_topic(m.TxnOffsetCommitResponseTopic, m.TxnOffsetCommitResponsePartition, request.topics,
+                              results)
     return codec.build(m.TxnOffsetCommitResponse, throttle_time=timedelta(0), topics=topics)

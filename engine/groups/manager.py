@@ -874,22 +874,7 @@ class GroupManager:
                 self._schedule_heartbeat(group, member, member.session_timeout_ms)
         now = self.now_ms()
         expire = now + retention_ms if retention_ms is not None and retention_ms >= 0 else -1
-        results: dict[tuple[str, int], ErrorCode] = {}
-        pending: list[tuple[tuple[str, int], OffsetAndMetadata]] = []
-        records: Records = []
-        for topic, partition, offset, leader_epoch, metadata in offsets:
-            key = (topic, partition)
-            if metadata is not None and len(metadata.encode()) > self.config.offset_metadata_max_bytes:
-                results[key] = E.offset_metadata_too_large
-                continue
-            if not topic_exists(topic):
-                results[key] = E.unknown_topic_or_partition
-                continue
-            om = OffsetAndMetadata(offset, leader_epoch, metadata or "", now, expire)
-            records.append(rec.offset_commit_record(group_id, topic, partition, rec.OffsetCommitValue(
-                om.offset, om.leader_epoch, om.metadata, om.commit_timestamp, om.expire_timestamp)))
-            pending.append((key, om))
-            results[key] = E.none
+        results, pending, records = self._offset_records(group_id, offsets, now, expire, topic_exists)
         if not records:
             return results
         try:
@@ -936,23 +921,7 @@ class GroupManager:
             error = group.validate_offset_commit(member_id, group_instance_id, generation)
             if error != E.none:
                 return dict.fromkeys(keys, error)
-        now = self.now_ms()
-        results: dict[tuple[str, int], ErrorCode] = {}
-        pending: list[tuple[tuple[str, int], OffsetAndMetadata]] = []
-        records: Records = []
-        for topic, partition, offset, leader_epoch, metadata in offsets:
-            key = (topic, partition)
-            if metadata is not None and len(metadata.encode()) > self.config.offset_metadata_max_bytes:
-                results[key] = E.offset_metadata_too_large
-                continue
-            if not topic_exists(topic):
-                results[key] = E.unknown_topic_or_partition
-                continue
-            om = OffsetAndMetadata(offset, leader_epoch, metadata or "", now, -1)
-            records.append(rec.offset_commit_record(group_id, topic, partition, rec.OffsetCommitValue(
-                om.offset, om.leader_epoch, om.metadata, om.commit_timestamp, om.expire_timestamp)))
-            pending.append((key, om))
-            results[key] = E.none
+        results, pending, records = self._offset_records(group_id, offsets, self.now_ms(), -1, topic_exists)
         if not records:
             return results
         try:
@@ -983,6 +952,28 @@ class GroupManager:
 
     def has_pending_txn_offset(self, group_id: str, topic: str, partition: int) -> bool:
         return any((topic, partition) in by_group.get(group_id, ()) for by_group in self.pending_txn_offsets.values())
+
+    def _offset_records(self, group_id: str, offsets, now: int, expire: int, topic_exists: Callable[[str], bool]
+                        ) -> tuple[dict[tuple[str, int], ErrorCode], list[tuple[tuple[str, int], OffsetAndMetadata]],
+                                   Records]:
+        """Check each offset to commit: (result per partition, offsets to apply, their records)."""
+        results: dict[tuple[str, int], ErrorCode] = {}
+        pending: list[tuple[tuple[str, int], OffsetAndMetadata]] = []
+        records: Records = []
+        for topic, partition, offset, leader_epoch, metadata in offsets:
+            key = (topic, partition)
+            if metadata is not None and len(metadata.encode()) > self.config.offset_metadata_max_bytes:
+                results[key] = E.offset_metadata_too_large
+                continue
+            if not topic_exists(topic):
+                results[key] = E.unknown_topic_or_partition
+                continue
+            om = OffsetAndMetadata(offset, leader_epoch, metadata or "", now, expire)
+            records.append(rec.offset_commit_record(group_id, topic, partition, rec.OffsetCommitValue(
+                om.offset, om.leader_epoch, om.metadata, om.commit_timestamp, om.expire_timestamp)))
+            pending.append((key, om))
+            results[key] = E.none
+        return results, pending, records
 
     def fetch_offsets(self, group_id: str, topics: list[tuple[str, list[int]]] | None
                       ) -> tuple[ErrorCode, list[tuple[str, list[tuple[int, OffsetAndMetadata | None]]]]]:
