@@ -1,4 +1,5 @@
-"""ApiVersions (key 18), versions 0–3.
+"""ApiVersions (key 18), versions 0–4 (v4, as Kafka 4, may list features with min version 0; the
+engine lists none).
 
 Answers with the registry's ranges. A request above our maximum gets a v0 body with
 UNSUPPORTED_VERSION and the full key list (the connection layer sends that one, since it
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import struct
 from datetime import timedelta
-
-from kio.schema.api_versions.v3.response import ApiVersionsResponse
 
 from partita.engine.api.registry import REGISTRY, api
 from partita.engine.protocol import codec
@@ -30,7 +29,7 @@ def unsupported_version_body() -> bytes:
     return b"".join(parts)
 
 
-@api(18, 0, 3)
+@api(18, 0, 4)
 async def handle_api_versions(request, ctx):
     m = codec.response_module(18, ctx.api_version)
     keys = tuple(m.ApiVersion(api_key=k, min_version=lo, max_version=hi) for k, lo, hi in _ranges())
@@ -38,7 +37,7 @@ async def handle_api_versions(request, ctx):
     if ctx.api_version >= 1:
         fields["throttle_time"] = timedelta(0)
     if ctx.api_version >= 3:
-        return ApiVersionsResponse(
+        return m.ApiVersionsResponse(
             **fields,
             supported_features=(),
             finalized_features_epoch=-1,

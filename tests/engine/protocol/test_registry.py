@@ -6,6 +6,7 @@ import asyncio
 import struct
 from types import SimpleNamespace
 
+import pytest
 from kio.schema.api_versions.v3.request import ApiVersionsRequest
 from kio.schema.api_versions.v3.response import ApiVersionsResponse
 from kio.serial import entity_reader
@@ -42,12 +43,14 @@ def _request(key, version, correlation, body=b"", flexible=False):
     return memoryview(header + body)
 
 
-def test_api_versions_v3_lists_the_registry():
+@pytest.mark.parametrize("version", [3, 4])
+def test_api_versions_v3_and_v4_list_the_registry(version):
     body = codec.encode(ApiVersionsRequest(client_software_name="t", client_software_version="1"))
-    frame = asyncio.run(_dispatcher().dispatch(_request(18, 3, 42, body, flexible=True), "test"))
+    frame = asyncio.run(_dispatcher().dispatch(_request(18, version, 42, body, flexible=True), "test"))
     size, correlation = struct.unpack_from(">ii", frame, 0)
     assert size == len(frame) - 4 and correlation == 42
-    response, _ = entity_reader(ApiVersionsResponse)(frame, 8)  # header v0 even though v3 is flexible
+    # header v0 even though v3+ is flexible; v4's body is v3's
+    response, _ = entity_reader(ApiVersionsResponse)(frame, 8)
     advertised = {k.api_key: (k.min_version, k.max_version) for k in response.api_keys}
     assert advertised == {k: (h.min_version, h.max_version) for k, h in load_handlers().items()}
 
