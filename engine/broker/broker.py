@@ -185,7 +185,7 @@ class Broker:
                 await self.controller.call("BrokerHeartbeat", node_id=self.node_id,
                                            metadata_version=self.metadata.version, timeout=5)
             except Exception as exc:
-                log.warning("heartbeat failed: %s", exc)
+                log.warning("heartbeat failed: %r", exc)  # a timeout has no message of its own
 
     async def _retention(self) -> None:
         interval = int(self.config.setting("log.retention.check.interval.ms", "300000")) / 1000
