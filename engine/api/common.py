@@ -14,6 +14,18 @@ AUTO_CREATE_WAIT_S = 2.0
 ZERO_UUID = uuid.UUID(int=0)  # the topic id of a topic that is not there
 
 
+async def await_replication(partition, end_offset: int, timeout_s: float) -> ErrorCode:
+    """Wait until the high watermark reaches `end_offset` (acks=all): NONE, REQUEST_TIMED_OUT,
+    or the error of a leadership lost meanwhile."""
+    try:
+        await partition.wait_for_hw(end_offset, timeout_s)
+    except TimeoutError:
+        return ErrorCode.request_timed_out
+    except Exception as exc:  # leadership lost while waiting
+        return getattr(exc, "code", ErrorCode.not_leader_or_follower)
+    return ErrorCode.none
+
+
 async def controller_call(ctx, op: str, **args):
     """Call the controller; its errors come back as KafkaError with Kafka's code."""
     try:
@@ -91,6 +103,15 @@ def group_by_topic(items, topic_of, build) -> dict[str, list]:
     for item in items:
         grouped.setdefault(topic_of(item), []).append(build(item))
     return grouped
+
+
+def offsets_to_commit(requested_topics) -> list[tuple[str, int, int, int, str | None]]:
+    """An offset commit's (OffsetCommit, TxnOffsetCommit) partitions: topic, partition, offset, leader epoch, metadata."""
+    return [
+        (t.name, p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1), p.committed_metadata)
+        for t in requested_topics
+        for p in t.partitions
+    ]
 
 
 def results_by_topic(topic_cls, partition_cls, requested_topics, results: dict) -> tuple:

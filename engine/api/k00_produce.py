@@ -19,6 +19,7 @@ import asyncio
 import struct
 
 from partita.engine.api import produce_response
+from partita.engine.api.common import await_replication
 from partita.engine.api.registry import RawRequest, api
 from partita.engine.broker.partition import now_ms
 from partita.engine.log.errors import LogError
@@ -86,16 +87,10 @@ async def handle_produce(request, ctx):
 
 
 async def _await_replication(result, partition, offset, min_isr, timeout_s) -> None:
-    try:
-        await partition.wait_for_hw(offset, timeout_s)
-    except TimeoutError:
-        result["error_code"] = ErrorCode.request_timed_out
-        return
-    except Exception as exc:  # leadership lost while waiting
-        result["error_code"] = getattr(exc, "code", ErrorCode.not_leader_or_follower)
-        return
-    if len(partition.state.isr) < min_isr:
-        result["error_code"] = ErrorCode.not_enough_replicas_after_append
+    error = await await_replication(partition, offset, timeout_s)
+    if error == ErrorCode.none and len(partition.state.isr) < min_isr:
+        error = ErrorCode.not_enough_replicas_after_append
+    result["error_code"] = error
 
 
 def _response(version: int, results: dict) -> bytes:

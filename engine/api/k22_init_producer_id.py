@@ -21,8 +21,7 @@ from partita.engine.api.txn_requests import coordinator_of, versioned
 from partita.engine.groups.coordinator import millis
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
-
-_MAX_EPOCH = 32767
+from partita.engine.transactions.coordinator import MAX_EPOCH
 
 
 @api(22, 0, 4)
@@ -41,6 +40,6 @@ async def handle_init_producer_id(request, ctx):
             return answer(ErrorCode.coordinator_not_available)
         return answer(*await coordinator.init_producer_id(
             request.transactional_id, millis(request.transaction_timeout), current, epoch))
-    if current >= 0 and 0 <= epoch < _MAX_EPOCH - 1:
+    if current >= 0 and 0 <= epoch < MAX_EPOCH - 1:
         return answer(ErrorCode.none, current, epoch + 1)
     return answer(ErrorCode.none, await ctx.broker.producer_ids.take(), 0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 
+from partita.engine.api.common import await_replication
 from partita.engine.api.registry import api
 from partita.engine.broker.partition import now_ms
 from partita.engine.groups.coordinator import manager_of
@@ -75,15 +76,8 @@ def _append(ctx, marker, topic: str, index: int, pending: list) -> dict:
 
 
 async def _replicated(ctx, marker, result: dict, topic: str, index: int, partition, end: int) -> None:
-    try:
-        await partition.wait_for_hw(end, REPLICATION_TIMEOUT_S)
-    except TimeoutError:
-        result["error"] = ErrorCode.request_timed_out
-        return
-    except Exception as exc:  # leadership lost while waiting
-        result["error"] = getattr(exc, "code", ErrorCode.not_leader_or_follower)
-        return
-    if topic == OFFSETS_TOPIC:
+    result["error"] = await await_replication(partition, end, REPLICATION_TIMEOUT_S)
+    if result["error"] == ErrorCode.none and topic == OFFSETS_TOPIC:
         manager = manager_of(ctx)
         if manager is not None:
             manager.complete_txn(index, marker.producer_id, committed=marker.transaction_result)

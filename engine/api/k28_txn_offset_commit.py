@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from partita.engine.api.common import results_by_topic
+from partita.engine.api.common import offsets_to_commit, results_by_topic
 from partita.engine.api.registry import api
 from partita.engine.groups.coordinator import manager_of
 from partita.engine.protocol import codec
@@ -25,11 +25,7 @@ from partita.engine.protocol.errors import ErrorCode
 @api(28, 0, 4)
 async def handle_txn_offset_commit(request, ctx):
     m = codec.response_module(28, ctx.api_version)
-    offsets = [
-        (t.name, p.partition_index, p.committed_offset, getattr(p, "committed_leader_epoch", -1), p.committed_metadata)
-        for t in request.topics
-        for p in t.partitions
-    ]
+    offsets = offsets_to_commit(request.topics)
     manager = manager_of(ctx)
     if manager is None:
         results = {(t, p): ErrorCode.coordinator_not_available for t, p, *_ in offsets}

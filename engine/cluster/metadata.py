@@ -104,6 +104,11 @@ class MetadataImage:
     def live_brokers(self) -> list[BrokerInfo]:
         return [b for b in self.brokers.values() if b.alive]
 
+    def led_by(self, topic: str, node_id: int) -> dict[int, int]:
+        """The partitions of `topic` that `node_id` leads, with their leader epochs."""
+        t = self.topics.get(topic)
+        return {i: p.leader_epoch for i, p in enumerate(t.partitions) if p.leader == node_id} if t else {}
+
     def partition(self, topic: str, index: int) -> PartitionState | None:
         t = self.topics.get(topic)
         if t is None or not 0 <= index < len(t.partitions):

@@ -100,8 +100,7 @@ class GroupCoordinator:
             for p in list(manager.shards):
                 self._unload(p)
         manager.partition_count = count
-        node = self.broker.node_id
-        leading = {i for i, p in enumerate(topic.partitions) if p.leader == node} if topic is not None else set()
+        leading = image.led_by(OFFSETS_TOPIC, self.broker.node_id)
         for p in list(manager.shards):
             if p not in leading:
                 self._unload(p)

@@ -78,8 +78,7 @@ class TransactionCoordinator:
             for p in list(self.shards):
                 self._unload(p)
         self.partition_count = count
-        node = self.broker.node_id
-        leading = {i: p.leader_epoch for i, p in enumerate(topic.partitions) if p.leader == node} if topic else {}
+        leading = image.led_by(TRANSACTION_STATE_TOPIC, self.broker.node_id)
         for p in list(self.shards):
             if p not in leading:
                 self._unload(p)

@@ -39,24 +39,8 @@ def _words(lines: list[str]) -> Counter[str]:
 
 def _read_counts(cluster, topic: str, expected: Counter[str], app: WordCountApp, timeout: float = 90.0) -> dict:
     """Read the count topic from the start until each word's latest count is the expected one."""
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": f"check-{uuid.uuid4().hex[:6]}",
-                         "enable.auto.commit": False})
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
-    latest: dict[str, int] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while latest != expected:
-            app.check()
-            if time.monotonic() > deadline:
-                raise AssertionError(f"counts never reached the expected ones: {latest} != {dict(expected)}\n"
-                                     f"{app.output()}")
-            msg = consumer.poll(0.2)
-            if msg is None or msg.error() is not None:
-                continue
-            latest[msg.key().decode()] = struct.unpack(">q", msg.value())[0]
-        return latest
-    finally:
-        consumer.close()
+    histories = _count_histories(cluster, topic, "read_committed", expected, app, timeout)
+    return {word: counts[-1] for word, counts in histories.items()}
 
 
 def _non_default_configs(cluster, topic: str) -> dict[str, str]:
