@@ -681,6 +681,9 @@ class KafkaCluster:
             # the cleaner looks for dirty logs every 100 ms, not 15 s, so that compaction tests
             # need not wait for it (a static setting: a dynamic change only applies after a backoff)
             "log.cleaner.backoff.ms": 100,
+            # a 16 MB offset map, not 128 MB: the heap is 256 MB, and every dynamic change of a cleaner
+            # setting (a test of kafka-configs makes two) allocates a new map before the old one is freed
+            "log.cleaner.dedupe.buffer.size": 16 * 1024 * 1024,
             # the coordinator looks for transactions past their timeout every 500 ms, not 10 s, so that
             # a test of that abort need not wait for it (static too)
             "transaction.abort.timed.out.transaction.cleanup.interval.ms": 500,
