@@ -120,6 +120,7 @@ class Broker:
         self._tasks += [
             loop.create_task(self._heartbeat()),
             loop.create_task(self._retention()),
+            loop.create_task(self._expire_producers()),
             loop.create_task(self.cleaner.run()),
         ]
         loop.create_task(self._exit_when_controller_gone())
@@ -199,6 +200,23 @@ class Broker:
                     log.info("retention deleted %d bytes", deleted)
             except Exception:
                 log.exception("retention check failed")
+
+    async def _expire_producers(self) -> None:
+        """Forget producers idle for producer.id.expiration.ms (dynamic), checked every
+        producer.id.expiration.check.interval.ms (static; Kafka's internal setting). The first
+        check runs at start: Kafka leaves expired producers out when it loads a snapshot."""
+        from partita.engine.broker.partition import now_ms
+
+        interval = int(self.config.setting("producer.id.expiration.check.interval.ms", "600000")) / 1000
+        while True:
+            try:
+                removed = self.logs.remove_expired_producers(
+                    now_ms(), int(self.setting("producer.id.expiration.ms", "86400000")))
+                if removed:
+                    log.info("forgot %d idle producer states", removed)
+            except Exception:
+                log.exception("producer expiration check failed")
+            await asyncio.sleep(interval)
 
     async def _exit_when_controller_gone(self) -> None:
         await self.controller.closed

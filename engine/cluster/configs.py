@@ -123,6 +123,7 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         _d("transaction.state.log.replication.factor", "3", "int"),
         _d("transaction.state.log.min.isr", "2", "int"),
         _d("transaction.state.log.segment.bytes", "104857600", "int"),
+        _d("producer.id.expiration.ms", "86400000", "int"),
         _d("transaction.max.timeout.ms", "900000", "int"),
         _d("transaction.abort.timed.out.transaction.cleanup.interval.ms", "10000", "int"),
         _d("transactional.id.expiration.ms", "604800000", "int"),
@@ -169,6 +170,7 @@ DYNAMIC_BROKER_CONFIGS = frozenset(
         "log.cleanup.policy",
         "log.message.timestamp.type",
         "log.index.interval.bytes",
+        "producer.id.expiration.ms",  # Kafka's DynamicProducerStateManagerConfig
         # Kafka's LogCleaner.RECONFIGURABLE_CONFIGS (those the engine uses) and the cleaner's
         # topic-config defaults (DynamicLogConfig).
         "log.cleaner.backoff.ms",
@@ -251,6 +253,7 @@ def config_value_problem(definition: ConfigDef, value: str | None) -> str | None
 # is not one range)
 _RANGES: dict[str, tuple[int, int | None]] = {
     "log.cleaner.threads": (0, None),
+    "producer.id.expiration.ms": (1, None),
     "num.io.threads": (1, None),
     "num.network.threads": (1, None),
     "num.replica.fetchers": (1, None),

@@ -245,6 +245,10 @@ class LogManager:
                 log.exception("retention of %s-%d failed", *key)
         return deleted
 
+    def remove_expired_producers(self, now_ms: int, expiration_ms: int) -> int:
+        """Forget idle producers in every log (Kafka's PeriodicProducerExpirationCheck); returns how many."""
+        return sum(plog.remove_expired_producers(now_ms, expiration_ms) for plog in list(self._logs.values()))
+
     def flush(self) -> None:
         for plog in self._logs.values():
             plog.flush()

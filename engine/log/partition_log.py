@@ -766,6 +766,10 @@ class PartitionLog:
             self._epochs.truncate_from_start(offset)
         return self._log_start_offset
 
+    def remove_expired_producers(self, now_ms: int, expiration_ms: int) -> int:
+        """Forget idle producers (see producer_state.py); the next snapshot leaves them out."""
+        return 0 if self._closed else self._producers.remove_expired(now_ms, expiration_ms)
+
     def apply_retention(self, now_ms: int, high_watermark: int | None = None) -> int:
         """Delete old segments by retention.ms (their largest timestamp) and retention.bytes;
         returns the bytes deleted. Never the active segment; with `high_watermark`, only

@@ -24,6 +24,11 @@ an older producer epoch is INVALID_PRODUCER_EPOCH, an older coordinator epoch
 TRANSACTION_COORDINATOR_FENCED. A producer with an open transaction may not write a
 non-transactional batch (INVALID_TXN_STATE).
 
+Producers idle for `producer.id.expiration.ms` (no open transaction here, last batch's
+timestamp that old) are forgotten by `remove_expired`, as Kafka's periodic check does, so
+the state does not grow with every short-lived producer a partition ever saw; a forgotten
+producer's next batch is accepted as an unknown producer id's.
+
 Snapshots (`<offset:020d>.snapshot`, Partita's own JSON, not Kafka's binary format) are
 written when a segment rolls and on close, and bound how much log recovery replays. They
 also hold the aborted ranges whose markers are below their offset (Kafka keeps those in
@@ -115,7 +120,7 @@ class ProducerEntry:
             self.batches.clear()
         if first_seq >= 0:
             self.batches.append(BatchMetadata(first_seq, last_seq, first_offset, last_offset, ts))
-        self.last_timestamp = max(self.last_timestamp, ts)
+        self.last_timestamp = ts  # the latest batch's, as Kafka's (not the largest seen)
 
     def end_txn(self, epoch: int, coordinator_epoch: int, marker_offset: int, ts: int, aborted: bool
                 ) -> AbortedTxn | None:
@@ -126,7 +131,7 @@ class ProducerEntry:
             self.batches.clear()
         self.coordinator_epoch = coordinator_epoch
         self.current_txn_first_offset = -1
-        self.last_timestamp = max(self.last_timestamp, ts)
+        self.last_timestamp = ts  # the latest batch's, as Kafka's (not the largest seen)
         if aborted and first >= 0:
             return AbortedTxn(self.producer_id, first, marker_offset)
         return None
@@ -219,6 +224,15 @@ class ProducerStateManager:
         keep = bisect_left(self.aborted, below, key=_marker_offset)
         if keep:
             del self.aborted[:keep]
+
+    def remove_expired(self, now_ms: int, expiration_ms: int) -> int:
+        """Forget producers with no open transaction whose last batch is `expiration_ms` old
+        (Kafka's isProducerExpired); returns how many."""
+        expired = [pid for pid, e in self.producers.items()
+                   if e.current_txn_first_offset < 0 and now_ms - e.last_timestamp >= expiration_ms]
+        for pid in expired:
+            del self.producers[pid]
+        return len(expired)
 
     def last_entry(self, producer_id: int) -> ProducerEntry | None:
         return self.producers.get(producer_id)

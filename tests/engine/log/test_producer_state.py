@@ -128,3 +128,48 @@ def test_follower_takes_the_state_from_the_leaders_batches(tmp_path):
     assert produce(follower, 2, 1, 0, 2).duplicate
     leader.close()
     follower.close()
+
+
+DAY_MS = 86_400_000
+
+
+def test_idle_producers_are_forgotten_and_their_next_batch_is_accepted(plog):
+    plog.append_as_leader(batch(1, pid=1, epoch=0, seq=0, ts=NOW - 2 * DAY_MS), 0, NOW)
+    plog.append_as_leader(batch(1, pid=2, epoch=0, seq=0, ts=NOW - 1000), 0, NOW)
+    assert plog.remove_expired_producers(NOW, DAY_MS) == 1
+    assert plog.producer_state.last_entry(1) is None and plog.producer_state.last_entry(2) is not None
+    # forgotten: its next batch is an unknown producer's, accepted at any sequence (no duplicate check)
+    assert not plog.append_as_leader(batch(1, pid=1, epoch=0, seq=1, ts=NOW), 0, NOW).duplicate
+    assert plog.producer_state.last_entry(1).last_seq == 1
+
+
+def test_an_open_transaction_keeps_its_producer_however_idle(plog):
+    from partita.engine.log.records import build_batch
+
+    old = NOW - 2 * DAY_MS
+    plog.append_as_leader(build_batch([(old, b"k", b"v")], producer_id=3, producer_epoch=0, base_sequence=0,
+                                      transactional=True), 0, NOW)
+    assert plog.remove_expired_producers(NOW, DAY_MS) == 0
+    plog.append_marker(False, 3, 0, 0, 0, NOW)  # the abort's marker is the producer's latest write
+    assert plog.remove_expired_producers(NOW, DAY_MS) == 0
+    assert plog.remove_expired_producers(NOW + DAY_MS, DAY_MS) == 1
+
+
+def test_the_last_timestamp_is_the_latest_batchs_not_the_largest(plog):
+    """As Kafka's ProducerStateEntry: what DescribeProducers shows and expiry counts from."""
+    produce = plog.append_as_leader
+    produce(batch(1, pid=1, epoch=0, seq=0, ts=NOW), 0, NOW)
+    produce(batch(1, pid=1, epoch=0, seq=1, ts=NOW - 5000), 0, NOW)
+    assert plog.producer_state.last_entry(1).last_timestamp == NOW - 5000
+
+
+def test_a_snapshot_after_expiry_leaves_the_producer_out(tmp_path):
+    log = open_log(tmp_path / "t-0")
+    log.append_as_leader(batch(1, pid=1, epoch=0, seq=0, ts=NOW - 2 * DAY_MS), 0, NOW)
+    log.remove_expired_producers(NOW, DAY_MS)
+    log.close()  # writes the snapshot at the log end: a clean reopen replays nothing
+    reopened = open_log(tmp_path / "t-0")
+    try:
+        assert reopened.producer_state.last_entry(1) is None
+    finally:
+        reopened.close()
