@@ -6,11 +6,13 @@ validates headers and CRCs and patches offsets in place. acks=0 gets no response
 answers after the leader's append; acks=-1 (all) first checks min.insync.replicas, then
 waits until the high watermark passes the batch. If the ISR shrinks below the minimum
 while waiting, the answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND (the data is in the log).
-Transactional batches open their producer's transaction in the partition (producer_state.py);
-as in Kafka before 3.6 (transaction.partition.verification.enable=false) the leader does not
-ask the coordinator whether the partition was added to the transaction. Records the log
-refuses one by one (a keyless record
-on a compacted topic) come back as INVALID_RECORD with Kafka's record_errors and message.
+Transactional batches open their producer's transaction in the partition (producer_state.py).
+With transaction.partition.verification.enable (Kafka's default since 3.6; dynamic), a batch
+that would open it is first verified with the transaction's coordinator
+(transactions/verification.py) and appended only if the partition is in the transaction and
+nothing ended it meanwhile; else INVALID_TXN_STATE. The request's other partitions wait for
+the answer with it, as in Kafka. Records the log refuses one by one (a keyless record on a
+compacted topic) come back as INVALID_RECORD with Kafka's record_errors and message.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from partita.engine.api import produce_response
 from partita.engine.api.common import await_replication
 from partita.engine.api.registry import RawRequest, api
 from partita.engine.broker.partition import now_ms
+from partita.engine.log.batch import HEADER_SIZE, read_header
 from partita.engine.log.errors import LogError
+from partita.engine.log.producer_state import UNVERIFIED
 from partita.engine.protocol.errors import ErrorCode
 from partita.engine.protocol.framing import MalformedRequest
 
@@ -38,6 +42,10 @@ async def handle_produce(request, ctx):
     waits = []
     broker = ctx.broker
     timeout_s = max(request.timeout.total_seconds(), 0.001)
+    verifier = getattr(broker, "txn_verifier", None)
+    verifying = (request.transactional_id is not None and verifier is not None and acks in (0, 1, -1)
+                 and broker.setting("transaction.partition.verification.enable", "true").lower() == "true")
+    verified = await _verify(request, broker, verifier) if verifying else {}
     for topic_data in request.topic_data:
         name = topic_data.name
         for pd in topic_data.partition_data:
@@ -65,8 +73,16 @@ async def handle_produce(request, ctx):
                     result["error_message"] = (f"the ISR {list(partition.state.isr)} is smaller than "
                                                f"min.insync.replicas={min_isr}")
                     continue
+            guard = None
+            if verifying:
+                guard = verified.get(key, UNVERIFIED)
+                if isinstance(guard, ErrorCode):
+                    result["error_code"] = guard
+                    result["error_message"] = _VERIFICATION_MESSAGES.get(guard)
+                    continue
             try:
-                appended = partition.log.append_as_leader(pd.records, partition.leader_epoch, now_ms())
+                appended = partition.log.append_as_leader(pd.records, partition.leader_epoch, now_ms(),
+                                                          verification_guard=guard)
             except LogError as exc:
                 result["error_code"] = ErrorCode(exc.code)
                 result["error_message"] = exc.message
@@ -84,6 +100,38 @@ async def handle_produce(request, ctx):
     if waits:
         await asyncio.gather(*(_await_replication(r, p, o, m, timeout_s) for r, p, o, m in waits))
     return _response(ctx.api_version, results)
+
+
+_VERIFICATION_MESSAGES = {  # Kafka's
+    ErrorCode.invalid_txn_state: "Partition was not added to the transaction",
+    ErrorCode.not_enough_replicas: "Unable to verify the partition has been added to the transaction",
+}
+
+
+async def _verify(request, broker, verifier) -> dict[tuple[str, int], object]:
+    """For each partition whose transactional batch would open its producer's transaction: the
+    guard to append it with, or the error to answer (see transactions/verification.py)."""
+    needed: dict[tuple[int, int], dict[tuple[str, int], object]] = {}  # (producer id, epoch) -> guards
+    for topic_data in request.topic_data:
+        for pd in topic_data.partition_data:
+            partition = broker.replicas.get(topic_data.name, pd.index)
+            if partition is None or not partition.is_leader or not pd.records or len(pd.records) < HEADER_SIZE:
+                continue  # answered in the main loop
+            h = read_header(pd.records, 0)
+            if not h.is_transactional or h.is_control or h.producer_id < 0:
+                continue
+            try:
+                guard = partition.log.start_verification(h.producer_id, h.producer_epoch, now_ms())
+            except LogError:
+                continue  # the append will say what is wrong
+            if guard is not None:
+                needed.setdefault((h.producer_id, h.producer_epoch), {})[(topic_data.name, pd.index)] = guard
+    out: dict[tuple[str, int], object] = {}
+    for (producer_id, epoch), guards in needed.items():
+        errors = await verifier.verify(request.transactional_id, producer_id, epoch, list(guards))
+        for key, guard in guards.items():
+            out[key] = guard if errors[key] == ErrorCode.none else errors[key]
+    return out
 
 
 async def _await_replication(result, partition, offset, min_isr, timeout_s) -> None:

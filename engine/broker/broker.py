@@ -43,6 +43,7 @@ class Broker:
         self.fetchers = FetcherManager(self)
         self.groups = None  # the group coordinator attaches itself here (engine/groups)
         self.transactions = None  # and the transaction coordinator (engine/transactions)
+        self.txn_verifier = None  # asks coordinators before a batch opens a transaction (KIP-890)
         self.producer_ids = ProducerIdBlock(self)
         self.cleaner = LogCleanerTask(self)
         self.controller: RpcClient | None = None
@@ -129,9 +130,11 @@ class Broker:
     def _attach_coordinators(self) -> None:
         from partita.engine.groups.coordinator import GroupCoordinator
         from partita.engine.transactions.coordinator import TransactionCoordinator
+        from partita.engine.transactions.verification import PartitionVerifier
 
         self.groups = GroupCoordinator(self)
         self.transactions = TransactionCoordinator(self)
+        self.txn_verifier = PartitionVerifier(self)
 
     def _on_push(self, message: dict) -> None:
         kind = message.get("push")
@@ -235,6 +238,8 @@ class Broker:
             await self.groups.close()
         if self.transactions is not None:
             await self.transactions.close()
+        if self.txn_verifier is not None:
+            self.txn_verifier.close()
         self.replicas.close()
         self.logs.close()
         if self.controller:

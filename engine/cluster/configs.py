@@ -124,6 +124,7 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         _d("transaction.state.log.min.isr", "2", "int"),
         _d("transaction.state.log.segment.bytes", "104857600", "int"),
         _d("producer.id.expiration.ms", "86400000", "int"),
+        _d("transaction.partition.verification.enable", "true", "bool"),
         _d("transaction.max.timeout.ms", "900000", "int"),
         _d("transaction.abort.timed.out.transaction.cleanup.interval.ms", "10000", "int"),
         _d("transactional.id.expiration.ms", "604800000", "int"),
@@ -171,6 +172,7 @@ DYNAMIC_BROKER_CONFIGS = frozenset(
         "log.message.timestamp.type",
         "log.index.interval.bytes",
         "producer.id.expiration.ms",  # Kafka's DynamicProducerStateManagerConfig
+        "transaction.partition.verification.enable",
         # Kafka's LogCleaner.RECONFIGURABLE_CONFIGS (those the engine uses) and the cleaner's
         # topic-config defaults (DynamicLogConfig).
         "log.cleaner.backoff.ms",

@@ -366,15 +366,17 @@ class PartitionLog:
     # appending
     # ===================================================================================
 
-    def append_as_leader(self, records: bytes, leader_epoch: int, now_ms: int, *, from_client: bool = True
-                         ) -> AppendResult:
+    def append_as_leader(self, records: bytes, leader_epoch: int, now_ms: int, *, from_client: bool = True,
+                         verification_guard: object | None = None) -> AppendResult:
         """Validate, assign offsets to and append the batches of a produce request.
 
         All or nothing: a validation error, a producer check or a failed write leaves the
         log unchanged. A retried idempotent batch is not appended again: the result has
         `duplicate=True` and the original offsets. `from_client=False` is a coordinator's
         own write (Kafka's AppendOrigin.COORDINATOR): a transactional offset commit carries
-        its producer's id and epoch but no sequence.
+        its producer's id and epoch but no sequence. `verification_guard` is None when partition
+        verification is off; else a transactional batch may only open its producer's transaction
+        with the guard `start_verification` gave (see producer_state.py).
         """
         self._check_open()
         headers = validate_batches(records, from_client=from_client)
@@ -409,7 +411,7 @@ class PartitionLog:
                 f"leader epoch {leader_epoch} is older than the log's {latest_epoch}"
             )
 
-        staging = self._producers.begin()
+        staging = self._producers.begin(verification_guard)
         for h in headers:
             dup = staging.find_duplicate(h)
             if dup is not None:
@@ -538,6 +540,11 @@ class PartitionLog:
         return self.append_as_leader(marker, leader_epoch, now_ms, from_client=False)
 
     # -- transactions -----------------------------------------------------------------------
+
+    def start_verification(self, producer_id: int, epoch: int, now_ms: int) -> object | None:
+        """The guard a transactional batch needs to open its producer's transaction here, or None."""
+        self._check_open()
+        return self._producers.start_verification(producer_id, epoch, now_ms)
 
     @property
     def first_unstable_offset(self) -> int | None:

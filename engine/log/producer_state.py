@@ -24,6 +24,15 @@ an older producer epoch is INVALID_PRODUCER_EPOCH, an older coordinator epoch
 TRANSACTION_COORDINATOR_FENCED. A producer with an open transaction may not write a
 non-transactional batch (INVALID_TXN_STATE).
 
+Partition verification (KIP-890 part 1, Kafka's `transaction.partition.verification.enable`):
+before a client's transactional batch may open its producer's transaction here, the leader
+asks the coordinator whether the partition is in that transaction. `start_verification`
+hands out the producer's guard for that wait; a marker for the producer, or the batch that
+opens the transaction, retires it. An append made with verification on must hold the
+producer's current guard to open a transaction (else INVALID_TXN_STATE): a produce request
+that lingered past its transaction's abort cannot open a transaction no coordinator knows,
+which would hold back the last stable offset for good.
+
 Producers idle for `producer.id.expiration.ms` (no open transaction here, last batch's
 timestamp that old) are forgotten by `remove_expired`, as Kafka's periodic check does, so
 the state does not grow with every short-lived producer a partition ever saw; a forgotten
@@ -54,11 +63,12 @@ from .errors import (
     TransactionCoordinatorFencedError,
 )
 
-__all__ = ["ProducerStateManager", "ProducerEntry", "BatchMetadata", "AbortedTxn", "SNAPSHOT_SUFFIX"]
+__all__ = ["ProducerStateManager", "ProducerEntry", "BatchMetadata", "AbortedTxn", "SNAPSHOT_SUFFIX", "UNVERIFIED"]
 
 SNAPSHOT_SUFFIX = ".snapshot"
 NUM_BATCHES_TO_RETAIN = 5  # Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN
 NO_EPOCH = -1
+UNVERIFIED = object()  # the guard of an append that verification is on for but nothing was verified
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +171,26 @@ class ProducerStateManager:
         self.producers: dict[int, ProducerEntry] = {}
         self.ongoing: dict[int, int] = {}  # producer id -> first offset of its open transaction
         self.aborted: list[AbortedTxn] = []  # by marker offset
+        # producer id -> (guard, when it was handed out, ms) of a verification in progress
+        self.verifications: dict[int, tuple[object, int]] = {}
 
     # -- leader appends -------------------------------------------------------------------
 
-    def begin(self) -> Staging:
-        return Staging(self)
+    def begin(self, guard: object | None = None) -> Staging:
+        """Checks for one append; `guard` is None when partition verification is off, else
+        what `start_verification` gave the request (or UNVERIFIED)."""
+        return Staging(self, guard)
+
+    def start_verification(self, producer_id: int, epoch: int, now_ms: int) -> object | None:
+        """The guard a transactional batch of this producer needs to open its transaction here,
+        or None when its transaction here is open already (nothing to verify)."""
+        entry = self.producers.get(producer_id)
+        if entry is not None and entry.current_txn_first_offset >= 0 and entry.epoch == epoch:
+            return None
+        found = self.verifications.get(producer_id)
+        if found is None:
+            found = self.verifications[producer_id] = (object(), now_ms)
+        return found[0]
 
     # -- replication and recovery ---------------------------------------------------------
 
@@ -199,6 +224,7 @@ class ProducerStateManager:
 
     def _record_end(self, entry: ProducerEntry, aborted: AbortedTxn | None) -> None:
         self.ongoing.pop(entry.producer_id, None)
+        self.verifications.pop(entry.producer_id, None)
         if aborted is not None and (not self.aborted or self.aborted[-1].last_offset < aborted.last_offset):
             self.aborted.append(aborted)
 
@@ -206,6 +232,7 @@ class ProducerStateManager:
         self.producers.clear()
         self.ongoing.clear()
         self.aborted.clear()
+        self.verifications.clear()
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -232,6 +259,8 @@ class ProducerStateManager:
                    if e.current_txn_first_offset < 0 and now_ms - e.last_timestamp >= expiration_ms]
         for pid in expired:
             del self.producers[pid]
+        for pid in [pid for pid, (_, since) in self.verifications.items() if now_ms - since >= expiration_ms]:
+            del self.verifications[pid]  # a verification whose batch never came
         return len(expired)
 
     def last_entry(self, producer_id: int) -> ProducerEntry | None:
@@ -305,12 +334,14 @@ class ProducerStateManager:
 class Staging:
     """Producer checks for one leader append (see ProducerStateManager)."""
 
-    __slots__ = ("manager", "updated", "aborted")
+    __slots__ = ("manager", "updated", "aborted", "guard", "ended")
 
-    def __init__(self, manager: ProducerStateManager):
+    def __init__(self, manager: ProducerStateManager, guard: object | None = None):
         self.manager = manager
         self.updated: dict[int, ProducerEntry] = {}
         self.aborted: list[AbortedTxn | None] = []
+        self.guard = guard
+        self.ended: set[int] = set()  # producers whose marker this append writes
 
     def _entry(self, producer_id: int) -> ProducerEntry:
         entry = self.updated.get(producer_id)
@@ -355,6 +386,10 @@ class Staging:
                 )
         if h.is_transactional:
             if entry.current_txn_first_offset < 0:
+                if self.guard is not None and self._verified_guard(h.producer_id) is not self.guard:
+                    raise InvalidTxnStateError(
+                        f"producer {h.producer_id}'s batch would open a transaction the coordinator has not "
+                        f"confirmed includes this partition: Record was not part of an ongoing transaction")
                 entry.current_txn_first_offset = first_offset
         elif entry.current_txn_first_offset >= 0 and epoch == entry.epoch:
             raise InvalidTxnStateError(
@@ -376,6 +411,11 @@ class Staging:
                 f"which wrote the last marker for producer {producer_id}"
             )
         self.aborted.append(entry.end_txn(epoch, coordinator_epoch, marker_offset, timestamp, aborted))
+        self.ended.add(producer_id)
+
+    def _verified_guard(self, producer_id: int) -> object | None:
+        found = self.manager.verifications.get(producer_id)
+        return None if found is None else found[0]
 
     def commit(self) -> None:
         manager = self.manager
@@ -383,8 +423,11 @@ class Staging:
         for pid, entry in self.updated.items():
             if entry.current_txn_first_offset >= 0:
                 manager.ongoing[pid] = entry.current_txn_first_offset
+                manager.verifications.pop(pid, None)  # open now: its later batches need no guard
             else:
                 manager.ongoing.pop(pid, None)
+        for pid in self.ended:
+            manager.verifications.pop(pid, None)  # a request verified before this marker may not open one
         for aborted in self.aborted:
             if aborted is not None:
                 manager.aborted.append(aborted)

@@ -22,7 +22,7 @@ from kio.schema.write_txn_markers.v1.request import (
     WriteTxnMarkersRequest,
 )
 
-from partita.engine.broker.kafka_client import KafkaConnection
+from partita.engine.broker.broker_connections import BrokerConnections
 from partita.engine.protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ _DONE = frozenset({ErrorCode.none, ErrorCode.unknown_topic_or_partition, ErrorCo
 class MarkerSender:
     def __init__(self, broker):
         self.broker = broker
-        self._connections: dict[int, tuple[KafkaConnection, asyncio.Lock]] = {}
+        self._connections = BrokerConnections(broker, f"txn-coordinator-{broker.node_id}")
 
     async def send(self, producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int,
                    partitions: set[tuple[str, int]], still_coordinator: Callable[[], bool]) -> bool:
@@ -76,19 +76,12 @@ class MarkerSender:
             topics=tuple(WritableTxnMarkerTopic(name=t, partition_indexes=tuple(ps)) for t, ps in by_topic.items()),
         ),))
         try:
-            conn, lock = await self._connection(node)
-            async with lock:
-                response = await conn.request(API_KEY, VERSION, request)
-        except asyncio.CancelledError:
-            self._drop(node)  # a request may be half sent: the connection cannot be reused
-            raise
+            response = await self._connections.request(node, API_KEY, VERSION, request)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ConnectionError, KeyError) as exc:
             log.debug("markers to broker %d failed: %r", node, exc)
-            self._drop(node)
             return set()
         except Exception:
             log.exception("markers to broker %d failed", node)
-            self._drop(node)
             return set()
         done = set()
         for marker in response.markers:
@@ -101,21 +94,5 @@ class MarkerSender:
                         done.add((topic.name, p.partition_index))
         return done
 
-    async def _connection(self, node: int) -> tuple[KafkaConnection, asyncio.Lock]:
-        found = self._connections.get(node)
-        if found is None:
-            broker = self.broker.metadata.brokers[node]
-            conn = await KafkaConnection.open(broker.host, broker.port, f"txn-coordinator-{self.broker.node_id}")
-            found = self._connections.setdefault(node, (conn, asyncio.Lock()))
-            if found[0] is not conn:
-                conn.close()
-        return found
-
-    def _drop(self, node: int) -> None:
-        found = self._connections.pop(node, None)
-        if found is not None:
-            found[0].close()
-
     def close(self) -> None:
-        for node in list(self._connections):
-            self._drop(node)
+        self._connections.close()

@@ -178,3 +178,41 @@ def test_the_cleaner_never_cleans_past_an_open_transaction(tmp_path):
         assert job is None or job.upper_bound <= 0
     finally:
         log.close()
+
+
+# -- partition verification (KIP-890 part 1) ---------------------------------------------------
+
+
+def verified_write(log: PartitionLog, data: bytes, guard) -> int:
+    return log.append_as_leader(data, 0, NOW, verification_guard=guard).base_offset
+
+
+def test_with_verification_on_a_batch_opens_its_transaction_only_with_the_guard(plog):
+    from partita.engine.log.producer_state import UNVERIFIED
+
+    with pytest.raises(InvalidTxnStateError):
+        verified_write(plog, txn_batch(1, 0), UNVERIFIED)  # nothing verified
+    guard = plog.start_verification(PID, EPOCH, NOW)
+    assert guard is not None and plog.start_verification(PID, EPOCH, NOW) is guard  # one per producer
+    assert verified_write(plog, txn_batch(1, 0), guard) == 0
+    # open now: the producer's next batches need nothing verified, and there is nothing to verify
+    assert plog.start_verification(PID, EPOCH, NOW) is None
+    assert verified_write(plog, txn_batch(1, 1), UNVERIFIED) == 1
+    assert plog.first_unstable_offset == 0
+
+
+def test_a_marker_retires_a_guard_handed_out_before_it(plog):
+    """The race KIP-890 closes: a produce request verified, then its transaction aborted before it
+    was appended, must not open a transaction no coordinator knows."""
+    write(plog, txn_batch(1, 0))
+    end(plog, commit=False)
+    guard = plog.start_verification(PID, EPOCH, NOW)
+    end(plog, commit=False)  # say the coordinator aborted again (a timeout) meanwhile
+    with pytest.raises(InvalidTxnStateError):
+        verified_write(plog, txn_batch(1, 1), guard)
+    assert plog.first_unstable_offset is None
+
+
+def test_without_verification_a_batch_opens_its_transaction_as_before(plog):
+    assert write(plog, txn_batch(1, 0)) == 0
+    assert plog.first_unstable_offset == 0
