@@ -11,7 +11,7 @@ to every partition.
 Version 4 (KIP-890 part 1, what brokers send): several transactions in one request, each
 either added as above or, with `verify_only`, only checked: is each partition in the
 producer's open transaction? A partition leader asks that before a transactional batch may
-open the transaction in its partition (api/txn_verification.py). A partition that is not in
+open the transaction in its partition (transactions/verification.py). A partition that is not in
 it is INVALID_TXN_STATE (Kafka's coordinator says TRANSACTION_ABORTABLE, which v4 answers
 with the older code). Not implemented: v5 and transaction version 2.
 """

@@ -21,13 +21,13 @@ class BrokerConnections:
     async def request(self, node: int, api_key: int, version: int, entity, timeout: float = 30.0):
         """Send `entity` to broker `node` and return its decoded answer; raises what the exchange raised
         (KeyError when the metadata no longer knows the broker)."""
-        try:
-            conn, lock = await self._connection(node)
-            async with lock:
+        conn, lock = await self._connection(node)
+        async with lock:
+            try:
                 return await conn.request(api_key, version, entity, timeout)
-        except BaseException:
-            self._drop(node)  # half sent or half read: the connection cannot be reused
-            raise
+            except BaseException:
+                self._drop(node, conn)  # half sent or half read: the connection cannot be reused
+                raise
 
     async def _connection(self, node: int) -> tuple[KafkaConnection, asyncio.Lock]:
         found = self._connections.get(node)
@@ -39,9 +39,11 @@ class BrokerConnections:
                 conn.close()
         return found
 
-    def _drop(self, node: int) -> None:
-        found = self._connections.pop(node, None)
-        if found is not None:
+    def _drop(self, node: int, conn: KafkaConnection | None = None) -> None:
+        """Close the connection to `node` (only if it is still `conn`, when given)."""
+        found = self._connections.get(node)
+        if found is not None and (conn is None or found[0] is conn):
+            del self._connections[node]
             found[0].close()
 
     def close(self) -> None:

@@ -278,16 +278,14 @@ class TransactionCoordinator:
                           partitions: set[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]:
         """Whether each partition is in the producer's open transaction (a leader asks before a
         batch may open the transaction there; Kafka's handleVerifyPartitionsInTransaction)."""
-        error = self.check(txn_id)
-        meta = self.txns.get(txn_id) if error == E.none else None
-        if error != E.none:
-            pass
-        elif meta is None or meta.producer_id != producer_id:
-            error = E.invalid_producer_id_mapping
-        elif producer_epoch != meta.epoch:
-            error = E.producer_fenced
-        elif meta.state in PREPARING:
-            error = E.concurrent_transactions
+        error, meta = self.check(txn_id), self.txns.get(txn_id)
+        if error == E.none:
+            if meta is None or meta.producer_id != producer_id:
+                error = E.invalid_producer_id_mapping
+            elif producer_epoch != meta.epoch:
+                error = E.producer_fenced
+            elif meta.state in PREPARING:
+                error = E.concurrent_transactions
         if error != E.none:
             return dict.fromkeys(partitions, error)
         ongoing = meta.partitions if meta.state == TxnState.ONGOING else set()
