@@ -4,7 +4,8 @@ Topic resources (type 2) list every topic config with its effective value and wh
 came from (topic override, broker setting, Kafka default); broker resources (type 4)
 list the broker settings, read-only where they cannot change at runtime, with the broker's
 own id, rack and log dirs; the replication throttles (dynamic-only in Kafka) only while
-they are set. configuration_keys narrows the list; synonyms (v1+) show the fallback chain;
+they are set; settings of names the broker does not know (set at runtime, as Kafka allows
+for plugins) read-only and sensitive, without their values. configuration_keys narrows the list; synonyms (v1+) show the fallback chain;
 documentation is not provided.
 Broker loggers (type 8, resource name = this broker's id) list the process's loggers at
 their levels (engine/broker/broker_loggers.py).
@@ -31,6 +32,7 @@ TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 # ConfigSource values
 DYNAMIC_TOPIC, DYNAMIC_BROKER, DYNAMIC_DEFAULT_BROKER, STATIC_BROKER, DEFAULT, DYNAMIC_BROKER_LOGGER = 1, 2, 3, 4, 5, 6
 _TYPES = {"bool": 1, "string": 2, "int": 3, "long": 5, "double": 6, "list": 7, "class": 8, "password": 9}
+_SENSITIVE_KINDS = frozenset({"password", "unknown"})  # Kafka hides a value it cannot tell is harmless
 
 
 @api(32, 1, 4)
@@ -60,7 +62,8 @@ async def handle_describe_configs(request, ctx):
         configs = tuple(
             codec.build(
                 m.DescribeConfigsResourceResult,
-                name=name, value=value, read_only=read_only, config_source=source, is_sensitive=False,
+                name=name, value=value, read_only=read_only, config_source=source,
+                is_sensitive=kind in _SENSITIVE_KINDS,
                 is_default=source == DEFAULT,
                 synonyms=tuple(codec.build(m.DescribeConfigsSynonym, name=n, value=v, source=s) for n, v, s in syns),
                 config_type=_TYPES.get(kind, 0), documentation=None,
@@ -142,6 +145,12 @@ def _broker_entries(ctx, resource_name, keys, synonyms):
         syns = [(name, value, source)] if synonyms else []
         read_only = name not in DYNAMIC_BROKER_CONFIGS  # Kafka's meaning: cannot be changed at runtime
         out.append((name, value, source, read_only, definition.kind, syns))
+    # names the broker does not know, set at runtime (a plugin's settings): listed as Kafka lists
+    # them, read-only and sensitive, so their values are not shown
+    for level, source in ((per_broker, DYNAMIC_BROKER), (dynamic_default, DYNAMIC_DEFAULT_BROKER)):
+        for name in level:
+            if name not in BROKER_CONFIGS and (keys is None or name in keys) and not any(e[0] == name for e in out):
+                out.append((name, None, source, True, "unknown", [(name, None, source)] if synonyms else []))
     if info is not None:
         for name, value in (("broker.id", str(node_id)), ("node.id", str(node_id)), ("broker.rack", info.rack),
                             ("log.dirs", ",".join(info.log_dirs))):

@@ -401,26 +401,37 @@ class Controller:
 
     @staticmethod
     def _apply_ops(current: dict, ops: list[dict], definitions: dict, dynamic: frozenset | None) -> dict:
+        """Apply IncrementalAlterConfigs ops to a resource's dynamic configs. `dynamic` is None for a
+        topic; for a broker, the settings that may change at runtime. As Kafka: a broker accepts names
+        it does not know (custom settings for plugins; DescribeConfigs hides their values), and a
+        broker's errors are INVALID_REQUEST where a topic's are INVALID_CONFIG."""
+        bad = E.invalid_config if dynamic is None else E.invalid_request
         for op in ops:
             name, value, kind = op["name"], op.get("value"), op.get("op", 0)
             definition = definitions.get(name)
-            if definition is None and dynamic is not None and name in PER_BROKER_STATIC_CONFIGS:
-                raise ControllerError(E.invalid_request, f"Cannot update these configs dynamically: {{{name}}}")
+            if dynamic is not None and (name in PER_BROKER_STATIC_CONFIGS or
+                                        (definition is not None and name not in dynamic)):
+                raise ControllerError(E.invalid_request, f"Cannot update these configs dynamically: Set({name})")
+            if definition is None and dynamic is None:
+                raise ControllerError(E.invalid_config, f"Unknown topic config name: {name}")
+            if definition is None and kind in (0, 1):
+                if kind == 0:
+                    current[name] = value
+                else:
+                    current.pop(name, None)
+                continue
             if definition is None:
-                raise ControllerError(E.invalid_config, f"Unknown config name: {name}")
-            if dynamic is not None and name not in dynamic:  # Kafka: a request error, not a bad value
-                raise ControllerError(E.invalid_request, f"Cannot update these configs dynamically: {{{name}}}")
+                raise ControllerError(E.invalid_request, f"Config value append is not allowed for config key: {name}")
             if kind == 0:
                 problem = config_value_problem(definition, value)
                 if problem:
-                    raise ControllerError(E.invalid_config, problem)
+                    raise ControllerError(bad, problem)
                 current[name] = value
             elif kind == 1:
                 current.pop(name, None)
             elif kind in (2, 3):
                 if definition.kind != "list":
-                    raise ControllerError(E.invalid_config,
-                                          f"Config {name} is not a list, so APPEND/SUBTRACT are not allowed")
+                    raise ControllerError(bad, f"Config {name} is not a list, so APPEND/SUBTRACT are not allowed")
                 items = [x for x in (current.get(name) or definition.default or "").split(",") if x]
                 for item in (value or "").split(","):
                     if kind == 2 and item not in items:

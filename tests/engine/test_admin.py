@@ -328,6 +328,51 @@ def test_operators_dynamic_broker_settings_are_accepted_and_static_ones_refused(
     assert refused.value.args[0].name() == "INVALID_REQUEST"
 
 
+def test_a_broker_keeps_settings_it_does_not_know_hidden_and_refuses_bad_values_as_requests(single_broker):
+    """As Kafka: a broker takes a setting whose name it does not know (a plugin's) and lists it
+    read-only and sensitive, without its value; a bad value for a broker setting is INVALID_REQUEST
+    (for a topic config, INVALID_CONFIG)."""
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
+
+    a = admin(single_broker)
+    broker_id = str(single_broker.broker_ids[0])
+    custom = "partita.tests.plugin.setting"
+
+    def alter(resource_type, name, op, entries):
+        resource = ConfigResource(resource_type, name, incremental_configs=[
+            ConfigEntry(k, v, incremental_operation=op) for k, v in entries.items()])
+        try:
+            a.incremental_alter_configs([resource])[resource].result(10)
+            return None
+        except KafkaException as exc:
+            return exc.args[0].name()
+
+    def listed():
+        broker = ConfigResource("BROKER", broker_id)
+        got = a.describe_configs([broker])[broker].result(10)
+        e = got.get(custom)
+        return None if e is None else (e.value, e.is_read_only, e.is_sensitive, e.source)
+
+    assert alter("BROKER", broker_id, AlterConfigOpType.SET, {custom: "42"}) is None
+    try:
+        deadline = time.monotonic() + 10
+        while listed() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert listed() == (None, True, True, 2)  # 2: DYNAMIC_BROKER_CONFIG
+    finally:
+        assert alter("BROKER", broker_id, AlterConfigOpType.DELETE, {custom: None}) is None
+    deadline = time.monotonic() + 10
+    while listed() is not None:
+        assert time.monotonic() < deadline, listed()
+        time.sleep(0.2)
+
+    assert alter("BROKER", broker_id, AlterConfigOpType.SET, {"log.retention.ms": "abc"}) == "INVALID_REQUEST"
+    assert alter("BROKER", broker_id, AlterConfigOpType.SET, {"log.cleaner.threads": "-5"}) == "INVALID_REQUEST"
+    topic = name("bad-value")
+    create_topic(single_broker, topic)
+    assert alter("TOPIC", topic, AlterConfigOpType.SET, {"retention.ms": "abc"}) == "INVALID_CONFIG"
+
+
 def _describe_loggers(cluster, node_id: int):
     from kio.schema.describe_configs.v4 import request as dc
     from kio.static.primitive import i8
