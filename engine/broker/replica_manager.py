@@ -30,6 +30,8 @@ class ReplicaManager:
         self.partitions: dict[tuple[str, int], Partition] = {}
         self._checkpointed_hw = self._read_hw_checkpoints()
         self._isr_task: asyncio.Task | None = None
+        self._isr_proposals: list[tuple[Partition, object, list[int]]] = []  # waiting for the next AlterPartitions
+        self._isr_sender: asyncio.Task | None = None
         self.preferred_log_dirs: dict[tuple[str, int], Path] = {}  # AlterReplicaLogDirs before assignment
         self.log_dir_moves = LogDirMoves(broker)
         # topic -> (effective configs, LogConfig) as last applied: images arrive on every ISR or
@@ -150,29 +152,41 @@ class ReplicaManager:
         self.propose_isr(partition, new_isr)
 
     def propose_isr(self, partition: Partition, new_isr: list[int]) -> None:
+        """Ask the controller for an ISR change. Changes proposed together (a follower's fetch
+        catching up on many partitions, one pass of the lag check) go in one AlterPartitions
+        call, as Kafka's AlterPartitionManager batches them: one metadata change, one image
+        push, rather than one per partition."""
         partition.isr_change_in_flight = True
-        state = partition.state
+        self._isr_proposals.append((partition, partition.state, list(new_isr)))
+        if self._isr_sender is None:
+            self._isr_sender = asyncio.get_running_loop().create_task(self._send_isr_proposals())
 
-        async def send():
-            try:
-                result = await self.broker.controller.call(
-                    "AlterPartition", node_id=self.node_id, topic=partition.topic, partition=partition.index,
-                    leader_epoch=state.leader_epoch, partition_epoch=state.partition_epoch, isr=new_isr,
-                )
-                if result["error_code"]:
+    async def _send_isr_proposals(self) -> None:
+        try:
+            while self._isr_proposals:
+                batch, self._isr_proposals = self._isr_proposals, []
+                await self._send_isr_batch(batch)
+        finally:
+            self._isr_sender = None
+
+    async def _send_isr_batch(self, batch: list) -> None:
+        changes = [{"topic": p.topic, "partition": p.index, "leader_epoch": state.leader_epoch,
+                    "partition_epoch": state.partition_epoch, "isr": isr} for p, state, isr in batch]
+        try:
+            results = (await self.broker.controller.call("AlterPartitions", node_id=self.node_id,
+                                                         partitions=changes))["results"]
+        except Exception as exc:
+            log.warning("AlterPartitions for %d partitions failed: %r", len(batch), exc)
+            results = [None] * len(batch)
+        for (partition, _, _), result in zip(batch, results, strict=True):
+            if result is None or result["error_code"]:
+                if result is not None:
                     log.info("AlterPartition for %s-%d refused (error %d); the next image decides",
                              partition.topic, partition.index, result["error_code"])
-                    partition.pending_isr = frozenset()
-                    partition.maybe_advance_hw()
-            except Exception as exc:
-                log.warning("AlterPartition for %s-%d failed: %s", partition.topic, partition.index, exc)
                 partition.pending_isr = frozenset()
                 partition.maybe_advance_hw()
-            finally:
-                # The new image (if any) has been pushed before the reply; allow the next proposal.
-                partition.isr_change_in_flight = False
-
-        asyncio.get_running_loop().create_task(send())
+            # The new image (if any) has been pushed before the reply; allow the next proposal.
+            partition.isr_change_in_flight = False
 
     # -- high watermark checkpoints -------------------------------------------------------
 

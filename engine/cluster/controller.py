@@ -447,24 +447,45 @@ class Controller:
 
     def alter_partition(self, node_id: int, topic_name: str, partition: int, leader_epoch: int,
                         partition_epoch: int, new_isr: list[int]) -> dict:
-        topic = self.image.topics.get(topic_name)
-        state = self.image.partition(topic_name, partition)
-        if topic is None or state is None:
-            return _result(E.unknown_topic_or_partition)
-        if state.leader != node_id or state.leader_epoch != leader_epoch:
-            return _result(E.fenced_leader_epoch, state=state.to_json())
-        if state.partition_epoch != partition_epoch:
-            return _result(E.invalid_update_version, state=state.to_json())
+        return self.alter_partitions(node_id, [{"topic": topic_name, "partition": partition,
+                                                "leader_epoch": leader_epoch, "partition_epoch": partition_epoch,
+                                                "isr": new_isr}])[0]
+
+    def alter_partitions(self, node_id: int, changes: list[dict]) -> list[dict]:
+        """A leader's ISR changes (Kafka's AlterPartition, which carries many partitions): each is
+        checked and answered on its own; all that pass make one metadata change, so a broker
+        catching up on thousands of partitions does not cost one image push per partition."""
+        topics = dict(self.image.topics)
         alive = self._alive()
-        isr = tuple(r for r in state.replicas if r in new_isr)
+        results = []
+        for change in changes:
+            result, changed = self._alter_isr(topics, alive, node_id, change)
+            if changed is not None:
+                topics[changed.name] = changed
+            results.append(result)
+        if any(topics[name] is not topic for name, topic in self.image.topics.items()):
+            self._commit(self._with_topics(topics))
+        return results
+
+    def _alter_isr(self, topics: dict[str, TopicState], alive: set[int], node_id: int, change: dict
+                   ) -> tuple[dict, TopicState | None]:
+        topic = topics.get(change["topic"])
+        index = change["partition"]
+        if topic is None or not 0 <= index < len(topic.partitions):
+            return _result(E.unknown_topic_or_partition), None
+        state = topic.partitions[index]
+        if state.leader != node_id or state.leader_epoch != change["leader_epoch"]:
+            return _result(E.fenced_leader_epoch, state=state.to_json()), None
+        if state.partition_epoch != change["partition_epoch"]:
+            return _result(E.invalid_update_version, state=state.to_json()), None
+        isr = tuple(r for r in state.replicas if r in change["isr"])
         if any(r not in alive for r in isr if r not in state.isr):
-            return _result(E.ineligible_replica, state=state.to_json())
+            return _result(E.ineligible_replica, state=state.to_json()), None
         if node_id not in isr:
-            return _result(E.invalid_request, "the leader must stay in the ISR", state=state.to_json())
+            return _result(E.invalid_request, "the leader must stay in the ISR", state=state.to_json()), None
         new_state = replace(state, isr=isr, partition_epoch=state.partition_epoch + 1)
         new_state = self._maybe_complete_reassignment(topic, new_state, alive)
-        self._commit(self._with_topics({**self.image.topics, topic_name: topic.with_partition(partition, new_state)}))
-        return _result(state=new_state.to_json())
+        return _result(state=new_state.to_json()), topic.with_partition(index, new_state)
 
     # -- reassignment ---------------------------------------------------------------------
 

@@ -349,3 +349,26 @@ def test_leaders_return_to_preferred_replicas_after_a_restart(make_engine):
     while {p: leader_of(cluster, topic, p) for p in range(6)} != preferred:
         assert time.monotonic() < deadline, "leaders did not go back to their preferred replicas"
         time.sleep(0.2)
+
+
+def test_a_returning_broker_rejoins_every_isr_in_a_few_metadata_changes(make_engine):
+    """The leaders' ISR expansions for a broker that comes back are batched (one AlterPartitions per
+    leader and pass, as Kafka's AlterPartitionManager sends them): a few metadata changes, each
+    pushed to every broker, rather than one per partition — which, with thousands of partitions,
+    kept the supervisor busy for minutes and got live brokers fenced."""
+    from tests.engine.test_describe_quorum import describe
+
+    cluster = make_engine(brokers=3, racks=["a", "b", "c"], log_dirs=1)
+    topic = name("rejoin")
+    create_topic(cluster, topic, partitions=60, replication_factor=3)
+    wait_in_sync(cluster, topic, 60, 3)
+    cluster.kill(2)
+    deadline = time.monotonic() + 30
+    while any(2 in p.isrs for p in admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions.values()):
+        assert time.monotonic() < deadline, "broker 2 stayed in the ISRs after its kill"
+        time.sleep(0.1)
+    before = describe(cluster)["high_watermark"]  # the metadata version
+    cluster.start(2)
+    wait_in_sync(cluster, topic, 60, 3)
+    changes = describe(cluster)["high_watermark"] - before
+    assert changes <= 20, f"{changes} metadata changes for 60 partitions rejoining"

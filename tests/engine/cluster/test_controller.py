@@ -121,6 +121,24 @@ def test_stale_alter_partition_is_fenced(controller):
     assert result["error_code"] != 0
 
 
+def test_a_leaders_isr_changes_are_answered_each_and_committed_as_one_change(controller):
+    controller.create_topics([{"name": "t", "num_partitions": 3, "replication_factor": 3,
+                               "assignments": {str(i): [1, 2, 3] for i in range(3)}}])
+    before = controller.image.version
+    pushed = []
+    controller.subscribe(pushed.append)
+    changes = [{"topic": "t", "partition": i, "leader_epoch": 0, "partition_epoch": 0, "isr": [1, 3]}
+               for i in range(3)]
+    changes[1]["partition_epoch"] = 7  # stale: refused on its own
+    changes.append({"topic": "gone", "partition": 0, "leader_epoch": 0, "partition_epoch": 0, "isr": [1]})
+    results = controller.alter_partitions(1, changes)
+    assert [r["error_code"] for r in results] == [0, 95, 0, 3]  # INVALID_UPDATE_VERSION, UNKNOWN_TOPIC
+    assert controller.image.version == before + 1 and len(pushed) == 1  # one image for the batch
+    assert [p.isr for p in controller.image.topics["t"].partitions] == [(1, 3), (1, 2, 3), (1, 3)]
+    assert controller.alter_partitions(1, changes[1:2])[0]["error_code"] == 95
+    assert controller.image.version == before + 1  # nothing changed: no new image
+
+
 def test_invalid_names_and_configs_are_refused(controller):
     results = controller.create_topics([
         {"name": "bad name", "num_partitions": 1, "replication_factor": 1},

@@ -58,14 +58,16 @@ def _only_1_beats(brokers, now):
 
 
 def test_a_held_up_supervisor_reads_the_queued_heartbeats_before_judging(tmp_path, monkeypatch):
-    # 4 s held up, with no heartbeat read: both look silent, yet neither is declared lost;
-    # their queued heartbeats are read before the next tick
-    lost = _run_liveness(tmp_path, monkeypatch, [(4.0, _nothing), (0.25, _both_beat), (0.25, _both_beat)])
+    # held up past the session timeout, with no heartbeat read: both look silent, yet neither is
+    # declared lost; their queued heartbeats are read before the next tick
+    held_up = sup.SESSION_TIMEOUT_S + 1
+    lost = _run_liveness(tmp_path, monkeypatch, [(held_up, _nothing), (0.25, _both_beat), (0.25, _both_beat)])
     assert lost == []
 
 
 def test_a_broker_whose_heartbeats_stop_is_lost_after_the_session_timeout(tmp_path, monkeypatch):
-    steps = [(0.25, _both_beat)] + [(0.25, _only_1_beats)] * 14  # broker 2 silent from t=100.25
+    silent_ticks = int(sup.SESSION_TIMEOUT_S / 0.25) + 2
+    steps = [(0.25, _both_beat)] + [(0.25, _only_1_beats)] * silent_ticks  # broker 2 silent from t=100.25
     lost = _run_liveness(tmp_path, monkeypatch, steps)
     assert [node for node, _ in lost][:1] == [2] and 1 not in [node for node, _ in lost]
     assert lost[0][1] - 100.25 > sup.SESSION_TIMEOUT_S
