@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""A broker's return on a cluster with many partitions: Partita's engine vs a real 3-broker Apache
+Kafka cluster, in one run.
+
+    python bench/restart_at_scale.py [--targets engine,kafka] [--topics 150] [--json PATH]
+
+Each target gets 3 brokers in racks a/b/c and --topics topics of 6 partitions, replication factor 3,
+created 50 at a time. Then broker 2 is SIGKILLed; once no ISR names it any more, it is started
+again. Figures:
+  create_s    creating the topics until every partition has its 3 in-sync replicas
+  fenced_s    from the kill until no ISR names broker 2 (Kafka waits for its 9 s session timeout;
+              the engine's supervisor sees the process end)
+  rejoin_s    from the start command until every ISR is full again (Kafka's includes a JVM start)
+  metadata    metadata changes (the KRaft/engine metadata version, DescribeQuorum's high watermark)
+              from the restart to full ISRs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from kafka.admin import KafkaAdminClient  # noqa: E402
+
+RACKS = ["a", "b", "c"]
+VICTIM = 2
+
+
+def start(target: str, workdir: Path):
+    if target == "engine":
+        from tests.support.engine_cluster import EngineCluster
+
+        return EngineCluster(workdir, brokers=3, racks=RACKS, log_dirs=1)
+    from tests.support.apache_kafka import KafkaCluster
+
+    cluster = KafkaCluster(brokers=3, racks=tuple(RACKS), log_dirs=1, workdir=workdir)
+    cluster.__enter__()
+    return cluster
+
+
+def isr_counts(admin: AdminClient, prefix: str) -> tuple[int, int]:
+    """(partitions whose ISR is not full, partitions whose ISR names the victim) of the bench's topics."""
+    md = admin.list_topics(timeout=30)
+    parts = [p for name, t in md.topics.items() if name.startswith(prefix) for p in t.partitions.values()]
+    return sum(len(p.isrs) < 3 for p in parts), sum(VICTIM in p.isrs for p in parts)
+
+
+def wait(condition, what: str, timeout: float = 600.0) -> float:
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(what)
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def metadata_version(bootstrap: str) -> int:
+    client = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+    try:
+        return client.describe_metadata_quorum()["topics"][0]["partitions"][0]["high_watermark"]
+    finally:
+        client.close()
+
+
+def bench(target: str, topics: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"bench-{target}-") as tmp:
+        cluster = start(target, Path(tmp))
+        try:
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+            prefix = "scale-"
+            started = time.monotonic()
+            names = [f"{prefix}{i:05d}" for i in range(topics)]
+            for i in range(0, topics, 50):
+                for future in admin.create_topics([NewTopic(n, 6, 3) for n in names[i:i + 50]]).values():
+                    future.result(120)
+            wait(lambda: len([n for n in admin.list_topics(timeout=30).topics if n.startswith(prefix)]) == topics
+                 and isr_counts(admin, prefix)[0] == 0, "topics in sync")
+            create_s = time.monotonic() - started
+            killed = time.monotonic()
+            cluster.kill(VICTIM)
+            fenced_s = wait(lambda: isr_counts(admin, prefix)[1] == 0, "victim out of every ISR")
+            fenced_s = time.monotonic() - killed
+            before = metadata_version(cluster.bootstrap)
+            restarted = time.monotonic()
+            cluster.start(VICTIM)
+            wait(lambda: isr_counts(admin, prefix)[0] == 0, "every ISR full again")
+            rejoin_s = time.monotonic() - restarted
+            changes = metadata_version(cluster.bootstrap) - before
+        finally:
+            cluster.close()
+    return {"partitions": topics * 6, "create_s": round(create_s, 2), "fenced_s": round(fenced_s, 2),
+            "rejoin_s": round(rejoin_s, 2), "metadata": changes}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--targets", default="engine,kafka")
+    parser.add_argument("--topics", type=int, default=150)
+    parser.add_argument("--json")
+    args = parser.parse_args(argv)
+    results = {t: bench(t, args.topics) for t in args.targets.split(",")}
+    print(f"{'target':<8} {'partitions':>10} {'create (s)':>11} {'fenced (s)':>11} {'rejoin (s)':>11} {'metadata':>9}")
+    for t, r in results.items():
+        print(f"{t:<8} {r['partitions']:>10} {r['create_s']:>11.2f} {r['fenced_s']:>11.2f} {r['rejoin_s']:>11.2f}"
+              f" {r['metadata']:>9}")
+    if "engine" in results and "kafka" in results:
+        e, k = results["engine"], results["kafka"]
+        print(f"engine/kafka: create {e['create_s'] / k['create_s']:.2f}x, fenced {e['fenced_s'] / k['fenced_s']:.2f}x,"
+              f" rejoin {e['rejoin_s'] / k['rejoin_s']:.2f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
