@@ -66,6 +66,7 @@ class LeaderFetcher:
         # key -> leader epoch this follower last truncated for (None: must truncate first)
         self.partitions: dict[tuple[str, int], int | None] = {}
         self.wake = asyncio.Event()
+        self.stopped = False
         self.task = asyncio.get_running_loop().create_task(self._run())
         self.conn: KafkaConnection | None = None
         self._throttle_window_start = time.monotonic()
@@ -83,6 +84,12 @@ class LeaderFetcher:
         self.wake.set()
 
     def stop(self) -> None:
+        # The flag as well as the cancel: Python 3.11's wait_for can swallow a cancellation that
+        # races a reply (a stopped fetcher then went on to wait forever, and was later collected
+        # with "Task was destroyed but it is pending"); the loop ends at its next turn either way.
+        self.stopped = True
+        self.partitions.clear()
+        self.wake.set()
         self.task.cancel()
         if self.conn:
             self.conn.close()
@@ -95,7 +102,7 @@ class LeaderFetcher:
 
     async def _run(self) -> None:
         backoff = 0.05
-        while True:
+        while not self.stopped:
             try:
                 if not self.partitions:
                     self.wake.clear()
