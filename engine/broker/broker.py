@@ -142,6 +142,16 @@ class Broker:
             image = MetadataImage.from_json(message["image"])
             if image.version > self.metadata.version:
                 self._install(image)
+        elif kind == "metadata_delta":
+            delta = message["delta"]
+            if delta["version"] <= self.metadata.version:
+                return  # had it already (a registration's answer carries the image too)
+            if delta["base"] == self.metadata.version:
+                self._install(self.metadata.with_delta(delta))
+            else:
+                log.warning("metadata change %d builds on %d, this broker has %d; asking for the whole image",
+                            delta["version"], delta["base"], self.metadata.version)
+                asyncio.get_running_loop().create_task(self._resync())
         elif kind == "fault":  # failure rehearsal: partita-engine fault / launcher.inject_fault
             if message.get("clear"):
                 self.hooks.clear()
@@ -167,6 +177,16 @@ class Broker:
             self.transactions.on_metadata(image)
         self._image_changed.set()
         self._image_changed = asyncio.Event()
+
+    async def _resync(self) -> None:
+        try:
+            result = await self.controller.call("MetadataImage")
+        except Exception as exc:
+            log.warning("could not fetch the metadata image: %r", exc)
+            return
+        image = MetadataImage.from_json(result["image"])
+        if image.version > self.metadata.version:
+            self._install(image)
 
     async def wait_for_metadata(self, predicate, timeout_s: float) -> bool:
         """Wait until `predicate(image)` holds (after a controller change we asked for)."""

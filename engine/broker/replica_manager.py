@@ -31,6 +31,7 @@ class ReplicaManager:
         self._checkpointed_hw = self._read_hw_checkpoints()
         self._isr_task: asyncio.Task | None = None
         self._isr_proposals: list[tuple[Partition, object, list[int]]] = []  # waiting for the next AlterPartitions
+        self._applied: MetadataImage | None = None  # the image apply_image last made real
         self._isr_sender: asyncio.Task | None = None
         self.preferred_log_dirs: dict[tuple[str, int], Path] = {}  # AlterReplicaLogDirs before assignment
         self.log_dir_moves = LogDirMoves(broker)
@@ -54,8 +55,17 @@ class ReplicaManager:
     # -- metadata -------------------------------------------------------------------------
 
     def apply_image(self, image: MetadataImage) -> None:
+        """Make the hosted replicas what `image` says. A topic that is the very object applied last
+        time (a metadata delta keeps unchanged topics) is skipped, unless the broker-level configs
+        its replicas' configs fall back to changed: a change to one topic of thousands costs one."""
+        previous = self._applied
+        every_topic = previous is None or image.broker_configs is not previous.broker_configs
         assigned: set[tuple[str, int]] = set()
+        touched: set[str] = set()
         for topic in image.topics.values():
+            if not every_topic and previous.topics.get(topic.name) is topic:
+                continue
+            touched.add(topic.name)
             configs = None
             for index, state in enumerate(topic.partitions):
                 if self.node_id not in state.replicas:
@@ -77,8 +87,9 @@ class ReplicaManager:
                 self._apply_state(partition, state)
         for name in self._topic_configs.keys() - image.topics.keys():
             del self._topic_configs[name]
+        self._applied = image
         for key in list(self.partitions):
-            if key not in assigned:
+            if key not in assigned and (key[0] in touched or key[0] not in image.topics):
                 partition = self.partitions.pop(key)
                 if partition.state is not None:
                     partition.become_follower(partition.state)  # fails any acks=all waiting on it

@@ -125,6 +125,43 @@ class MetadataImage:
             "broker_configs": {str(k): dict(v) for k, v in self.broker_configs.items()},
         }
 
+    def delta_json(self, base: MetadataImage) -> dict:
+        """What a holder of `base` needs to build this image (`with_delta`): the topics that are
+        not the very objects `base` holds (the controller replaces only the topics it changes),
+        the names of those gone, and the small parts whole. O(changed topics) to send and apply
+        rather than the whole image, which on thousands of partitions costs tens of ms per change."""
+        return {
+            "base": base.version,
+            "version": self.version,
+            "cluster_id": self.cluster_id,
+            "controller_id": self.controller_id,
+            "brokers": [b.to_json() for b in self.brokers.values()],
+            "topics": [t.to_json() for name, t in self.topics.items() if base.topics.get(name) is not t],
+            "deleted": [name for name in base.topics if name not in self.topics],
+            "broker_configs": {str(k): dict(v) for k, v in self.broker_configs.items()},
+        }
+
+    def with_delta(self, d: dict) -> MetadataImage:
+        """The image `d` (from `delta_json`, based on this image's version) describes. Topics it
+        does not name stay the same objects, so their holders can tell what did not change."""
+        topics = dict(self.topics)
+        for name in d["deleted"]:
+            topics.pop(name, None)
+        for t in d["topics"]:
+            topics[t["name"]] = TopicState.from_json(t)
+        configs = {int(k): v for k, v in d.get("broker_configs", {}).items()}
+        same_configs = configs == {k: dict(v) for k, v in self.broker_configs.items()}
+        return MetadataImage(
+            d["version"],
+            d["cluster_id"],
+            d["controller_id"],
+            MappingProxyType({b["node_id"]: BrokerInfo.from_json(b) for b in d["brokers"]}),
+            MappingProxyType(topics),
+            self.broker_configs if same_configs else MappingProxyType(
+                {k: MappingProxyType(v) for k, v in configs.items()}),
+            MappingProxyType({t.topic_id: t.name for t in topics.values()}),
+        )
+
     @classmethod
     def from_json(cls, d: dict) -> MetadataImage:
         topics = {t["name"]: TopicState.from_json(t) for t in d["topics"]}

@@ -67,6 +67,7 @@ class Supervisor:
         self.controller = Controller(self.store, spec.cluster_id, spec.settings)
         self.controller.subscribe(self._on_image)
         self.sessions: set[RpcSession] = set()
+        self._pushed: dict[RpcSession, MetadataImage] = {}  # the image each broker's session has last got
         self.ready = asyncio.Event()
         self.stopping = asyncio.Event()
         self.server = None
@@ -206,10 +207,20 @@ class Supervisor:
     # -- description ------------------------------------------------------------------------
 
     def _on_image(self, image: MetadataImage) -> None:
-        message = {"push": "metadata", "image": image.to_json()}
+        """Push the new image to every broker: what changed since the image its session last got
+        (MetadataImage.delta_json), or the whole image to a session that has none yet."""
+        messages: dict[int, dict] = {}  # by the version the message builds on (-1: the whole image)
         for session in list(self.sessions):
-            if session.node_id is not None:
-                session.push(message)
+            if session.node_id is None:
+                continue
+            base = self._pushed.get(session)
+            key = base.version if base is not None else -1
+            message = messages.get(key)
+            if message is None:
+                message = messages[key] = ({"push": "metadata", "image": image.to_json()} if base is None else
+                                           {"push": "metadata_delta", "delta": image.delta_json(base)})
+            session.push(message)
+            self._pushed[session] = image
         registered = {b.node_id for b in image.live_brokers()}
         for node_id, bp in self.brokers.items():
             if node_id in registered and bp.state == "starting":
@@ -256,6 +267,7 @@ class Supervisor:
 
     def _on_session_closed(self, session: RpcSession) -> None:
         self.sessions.discard(session)
+        self._pushed.pop(session, None)
 
     async def _handle(self, op: str, args: dict, session: RpcSession):
         self.sessions.add(session)
@@ -287,6 +299,9 @@ class Supervisor:
                         c.register_broker(live.node_id, live.host, live.port, live.rack, list(live.log_dirs),
                                           live.pid)
                 return {}
+            if op == "MetadataImage":  # a broker that missed a change asks for the whole image
+                self._pushed[session] = c.image
+                return {"image": c.image.to_json()}
             if op == "DescribeQuorum":
                 return self._describe_quorum()
             if op == "AlterPartition":

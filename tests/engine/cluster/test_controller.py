@@ -191,3 +191,27 @@ def test_leader_rebalance_returns_leaderships_to_preferred_replicas(controller):
     assert controller.rebalance_leaders() == 2
     assert all(p.leader == p.replicas[0] for p in controller.image.topics["t"].partitions)
     assert controller.rebalance_leaders() == 0
+
+
+def test_a_metadata_delta_carries_the_changed_topics_and_rebuilds_the_image(controller):
+    from partita.engine.cluster.metadata import MetadataImage
+
+    controller.create_topics([{"name": n, "num_partitions": 2, "replication_factor": 3} for n in ("a", "b", "c")])
+    base = controller.image
+    held = MetadataImage.from_json(base.to_json())  # what a broker holds: equal content, its own objects
+    state = base.topics["a"].partitions[0]
+    controller.alter_partition(state.leader, "a", 0, state.leader_epoch, state.partition_epoch,
+                               [r for r in state.isr if r != state.leader][:1] + [state.leader])
+    controller.delete_topics(["c"])
+    controller.alter_configs([{"resource_type": 4, "resource_name": "", "configs": [
+        {"name": "log.retention.ms", "value": "1000", "op": 0}]}])
+    new = controller.image
+
+    delta = new.delta_json(base)
+    assert [t["name"] for t in delta["topics"]] == ["a"] and delta["deleted"] == ["c"]
+    rebuilt = held.with_delta(delta)
+    assert rebuilt.to_json() == new.to_json()
+    assert rebuilt.topics["b"] is held.topics["b"]  # untouched topics stay the very objects
+    assert rebuilt.broker_configs is not held.broker_configs  # they changed
+    again = rebuilt.with_delta(new.delta_json(new))  # nothing changed: the configs object is kept
+    assert again.broker_configs is rebuilt.broker_configs and again.to_json() == new.to_json()
