@@ -186,7 +186,9 @@ class ReplicaManager:
         try:
             results = (await self.broker.controller.call("AlterPartitions", node_id=self.node_id,
                                                          partitions=changes))["results"]
-        except Exception as exc:
+            if len(results) != len(batch):
+                raise ValueError(f"{len(results)} answers to {len(batch)} changes")
+        except Exception as exc:  # each partition proposes again when its condition still holds
             log.warning("AlterPartitions for %d partitions failed: %r", len(batch), exc)
             results = [None] * len(batch)
         for (partition, _, _), result in zip(batch, results, strict=True):
