@@ -113,7 +113,10 @@ class Broker:
             log_dirs=list(self.config.log_dirs),
             pid=os.getpid(),
         )
-        self._install(MetadataImage.from_json(result["image"]))
+        registered = MetadataImage.from_json(result["image"])
+        # Pushes may have brought a newer image while the answer was on its way: never go back.
+        if registered.version > self.metadata.version:
+            self._install(registered)
         self.replicas.start()
         if self.groups is None:
             self._attach_coordinators()

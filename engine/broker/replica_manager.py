@@ -30,7 +30,8 @@ class ReplicaManager:
         self.partitions: dict[tuple[str, int], Partition] = {}
         self._checkpointed_hw = self._read_hw_checkpoints()
         self._isr_task: asyncio.Task | None = None
-        self._isr_proposals: list[tuple[Partition, object, list[int]]] = []  # waiting for the next AlterPartitions
+        self._isr_proposals: list[tuple] = []  # (partition, state, isr, token) waiting for the next AlterPartitions
+        self._latest_isr_proposal: dict[tuple[str, int], object] = {}  # partition -> token of its latest proposal
         self._applied: MetadataImage | None = None  # the image apply_image last made real
         self._isr_sender: asyncio.Task | None = None
         self.preferred_log_dirs: dict[tuple[str, int], Path] = {}  # AlterReplicaLogDirs before assignment
@@ -168,7 +169,8 @@ class ReplicaManager:
         call, as Kafka's AlterPartitionManager batches them: one metadata change, one image
         push, rather than one per partition."""
         partition.isr_change_in_flight = True
-        self._isr_proposals.append((partition, partition.state, list(new_isr)))
+        token = self._latest_isr_proposal[(partition.topic, partition.index)] = object()
+        self._isr_proposals.append((partition, partition.state, list(new_isr), token))
         if self._isr_sender is None:
             self._isr_sender = asyncio.get_running_loop().create_task(self._send_isr_proposals())
 
@@ -182,7 +184,7 @@ class ReplicaManager:
 
     async def _send_isr_batch(self, batch: list) -> None:
         changes = [{"topic": p.topic, "partition": p.index, "leader_epoch": state.leader_epoch,
-                    "partition_epoch": state.partition_epoch, "isr": isr} for p, state, isr in batch]
+                    "partition_epoch": state.partition_epoch, "isr": isr} for p, state, isr, _ in batch]
         try:
             results = (await self.broker.controller.call("AlterPartitions", node_id=self.node_id,
                                                          partitions=changes))["results"]
@@ -191,7 +193,11 @@ class ReplicaManager:
         except Exception as exc:  # each partition proposes again when its condition still holds
             log.warning("AlterPartitions for %d partitions failed: %r", len(batch), exc)
             results = [None] * len(batch)
-        for (partition, _, _), result in zip(batch, results, strict=True):
+        for (partition, _, _, token), result in zip(batch, results, strict=True):
+            key = (partition.topic, partition.index)
+            if self._latest_isr_proposal.get(key) is not token:
+                continue  # the image of this change freed the partition and it proposed again: that one decides
+            del self._latest_isr_proposal[key]
             if result is None or result["error_code"]:
                 if result is not None:
                     log.info("AlterPartition for %s-%d refused (error %d); the next image decides",
