@@ -64,11 +64,21 @@ def wait(condition, what: str, timeout: float = 600.0) -> float:
 
 
 def metadata_version(bootstrap: str) -> int:
-    client = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
-    try:
-        return client.describe_metadata_quorum()["topics"][0]["partitions"][0]["high_watermark"]
-    finally:
-        client.close()
+    """kafka-python gives up on a broker that refuses its connection (one just killed may still be
+    listed for a moment), so this retries."""
+    from kafka.errors import KafkaConnectionError
+
+    deadline = time.monotonic() + 30
+    while True:
+        client = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+        try:
+            return client.describe_metadata_quorum()["topics"][0]["partitions"][0]["high_watermark"]
+        except KafkaConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+        finally:
+            client.close()
 
 
 def bench(target: str, topics: int) -> dict:
