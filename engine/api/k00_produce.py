@@ -42,10 +42,9 @@ async def handle_produce(request, ctx):
     waits = []
     broker = ctx.broker
     timeout_s = max(request.timeout.total_seconds(), 0.001)
-    verifier = getattr(broker, "txn_verifier", None)
-    verifying = (request.transactional_id is not None and verifier is not None and acks in (0, 1, -1)
+    verifying = (request.transactional_id is not None and broker.txn_verifier is not None and acks in (0, 1, -1)
                  and broker.setting("transaction.partition.verification.enable", "true").lower() == "true")
-    verified = await _verify(request, broker, verifier) if verifying else {}
+    verified = await _verify(request, broker, broker.txn_verifier) if verifying else {}
     for topic_data in request.topic_data:
         name = topic_data.name
         for pd in topic_data.partition_data:

@@ -22,10 +22,9 @@ from kio.schema.add_partitions_to_txn.v4.request import (
 )
 from kio.static.primitive import i16, i32, i64
 
+from partita.engine.api.internal_topics import TRANSACTION_STATE, coordinator_partition
 from partita.engine.broker.broker_connections import BrokerConnections
-from partita.engine.groups.hashing import partition_for
 from partita.engine.protocol.errors import ErrorCode
-from partita.engine.transactions.records import TRANSACTION_STATE_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +55,11 @@ class PartitionVerifier:
 
     def _coordinator_node(self, txn_id: str) -> int | None:
         image = self.broker.metadata
-        topic = image.topics.get(TRANSACTION_STATE_TOPIC)
-        if topic is None or not topic.partitions:
+        found = coordinator_partition(image, TRANSACTION_STATE, txn_id)  # as FindCoordinator answers
+        if found is None:
             return None
-        state = topic.partitions[partition_for(txn_id, len(topic.partitions))]
-        leader = image.brokers.get(state.leader)
-        return state.leader if leader is not None and leader.alive else None
+        leader = image.brokers.get(found[1].leader)
+        return leader.node_id if leader is not None and leader.alive else None
 
     async def _ask(self, node: int, txn_id: str, producer_id: int, epoch: int, partitions: list[Key]
                    ) -> dict[Key, ErrorCode]:

@@ -16,6 +16,12 @@ def _partition(topic: str, index: int):
                            pending_isr=frozenset(), maybe_advance_hw=lambda: None)
 
 
+def _manager(tmp_path, call) -> ReplicaManager:
+    """A leader's replica manager whose controller answers through `call`."""
+    return ReplicaManager(SimpleNamespace(config=SimpleNamespace(node_id=1, log_dirs=[str(tmp_path)], settings={}),
+                                          controller=SimpleNamespace(call=call)))
+
+
 def test_the_answer_to_an_older_batch_leaves_a_newer_proposal_in_flight(tmp_path):
     async def scenario():
         calls, first_answer = [], asyncio.Event()
@@ -26,9 +32,7 @@ def test_the_answer_to_an_older_batch_leaves_a_newer_proposal_in_flight(tmp_path
                 await first_answer.wait()
             return {"results": [{"error_code": 0} for _ in args["partitions"]]}
 
-        broker = SimpleNamespace(config=SimpleNamespace(node_id=1, log_dirs=[str(tmp_path)], settings={}),
-                                 controller=SimpleNamespace(call=call))
-        manager = ReplicaManager(broker)
+        manager = _manager(tmp_path, call)
         p = _partition("t", 0)
         manager.propose_isr(p, [1, 2])
         await asyncio.sleep(0.01)  # the first batch is on its way
@@ -55,9 +59,7 @@ def test_an_older_answer_does_not_free_the_partition_while_its_newer_proposal_wa
             await answers[len(calls) - 1].wait()
             return {"results": [{"error_code": 0} for _ in args["partitions"]]}
 
-        broker = SimpleNamespace(config=SimpleNamespace(node_id=1, log_dirs=[str(tmp_path)], settings={}),
-                                 controller=SimpleNamespace(call=call))
-        manager = ReplicaManager(broker)
+        manager = _manager(tmp_path, call)
         p = _partition("t", 0)
         manager.propose_isr(p, [1, 2])
         await asyncio.sleep(0.01)
