@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     with_dir(sub.add_parser("stop", help="stop the cluster")).set_defaults(run=cmd_stop)
     for name, action, text in [
         ("kill-broker", launcher.kill_broker, "SIGKILL a broker process"),
-        ("stop-broker", launcher.stop_broker, "stop a broker gracefully"),
+        ("stop-broker", launcher.stop_broker, "stop a broker gracefully (controlled shutdown: its leaderships move first)"),
         ("start-broker", launcher.start_broker, "start a stopped or killed broker"),
     ]:
         p = with_dir(sub.add_parser(name, help=text))

@@ -20,6 +20,7 @@ async def run(config: BrokerConfig) -> None:
     loop.add_signal_handler(signal.SIGINT, broker.stopped.set)
     await broker.start()
     await broker.stopped.wait()
+    await broker.controlled_shutdown()
     await broker.stop()
 
 

@@ -153,9 +153,10 @@ class ReplicaManager:
         if partition.isr_change_in_flight:
             return
         follower = self.broker.metadata.brokers.get(replica_id)
-        if follower is None or not follower.alive:
-            # Kafka's isReplicaIsrEligible: a broker the metadata does not have alive again would
-            # be refused (INELIGIBLE_REPLICA) on every one of its fetches; wait for the image.
+        if follower is None or not follower.usable:
+            # Kafka's isReplicaIsrEligible: a broker the metadata does not have alive again, or has
+            # in controlled shutdown, would be refused (INELIGIBLE_REPLICA) on every one of its
+            # fetches; wait for the image.
             return
         new_isr = [*partition.state.isr, replica_id]
         partition.pending_isr = frozenset({replica_id})

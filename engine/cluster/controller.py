@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -56,6 +56,10 @@ def _result(code: ErrorCode = E.none, message: str | None = None, **extra) -> di
     return {"error_code": int(code), "error_message": message, **extra}
 
 
+def _usable(brokers: Mapping[int, BrokerInfo]) -> set[int]:
+    return {n for n, b in brokers.items() if b.usable}
+
+
 class Controller:
     def __init__(self, store: MetadataStore, cluster_id: str, static_broker_configs: dict[str, str]):
         self.store = store
@@ -78,7 +82,10 @@ class Controller:
         self._listeners.append(listener)
 
     def _commit(self, new: MetadataImage) -> MetadataImage:
-        alive = sorted(b.node_id for b in new.brokers.values() if b.alive)
+        # the broker named controller (for clients' controller-bound requests): the lowest live
+        # one, not one in controlled shutdown while another can be named
+        alive = sorted(new.brokers.values(), key=lambda b: (not b.usable, b.node_id))
+        alive = [b.node_id for b in alive if b.alive]
         new = replace(
             new,
             version=self.image.version + 1,
@@ -117,7 +124,8 @@ class Controller:
     # -- leadership ---------------------------------------------------------------------
 
     def _alive(self) -> set[int]:
-        return {b.node_id for b in self.image.brokers.values() if b.alive}
+        """Brokers that may lead, join an ISR or take new replicas: live and not shutting down."""
+        return _usable(self.image.brokers)
 
     @staticmethod
     def _choose_leader(state: PartitionState, alive: set[int], unclean: bool) -> tuple[int, tuple[int, ...]]:
@@ -154,7 +162,7 @@ class Controller:
                         pid: int | None = None) -> MetadataImage:
         brokers = dict(self.image.brokers)
         brokers[node_id] = BrokerInfo(node_id, host, port, rack, tuple(log_dirs), alive=True, pid=pid)
-        alive = {n for n, b in brokers.items() if b.alive}
+        alive = _usable(brokers)
         topics = {}
         for name, topic in self.image.topics.items():
             changed = topic
@@ -173,8 +181,26 @@ class Controller:
             return
         log.warning("broker %d lost: %s", node_id, reason)
         brokers = dict(self.image.brokers)
-        brokers[node_id] = replace(broker, alive=False)
-        alive = {n for n, b in brokers.items() if b.alive}
+        brokers[node_id] = replace(broker, alive=False, shutting_down=False)
+        self._commit(self._with_topics(self._topics_without(node_id, _usable(brokers)), brokers))
+
+    def begin_controlled_shutdown(self, node_id: int) -> MetadataImage:
+        """A broker about to stop (Kafka's controlled shutdown): its leaderships move to other
+        in-sync replicas and it leaves every ISR it shares, in one change, while it still serves,
+        so clients and acks=all writes move on before its connections close. It stays listed
+        (alive) until its process ends; a partition with no other in-sync replica is left
+        without a leader, as Kafka does. Returns the image to wait for."""
+        broker = self.image.brokers.get(node_id)
+        if broker is None or not broker.alive or broker.shutting_down:
+            return self.image
+        log.info("broker %d in controlled shutdown: moving its leaderships and leaving its ISRs", node_id)
+        brokers = dict(self.image.brokers)
+        brokers[node_id] = replace(broker, shutting_down=True)
+        return self._commit(self._with_topics(self._topics_without(node_id, _usable(brokers)), brokers))
+
+    def _topics_without(self, node_id: int, alive: set[int]) -> dict[str, TopicState]:
+        """Every topic with `node_id` out of each ISR it shares with others and, where it leads, a
+        new leader among the other in-sync replicas in `alive` (or none)."""
         topics = {}
         for name, topic in self.image.topics.items():
             changed = topic
@@ -196,12 +222,12 @@ class Controller:
                 if new_state is not state:
                     changed = changed.with_partition(index, new_state)
             topics[name] = changed
-        self._commit(self._with_topics(topics, brokers))
+        return topics
 
     # -- topics ---------------------------------------------------------------------------
 
     def _placement_brokers(self) -> list[BrokerInfo]:
-        return [b for b in self.image.brokers.values() if b.alive]
+        return [b for b in self.image.brokers.values() if b.usable]
 
     def create_topics(self, topics: list[dict], validate_only: bool = False) -> list[dict]:
         results = []

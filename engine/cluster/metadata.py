@@ -25,15 +25,24 @@ class BrokerInfo:
     log_dirs: tuple[str, ...] = ()
     alive: bool = False
     pid: int | None = None  # the broker's process, on this machine
+    # In controlled shutdown (Kafka's BrokerRegistration inControlledShutdown): still registered
+    # and serving, listed in Metadata, but no longer eligible to lead or to join an ISR.
+    shutting_down: bool = False
+
+    @property
+    def usable(self) -> bool:
+        """May lead partitions, join ISRs and get new replicas."""
+        return self.alive and not self.shutting_down
 
     def to_json(self) -> dict:
         return {"node_id": self.node_id, "host": self.host, "port": self.port, "rack": self.rack,
-                "log_dirs": list(self.log_dirs), "alive": self.alive, "pid": self.pid}
+                "log_dirs": list(self.log_dirs), "alive": self.alive, "pid": self.pid,
+                "shutting_down": self.shutting_down}
 
     @classmethod
     def from_json(cls, d: dict) -> BrokerInfo:
         return cls(d["node_id"], d["host"], d["port"], d.get("rack"), tuple(d.get("log_dirs", ())),
-                   d.get("alive", False), d.get("pid"))
+                   d.get("alive", False), d.get("pid"), d.get("shutting_down", False))
 
 
 @dataclass(frozen=True, slots=True)

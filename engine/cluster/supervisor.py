@@ -46,7 +46,7 @@ class ChildBroker:
     def __init__(self, spec: layout.BrokerSpec):
         self.spec = spec
         self.process: asyncio.subprocess.Process | None = None
-        self.state = "stopped"  # starting, running, stopped, killed, exited
+        self.state = "stopped"  # starting, running, stopping, stopped, killed, exited
         self.exit_code: int | None = None
         self.last_heartbeat = 0.0
         # for DescribeQuorum: the metadata version the broker reported last, when (wall-clock ms),
@@ -150,6 +150,20 @@ class Supervisor:
         except TimeoutError:
             process.send_signal(signal.SIGKILL)
             await process.wait()
+
+    def _controlled_shutdown(self, node_id: int) -> dict:
+        """A broker that was asked to stop (SIGTERM, from stop_broker or anyone) moves its
+        leaderships away first; it stops once it has the image this returns the version of.
+        When the whole cluster stops there is nowhere to move them: it answers at once."""
+        bp = self.brokers.get(node_id)
+        if bp is not None and bp.process is not None and bp.process.returncode is None:
+            bp.expected_exit = True
+            bp.state = "stopping"
+            self._update_ready()
+            self._write_description()
+        if self.stopping.is_set():
+            return {"version": self.controller.image.version, "cluster_stopping": True}
+        return {"version": self.controller.begin_controlled_shutdown(node_id).version}
 
     async def _stop_all(self) -> None:
         await asyncio.gather(*(self.stop_broker(n) for n in self.brokers))
@@ -299,6 +313,8 @@ class Supervisor:
                         c.register_broker(live.node_id, live.host, live.port, live.rack, list(live.log_dirs),
                                           live.pid)
                 return {}
+            if op == "ControlledShutdown":
+                return self._controlled_shutdown(args["node_id"])
             if op == "MetadataImage":  # a broker that missed a change asks for the whole image
                 self._pushed[session] = c.image
                 return {"image": c.image.to_json()}

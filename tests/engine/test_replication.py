@@ -386,3 +386,48 @@ def _metadata_version(cluster, brokers) -> int:
         except KafkaConnectionError:
             assert time.monotonic() < deadline, "DescribeQuorum kept failing"
             time.sleep(0.2)
+
+
+def test_a_graceful_stop_hands_over_leaderships_before_connections_close(engine_cluster):
+    """Controlled shutdown: a fetch waiting on the stopping broker for a partition it leads is
+    answered NOT_LEADER_OR_FOLLOWER, because the leadership moved while the broker still served,
+    instead of losing its connection; the broker has left the ISRs. (Kafka 4.1 moves the
+    leadership the same way but stops such a replica rather than making it a follower, and
+    its waiting fetch goes with the connection: checked by hand; clients handle both.)"""
+    import asyncio
+    from datetime import timedelta
+
+    from kio.schema.fetch.v12 import request as fetch_req
+
+    from partita.engine.broker.kafka_client import KafkaConnection
+
+    cluster = engine_cluster
+    topic = name("graceful")
+    create_topic(cluster, topic, partitions=3, replication_factor=3)
+    wait_in_sync(cluster, topic, 3, 3)
+    victim = leader_of(cluster, topic, 0)
+    waiting_fetch = fetch_req.FetchRequest(  # an empty partition and min_bytes it cannot reach: it waits
+        cluster_id=None, replica_id=-1, max_wait=timedelta(seconds=60), min_bytes=1 << 20, max_bytes=1 << 20,
+        isolation_level=0, session_id=0, session_epoch=-1, forgotten_topics_data=(), rack_id="",
+        topics=(fetch_req.FetchTopic(topic=topic, partitions=(fetch_req.FetchPartition(
+            partition=0, fetch_offset=0, partition_max_bytes=1 << 20),)),))
+
+    async def fetch_while_stopping():
+        host, port = cluster.address(victim).split(":")
+        conn = await KafkaConnection.open(host, int(port), "partita-tests")
+        try:
+            answer = asyncio.ensure_future(conn.request(1, 12, waiting_fetch, timeout=90))
+            await asyncio.sleep(0.5)  # the broker has read it and parked it
+            await asyncio.to_thread(cluster.stop, victim)
+            return await answer
+        finally:
+            conn.close()
+
+    try:
+        response = asyncio.run(fetch_while_stopping())
+        assert response.responses[0].partitions[0].error_code == 6  # NOT_LEADER_OR_FOLLOWER
+        md = admin(cluster).list_topics(topic, timeout=10).topics[topic]
+        assert all(p.leader not in (victim, -1) and victim not in p.isrs for p in md.partitions.values())
+    finally:
+        cluster.start(victim)
+    wait_in_sync(cluster, topic, 3, 3)

@@ -215,3 +215,41 @@ def test_a_metadata_delta_carries_the_changed_topics_and_rebuilds_the_image(cont
     assert rebuilt.broker_configs is not held.broker_configs  # they changed
     again = rebuilt.with_delta(new.delta_json(new))  # nothing changed: the configs object is kept
     assert again.broker_configs is rebuilt.broker_configs and again.to_json() == new.to_json()
+
+
+def test_controlled_shutdown_moves_leaderships_and_leaves_isrs_while_the_broker_stays_listed(controller):
+    """Kafka's controlled shutdown: in one change, the broker's leaderships go to other in-sync
+    replicas and it leaves every ISR it shares; a partition it is the only in-sync replica of
+    loses its leader but keeps it in the ISR (it is the one that can come back clean)."""
+    controller.create_topics([{"name": "t", "num_partitions": 6, "replication_factor": 3},
+                              {"name": "solo", "num_partitions": 3, "replication_factor": 1}])
+    before = controller.image
+    image = controller.begin_controlled_shutdown(2)
+    assert image is controller.image and image.version == before.version + 1
+    assert image.brokers[2].alive and image.brokers[2].shutting_down  # still listed, still serving
+    for old, new in zip(before.topics["t"].partitions, image.topics["t"].partitions, strict=True):
+        assert 2 not in new.isr and new.leader in new.isr and new.leader != 2
+        if old.leader == 2:
+            assert new.leader_epoch == old.leader_epoch + 1
+    [solo] = [i for i, p in enumerate(before.topics["solo"].partitions) if p.leader == 2]
+    assert image.topics["solo"].partitions[solo].leader == NO_LEADER
+    assert image.topics["solo"].partitions[solo].isr == (2,)
+    assert image.controller_id != 2
+    assert controller.begin_controlled_shutdown(2) is image  # asked again: nothing more to do
+
+
+def test_a_broker_in_controlled_shutdown_leads_and_joins_nothing_until_it_registers_again(controller):
+    controller.create_topics([{"name": "t", "num_partitions": 3, "replication_factor": 3}])
+    controller.begin_controlled_shutdown(1)
+    state = controller.image.topics["t"].partitions[0]
+    # a leader seeing it caught up may not put it back in the ISR (Kafka: INELIGIBLE_REPLICA)
+    result = controller.alter_partition(state.leader, "t", 0, state.leader_epoch, state.partition_epoch,
+                                        [*state.isr, 1])
+    assert result["error_code"] == 107
+    assert controller.rebalance_leaders() == 0  # it is the preferred leader of some: not now
+    controller.create_topics([{"name": "new", "num_partitions": 4, "replication_factor": 2}])
+    assert all(1 not in p.replicas for p in controller.image.topics["new"].partitions)
+    controller.broker_lost(1, "its process ended")
+    assert not controller.image.brokers[1].alive and not controller.image.brokers[1].shutting_down
+    controller.register_broker(1, "127.0.0.1", 9001, "a", ["/d1"])
+    assert controller.image.brokers[1].usable
