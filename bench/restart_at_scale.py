@@ -8,6 +8,8 @@ Each target gets 3 brokers in racks a/b/c and --topics topics of 6 partitions, r
 created 50 at a time. Then broker 2 is SIGKILLed; once no ISR names it any more, it is started
 again. Figures:
   create_s    creating the topics until every partition has its 3 in-sync replicas
+  idle_cpu    then, with no client traffic, the CPU each broker process uses (% of a core, over
+              10 s): replication's own cost at rest
   fenced_s    from the kill until no ISR names broker 2 (Kafka waits for its 9 s session timeout;
               the engine's supervisor sees the process end)
   rejoin_s    from the start command until every ISR is full again (Kafka's includes a JVM start)
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -52,6 +55,20 @@ def isr_counts(admin: AdminClient, prefix: str) -> tuple[int, int]:
     md = admin.list_topics(timeout=30)
     parts = [p for name, t in md.topics.items() if name.startswith(prefix) for p in t.partitions.values()]
     return sum(len(p.isrs) < 3 for p in parts), sum(VICTIM in p.isrs for p in parts)
+
+
+def idle_cpu_percent(pids: list[int], seconds: float = 10.0) -> list[float]:
+    """CPU each process used over `seconds` (all threads, from /proc), in % of one core."""
+    def cpu(pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    time.sleep(2)  # the last ISR changes settle
+    before = [cpu(p) for p in pids]
+    started = time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - started
+    return [round((cpu(p) - b) / elapsed * 100, 1) for p, b in zip(pids, before, strict=True)]
 
 
 def wait(condition, what: str, timeout: float = 600.0) -> float:
@@ -95,6 +112,7 @@ def bench(target: str, topics: int) -> dict:
             wait(lambda: len([n for n in admin.list_topics(timeout=30).topics if n.startswith(prefix)]) == topics
                  and isr_counts(admin, prefix)[0] == 0, "topics in sync")
             create_s = time.monotonic() - started
+            idle_cpu = idle_cpu_percent([cluster.pid(n) for n in cluster.broker_ids])
             killed = time.monotonic()
             cluster.kill(VICTIM)
             fenced_s = wait(lambda: isr_counts(admin, prefix)[1] == 0, "victim out of every ISR")
@@ -108,7 +126,8 @@ def bench(target: str, topics: int) -> dict:
             changes = metadata_version(live) - before
         finally:
             cluster.close()
-    return {"partitions": topics * 6, "create_s": round(create_s, 2), "fenced_s": round(fenced_s, 2),
+    return {"partitions": topics * 6, "create_s": round(create_s, 2), "idle_cpu": idle_cpu,
+            "fenced_s": round(fenced_s, 2),
             "rejoin_s": round(rejoin_s, 2), "metadata": changes}
 
 
@@ -119,10 +138,12 @@ def main(argv=None) -> int:
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     results = {t: bench(t, args.topics) for t in args.targets.split(",")}
-    print(f"{'target':<8} {'partitions':>10} {'create (s)':>11} {'fenced (s)':>11} {'rejoin (s)':>11} {'metadata':>9}")
+    print(f"{'target':<8} {'partitions':>10} {'create (s)':>11} {'idle CPU per broker (%)':>24} {'fenced (s)':>11}"
+          f" {'rejoin (s)':>11} {'metadata':>9}")
     for t, r in results.items():
-        print(f"{t:<8} {r['partitions']:>10} {r['create_s']:>11.2f} {r['fenced_s']:>11.2f} {r['rejoin_s']:>11.2f}"
-              f" {r['metadata']:>9}")
+        idle = " / ".join(f"{c:.0f}" for c in r["idle_cpu"])
+        print(f"{t:<8} {r['partitions']:>10} {r['create_s']:>11.2f} {idle:>24} {r['fenced_s']:>11.2f}"
+              f" {r['rejoin_s']:>11.2f} {r['metadata']:>9}")
     if "engine" in results and "kafka" in results:
         e, k = results["engine"], results["kafka"]
         print(f"engine/kafka: create {e['create_s'] / k['create_s']:.2f}x, fenced {e['fenced_s'] / k['fenced_s']:.2f}x,"

@@ -19,15 +19,16 @@ _HEAD = struct.Struct(">ihqq")
 _Q = struct.Struct(">q")
 _NULL_ARRAY = {False: b"\xff\xff\xff\xff", True: b"\x00"}
 _ABORTED = struct.Struct(">qq")
+_SESSION = struct.Struct(">hi")
 
 
-def encode(version: int, topics: list[tuple[str, list[tuple]]]) -> list:
+def encode(version: int, topics: list[tuple[str, list[tuple]]], *, error_code: int = 0, session_id: int = 0) -> list:
     """topics: [(name, [(index, error_code, hw, lso, log_start, records, aborted)])] -> body chunks;
-    aborted is None or [(producer_id, first_offset)]."""
+    aborted is None or [(producer_id, first_offset)]; error_code and session_id from v7."""
     flexible = version >= 12
     out: list = [b"\x00\x00\x00\x00"]  # throttle_time_ms
     if version >= 7:
-        out.append(b"\x00\x00\x00\x00\x00\x00")  # error_code 0, session_id 0
+        out.append(_SESSION.pack(error_code, session_id))
     out.append(length(len(topics), flexible))
     for name, partitions in topics:
         out.append(string(name, flexible))

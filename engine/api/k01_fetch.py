@@ -8,8 +8,9 @@ how far they are. Whole batches
 are sent, at most partition_max_bytes per partition and max_bytes per response, except
 that the first partition with data always gets at least one whole batch (KIP-74). With
 less than min_bytes available the request waits up to max_wait, woken by appends and
-high-watermark moves rather than polling. Fetch sessions (KIP-227) are not created:
-session id 0 tells clients to keep sending full fetches. current_leader_epoch is checked
+high-watermark moves rather than polling. From v7, fetch sessions (KIP-227,
+engine/broker/fetch_sessions.py): a session's fetches carry only what changed and are answered
+with only the partitions that have news. current_leader_epoch is checked
 (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH), and checked again with the leadership each
 time a waiting fetch wakes, so one woken by a topic's deletion or a leader change answers
 UNKNOWN_TOPIC_OR_PARTITION / NOT_LEADER_OR_FOLLOWER, as Kafka's delayed fetch does.
@@ -46,8 +47,10 @@ async def handle_fetch(request, ctx):
     replica_id = request.replica_id
     is_follower = replica_id >= 0
     read_committed = not is_follower and getattr(request, "isolation_level", 0) == 1
-    slots = [_Slot(t.topic, p.partition, p.fetch_offset, p.partition_max_bytes, getattr(p, "current_leader_epoch", -1))
-             for t in request.topics for p in t.partitions]
+    context = broker.fetch_sessions.context(request)
+    if context.error != ErrorCode.none:
+        return fetch_response.encode(ctx.api_version, [], error_code=int(context.error))
+    slots = [_Slot(*wanted) for wanted in context.wanted]
 
     max_wait_s = request.max_wait.total_seconds()
     min_bytes = request.min_bytes
@@ -65,7 +68,7 @@ async def handle_fetch(request, ctx):
         if not waiters:
             break
         await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-    return _response(ctx.api_version, slots)
+    return _response(ctx.api_version, context.answer(slots), context.session_id)
 
 
 def _check(slot: _Slot, broker) -> None:
@@ -128,8 +131,8 @@ def _end_of(records: bytes) -> int:
     return end
 
 
-def _response(version, slots) -> list:
+def _response(version, slots, session_id: int) -> list:
     by_topic: dict[str, list[tuple]] = {}
     for s in slots:
         by_topic.setdefault(s.topic, []).append((s.index, int(s.error), s.hw, s.lso, s.start, s.records, s.aborted))
-    return fetch_response.encode(version, list(by_topic.items()))
+    return fetch_response.encode(version, list(by_topic.items()), session_id=session_id)

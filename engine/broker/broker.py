@@ -17,6 +17,7 @@ from partita.engine.broker.config import BrokerConfig
 from partita.engine.broker.connection import KafkaConnection
 from partita.engine.broker.connection_limits import ConnectionLimits
 from partita.engine.broker.dispatch import Dispatcher
+from partita.engine.broker.fetch_sessions import FetchSessionCache
 from partita.engine.broker.hooks import FaultHooks
 from partita.engine.broker.log_cleaning import LogCleanerTask
 from partita.engine.broker.producer_ids import ProducerIdBlock
@@ -43,6 +44,8 @@ class Broker:
         self.logs = LogManager([Path(d) for d in config.log_dirs], LogConfig())
         self.replicas = ReplicaManager(self)
         self.fetchers = FetcherManager(self)
+        self.fetch_sessions = FetchSessionCache(
+            int(config.setting("max.incremental.fetch.session.cache.slots", "1000")))
         self.groups = None  # the group coordinator attaches itself here (engine/groups)
         self.transactions = None  # and the transaction coordinator (engine/transactions)
         self.txn_verifier = None  # asks coordinators before a batch opens a transaction (KIP-890)

@@ -127,11 +127,13 @@ class Partition:
         f = self.followers.get(replica_id)
         if f is None:
             f = self.followers[replica_id] = FollowerState()
+        moved = fetch_offset != f.log_end_offset
         f.log_end_offset = fetch_offset
         f.last_fetch_ms = ts
         if fetch_offset >= self.log.log_end_offset:
             f.last_caught_up_ms = ts
-        self.maybe_advance_hw()
+        if moved:  # appends and ISR changes advance it themselves; an idle fetch cannot
+            self.maybe_advance_hw()
         return (
             replica_id not in self.state.isr
             and fetch_offset >= self.high_watermark

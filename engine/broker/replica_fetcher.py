@@ -5,6 +5,12 @@ offset from the fetch offset. After a leader change the follower first asks the 
 leader where its last epoch ends (OffsetForLeaderEpoch) and truncates anything past that,
 so replicas never diverge. Movement of replicas being added by a reassignment is limited
 to `follower.replication.throttled.rate` bytes/s when that is set.
+
+Fetches go through a fetch session (KIP-227), as Kafka's replica fetchers do: after the first
+full fetch, a fetch carries only the partitions whose fetch position changed and those to
+forget, and the leader answers only partitions with news, so an idle follower of thousands
+of partitions sends and parses almost nothing. A session the leader no longer knows (it
+restarted) or whose epoch went astray (a lost answer) is replaced by a new full fetch.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from datetime import timedelta
 from kio.schema.fetch.v12 import request as fetch_req
 from kio.schema.offset_for_leader_epoch.v4 import request as ofle_req
 
+from partita.engine.broker.fetch_sessions import INITIAL_EPOCH
 from partita.engine.broker.kafka_client import KafkaConnection
 from partita.engine.protocol.errors import ErrorCode
 
@@ -71,6 +78,7 @@ class LeaderFetcher:
         self.conn: KafkaConnection | None = None
         self._throttle_window_start = time.monotonic()
         self._throttle_bytes = 0
+        self.session = FetchSessionState()
 
     def set_partitions(self, keys: set) -> None:
         for key in list(self.partitions):
@@ -117,6 +125,7 @@ class LeaderFetcher:
                 raise
             except Exception as exc:
                 log.debug("fetcher for leader %d: %s", self.leader_id, exc)
+                self.session.start_over()  # the answer may have been lost: its epoch is unknown
                 if self.conn:
                     self.conn.close()
                     self.conn = None
@@ -174,7 +183,7 @@ class LeaderFetcher:
     async def _fetch_once(self) -> None:
         rate = self._throttle_rate()
         max_bytes = int(self.broker.config.setting("replica.fetch.max.bytes", "1048576"))
-        topics: dict[str, list] = {}
+        wanted: dict[tuple[str, int], tuple] = {}
         throttled_keys = set()
         for key in list(self.partitions):
             partition = self.broker.replicas.get(*key)
@@ -184,19 +193,20 @@ class LeaderFetcher:
             if rate != UNLIMITED and self._throttled(partition):
                 throttled_keys.add(key)
                 part_max = max(1, min(max_bytes, rate // 10))
-            topics.setdefault(key[0], []).append(
-                fetch_req.FetchPartition(
-                    partition=key[1],
-                    current_leader_epoch=partition.leader_epoch,
-                    fetch_offset=partition.log.log_end_offset,
-                    last_fetched_epoch=-1,
-                    log_start_offset=partition.log.log_start_offset,
-                    partition_max_bytes=part_max,
-                )
-            )
-        if not topics:
+            wanted[key] = (partition.leader_epoch, partition.log.log_end_offset, partition.log.log_start_offset,
+                           part_max)
+        if not wanted:
             await asyncio.sleep(0.05)
             return
+        to_send, forgotten = self.session.changes(wanted)
+        topics: dict[str, list] = {}
+        for (topic, index), (leader_epoch, offset, log_start, part_max) in to_send.items():
+            topics.setdefault(topic, []).append(fetch_req.FetchPartition(
+                partition=index, current_leader_epoch=leader_epoch, fetch_offset=offset, last_fetched_epoch=-1,
+                log_start_offset=log_start, partition_max_bytes=part_max))
+        gone: dict[str, list[int]] = {}
+        for topic, index in forgotten:
+            gone.setdefault(topic, []).append(index)
         request = fetch_req.FetchRequest(
             cluster_id=None,
             replica_id=self.broker.config.node_id,
@@ -204,15 +214,21 @@ class LeaderFetcher:
             min_bytes=1,
             max_bytes=0x7FFFFFFF,
             isolation_level=0,
-            session_id=0,
-            session_epoch=-1,
+            session_id=self.session.id,
+            session_epoch=self.session.epoch,
             topics=tuple(fetch_req.FetchTopic(topic=t, partitions=tuple(ps)) for t, ps in topics.items()),
-            forgotten_topics_data=(),
+            forgotten_topics_data=tuple(fetch_req.ForgottenTopic(topic=t, partitions=tuple(ps))
+                                        for t, ps in gone.items()),
             rack_id="",
         )
         response = await self.conn.request(1, FETCH_VERSION, request)
+        if response.error_code in (ErrorCode.fetch_session_id_not_found, ErrorCode.invalid_fetch_session_epoch):
+            log.info("fetch session with leader %d: %s; starting a new one", self.leader_id, response.error_code.name)
+            self.session.start_over(close_existing=False)
+            return
         if response.error_code != ErrorCode.none:
             raise RuntimeError(f"fetch from leader {self.leader_id}: {response.error_code.name}")
+        self.session.answered(response.session_id)
         throttled_bytes = 0
         for t in response.responses:
             for p in t.partitions:
@@ -256,3 +272,40 @@ class LeaderFetcher:
         allowed_at = self._throttle_window_start + self._throttle_bytes / rate
         if allowed_at > now:
             await asyncio.sleep(allowed_at - now)
+
+
+class FetchSessionState:
+    """A follower's side of its fetch session with one leader (Kafka's FetchSessionHandler):
+    what it last sent for each partition, the session id and the epoch of the next fetch."""
+
+    def __init__(self):
+        self.id = 0
+        self.epoch = INITIAL_EPOCH
+        self.sent: dict[tuple[str, int], tuple] = {}
+
+    def changes(self, wanted: dict[tuple[str, int], tuple]) -> tuple[dict, list]:
+        """(partitions to send, partitions to forget) for the next fetch: everything in a full
+        one, only what is new or changed since last sent in an incremental one."""
+        if self.epoch == INITIAL_EPOCH:
+            self.sent = dict(wanted)
+            return wanted, []
+        forgotten = [key for key in self.sent if key not in wanted]
+        for key in forgotten:
+            del self.sent[key]
+        to_send = {key: value for key, value in wanted.items() if self.sent.get(key) != value}
+        self.sent.update(to_send)
+        return to_send, forgotten
+
+    def answered(self, session_id: int) -> None:
+        if self.epoch == INITIAL_EPOCH:
+            self.id = session_id
+            self.epoch = 1 if session_id else INITIAL_EPOCH  # none given: full fetches go on
+        else:
+            self.epoch = 1 if self.epoch == 2**31 - 1 else self.epoch + 1
+
+    def start_over(self, close_existing: bool = True) -> None:
+        """The next fetch is a full one; with close_existing it also frees the old session."""
+        if not close_existing:
+            self.id = 0
+        self.epoch = INITIAL_EPOCH
+        self.sent = {}

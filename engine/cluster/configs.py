@@ -78,6 +78,7 @@ BROKER_CONFIGS: dict[str, ConfigDef] = {
         _d("socket.request.max.bytes", "104857600", "int"),
         _d("replica.lag.time.max.ms", "30000", "long"),
         _d("replica.fetch.max.bytes", "1048576", "int"),
+        _d("max.incremental.fetch.session.cache.slots", "1000", "int"),
         _d("unclean.leader.election.enable", "false", "bool"),
         # Kafka's precedence for the broker default of retention.ms: .ms, then .minutes, then .hours
         _d("log.retention.ms", None, "long"),
