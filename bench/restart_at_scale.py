@@ -33,21 +33,9 @@ if str(REPO) not in sys.path:
 
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from kafka.admin import KafkaAdminClient  # noqa: E402
+from three_brokers import start_three_brokers, wait  # noqa: E402  (bench/, on sys.path)
 
-RACKS = ["a", "b", "c"]
 VICTIM = 2
-
-
-def start(target: str, workdir: Path):
-    if target == "engine":
-        from tests.support.engine_cluster import EngineCluster
-
-        return EngineCluster(workdir, brokers=3, racks=RACKS, log_dirs=1)
-    from tests.support.apache_kafka import KafkaCluster
-
-    cluster = KafkaCluster(brokers=3, racks=tuple(RACKS), log_dirs=1, workdir=workdir)
-    cluster.__enter__()
-    return cluster
 
 
 def isr_counts(admin: AdminClient, prefix: str) -> tuple[int, int]:
@@ -71,15 +59,6 @@ def idle_cpu_percent(pids: list[int], seconds: float = 10.0) -> list[float]:
     return [round((cpu(p) - b) / elapsed * 100, 1) for p, b in zip(pids, before, strict=True)]
 
 
-def wait(condition, what: str, timeout: float = 600.0) -> float:
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(what)
-        time.sleep(0.1)
-    return time.monotonic() - started
-
-
 def metadata_version(bootstrap: str) -> int:
     """kafka-python gives up on a broker that refuses its connection (one just killed may still be
     listed for a moment), so this retries."""
@@ -100,7 +79,7 @@ def metadata_version(bootstrap: str) -> int:
 
 def bench(target: str, topics: int) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"bench-{target}-") as tmp:
-        cluster = start(target, Path(tmp))
+        cluster = start_three_brokers(target, Path(tmp))
         try:
             admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
             prefix = "scale-"

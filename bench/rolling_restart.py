@@ -32,36 +32,16 @@ if str(REPO) not in sys.path:
 
 from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from three_brokers import start_three_brokers, wait  # noqa: E402  (bench/, on sys.path)
 
-RACKS = ["a", "b", "c"]
 TOPIC = "rolling"
 PARTITIONS = 6
-
-
-def start(target: str, workdir: Path):
-    if target == "engine":
-        from tests.support.engine_cluster import EngineCluster
-
-        return EngineCluster(workdir, brokers=3, racks=RACKS, log_dirs=1)
-    from tests.support.apache_kafka import KafkaCluster
-
-    cluster = KafkaCluster(brokers=3, racks=tuple(RACKS), log_dirs=1, workdir=workdir)
-    cluster.__enter__()
-    return cluster
 
 
 def in_sync(admin: AdminClient) -> bool:
     md = admin.list_topics(TOPIC, timeout=10).topics[TOPIC]
     return len(md.partitions) == PARTITIONS and all(
         len(p.isrs) == 3 and p.leader >= 0 for p in md.partitions.values())
-
-
-def wait(condition, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(0.1)
 
 
 class LoadProducer(threading.Thread):
@@ -100,7 +80,7 @@ class LoadProducer(threading.Thread):
 
 def bench(target: str, how: str, cycles: int, down_s: float) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"bench-{target}-") as tmp:
-        cluster = start(target, Path(tmp))
+        cluster = start_three_brokers(target, Path(tmp))
         try:
             admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
             admin.create_topics([NewTopic(TOPIC, PARTITIONS, 3, config={"min.insync.replicas": "2"})])[TOPIC].result(60)
