@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -100,12 +101,16 @@ class Broker:
         dispatcher = Dispatcher(self)
         max_request = int(self.config.setting("socket.request.max.bytes", "104857600"))
         limits = ConnectionLimits(self.setting)
+        # Listening at once but accepting only once registered with the metadata installed (as
+        # Kafka enables request processing after its first catch-up): a client that connects
+        # early waits in the backlog rather than being answered from an empty image.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.config.host, self.config.port))
+        listener.listen(1024)
+        listener.setblocking(False)
         self.server = await asyncio.get_running_loop().create_server(
-            lambda: KafkaConnection(dispatcher, max_request, limits),
-            self.config.host,
-            self.config.port,
-            reuse_address=True,
-        )
+            lambda: KafkaConnection(dispatcher, max_request, limits), sock=listener, start_serving=False)
         self.controller = await RpcClient.connect(
             self.config.controller_host, self.config.controller_port, on_push=self._on_push
         )
@@ -133,6 +138,7 @@ class Broker:
             loop.create_task(self.cleaner.run()),
         ]
         loop.create_task(self._exit_when_controller_gone())
+        await self.server.start_serving()
         log.info("broker %d serving on %s:%d", self.node_id, self.config.host, self.config.port)
 
     def _attach_coordinators(self) -> None:
@@ -173,8 +179,8 @@ class Broker:
         now = time.monotonic()
         for node_id, old in self.metadata.brokers.items():
             new = image.brokers.get(node_id)
-            if old.alive and (new is None or not new.alive):
-                self.lost_brokers[node_id] = now
+            if old.alive and not old.shutting_down and (new is None or not new.alive):
+                self.lost_brokers[node_id] = now  # (one that shut down led nothing: no grace)
         for node_id in [n for n, b in image.brokers.items() if b.alive and n in self.lost_brokers]:
             del self.lost_brokers[node_id]
         self.metadata = image
@@ -281,6 +287,17 @@ class Broker:
             await asyncio.sleep(CONTROLLED_SHUTDOWN_LINGER_S)
         else:
             log.warning("controlled shutdown: metadata version %d did not arrive; stopping anyway", version)
+            return
+        # Then out of the metadata before the listener closes (Kafka fences the broker before
+        # its socket server stops), so no client is sent to a port about to refuse it.
+        try:
+            result = await self.controller.call("ControlledShutdown", node_id=self.node_id, done=True,
+                                                timeout=CONTROLLED_SHUTDOWN_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("controlled shutdown: could not leave the metadata first: %r", exc)
+            return
+        version = result["version"]
+        await self.wait_for_metadata(lambda image: image.version >= version, CONTROLLED_SHUTDOWN_TIMEOUT_S)
 
     async def stop(self) -> None:
         self.cleaner.stop()

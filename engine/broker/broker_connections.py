@@ -31,6 +31,9 @@ class BrokerConnections:
 
     async def _connection(self, node: int) -> tuple[KafkaConnection, asyncio.Lock]:
         found = self._connections.get(node)
+        if found is not None and found[0].writer.is_closing() and not found[1].locked():
+            self._drop(node, found[0])  # the peer closed it while idle (a restart): open another
+            found = None
         if found is None:
             broker = self.broker.metadata.brokers[node]
             conn = await KafkaConnection.open(broker.host, broker.port, self.client_id)

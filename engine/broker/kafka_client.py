@@ -31,7 +31,12 @@ class KafkaConnection:
         if codec.request_is_flexible(api_key, version):
             header += b"\x00"
         body = codec.encode(entity)
-        self.writer.write(_SIZE.pack(len(header) + len(body)) + header + body)
+        if self.writer.is_closing():
+            raise ConnectionError("the connection is closed")
+        try:
+            self.writer.write(_SIZE.pack(len(header) + len(body)) + header + body)
+        except RuntimeError as exc:  # uvloop: the peer reset the transport since the check
+            raise ConnectionError(str(exc)) from exc
         size_bytes = await asyncio.wait_for(self.reader.readexactly(4), timeout)
         (size,) = _SIZE.unpack(size_bytes)
         frame = await asyncio.wait_for(self.reader.readexactly(size), timeout)

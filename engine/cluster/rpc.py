@@ -128,6 +128,8 @@ async def serve_session(reader, writer, handler: Handler, on_close: Callable[[Rp
             writer.write(encode(reply))
     except (asyncio.IncompleteReadError, ConnectionError, ValueError):
         pass
+    except asyncio.CancelledError:
+        pass  # the supervisor is stopping with an op still running (a stop-broker): nothing to answer
     finally:
         on_close(session)
         writer.close()

@@ -94,7 +94,13 @@ class Supervisor:
     async def start_broker(self, node_id: int) -> None:
         bp = self.brokers[node_id]
         if bp.process is not None and bp.process.returncode is None:
-            return
+            if bp.state != "stopping":
+                return
+            try:  # still shutting down (a SIGTERM from elsewhere): start it again once it is gone
+                await asyncio.wait_for(bp.process.wait(), 20)
+            except TimeoutError:
+                return
+            await asyncio.sleep(0)  # let _watch record the exit first
         spec = bp.spec
         if not layout.port_is_free(spec.port):
             spec.port = layout.free_port()
@@ -314,6 +320,9 @@ class Supervisor:
                                           live.pid)
                 return {}
             if op == "ControlledShutdown":
+                if args.get("done"):  # it has served its last: out of the metadata, then it stops
+                    c.broker_lost(args["node_id"], "controlled shutdown done")
+                    return {"version": c.image.version}
                 return self._controlled_shutdown(args["node_id"])
             if op == "MetadataImage":  # a broker that missed a change asks for the whole image
                 self._pushed[session] = c.image
