@@ -18,7 +18,6 @@ max_bytes serves the others first next time.
 from __future__ import annotations
 
 import random
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -41,13 +40,12 @@ class SessionPartition:
 
 
 class FetchSession:
-    __slots__ = ("id", "epoch", "partitions", "last_used")
+    __slots__ = ("id", "epoch", "partitions")
 
     def __init__(self, session_id: int):
         self.id = session_id
         self.epoch = 1  # the epoch the client's next fetch must carry
         self.partitions: dict[tuple[str, int], SessionPartition] = {}
-        self.last_used = time.monotonic()
 
 
 class FetchContext:
@@ -114,7 +112,6 @@ class FetchSessionCache:
         if epoch != session.epoch:
             return FetchContext(None, [], error=ErrorCode.invalid_fetch_session_epoch)
         session.epoch = 1 if session.epoch == _MAX_EPOCH else session.epoch + 1
-        session.last_used = time.monotonic()
         self._sessions.move_to_end(session_id)
         for t in getattr(request, "forgotten_topics_data", ()) or ():
             for index in t.partitions:
