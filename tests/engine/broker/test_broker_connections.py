@@ -10,6 +10,7 @@ import pytest
 from kio.schema.api_versions.v3.request import ApiVersionsRequest
 
 from partita.engine.broker.broker_connections import BrokerConnections
+from partita.engine.cluster import launcher
 
 REQUEST = ApiVersionsRequest(client_software_name="partita-tests", client_software_version="1")
 
@@ -54,8 +55,9 @@ def test_an_unknown_broker_is_a_key_error_and_a_failed_exchange_drops_its_connec
                 await pool.request(node + 100, 18, 3, REQUEST)
             await pool.request(node, 18, 3, REQUEST)
             conn, _ = pool._connections[node]
+            await asyncio.to_thread(launcher.inject_fault, engine.dir, node, 18, delay_ms=2000)  # it answers late
             with pytest.raises(TimeoutError):  # given up mid-exchange: the answer may still come
-                await pool.request(node, 18, 3, REQUEST, timeout=1e-6)
+                await pool.request(node, 18, 3, REQUEST, timeout=0.5)
             assert node not in pool._connections
             assert (await pool.request(node, 18, 3, REQUEST)).error_code == 0  # a new one
             assert pool._connections[node][0] is not conn
