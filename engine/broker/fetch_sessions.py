@@ -9,8 +9,11 @@ offset or log start offset, or an error (an errored partition is answered again 
 error is gone). Epoch -1 closes the named session and fetches without one; a non-zero id
 with epoch 0 closes it and opens another. An unknown id is FETCH_SESSION_ID_NOT_FOUND, a
 wrong epoch INVALID_FETCH_SESSION_EPOCH, both at the top level: the client starts over with
-a full fetch. Up to max.incremental.fetch.session.cache.slots sessions are kept, the least
-recently used evicted first; a session outlives its connection, as in Kafka. Partitions that
+a full fetch. Up to max.incremental.fetch.session.cache.slots sessions are kept; when they are
+all taken, a new session replaces one unused for two minutes, else the least valuable one
+(a consumer's before a follower's, then the smallest) if the new one is worth more, else it is
+not opened (the client goes on with full fetches), as Kafka's cache decides. A session
+outlives its connection, as in Kafka. Partitions that
 returned records move to the end of the session's order, so that an answer cut short by
 max_bytes serves the others first next time.
 """
@@ -18,6 +21,7 @@ max_bytes serves the others first next time.
 from __future__ import annotations
 
 import random
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -26,6 +30,7 @@ from partita.engine.protocol.errors import ErrorCode
 INITIAL_EPOCH = 0
 FINAL_EPOCH = -1
 _MAX_EPOCH = 2**31 - 1
+EVICTABLE_AFTER_S = 120.0  # Kafka's min.incremental.fetch.session.eviction.ms
 
 
 @dataclass(slots=True)
@@ -40,20 +45,26 @@ class SessionPartition:
 
 
 class FetchSession:
-    __slots__ = ("id", "epoch", "partitions")
+    __slots__ = ("id", "epoch", "partitions", "privileged", "last_used")
 
-    def __init__(self, session_id: int):
+    def __init__(self, session_id: int, privileged: bool):
         self.id = session_id
         self.epoch = 1  # the epoch the client's next fetch must carry
         self.partitions: dict[tuple[str, int], SessionPartition] = {}
+        self.privileged = privileged  # a follower's: replication depends on it
+        self.last_used = time.monotonic()
+
+    def worth(self) -> tuple[bool, int]:
+        return self.privileged, len(self.partitions)
 
 
 class FetchContext:
     """What one Fetch works on (its partitions, in order) and how its answer is shaped."""
 
     def __init__(self, cache: FetchSessionCache | None, wanted, session: FetchSession | None = None,
-                 error: ErrorCode = ErrorCode.none):
+                 error: ErrorCode = ErrorCode.none, privileged: bool = False):
         self._cache = cache  # set when the answer should open a session
+        self._privileged = privileged
         self.wanted = wanted  # [(topic, index, fetch_offset, max_bytes, leader_epoch)]
         self.session = session  # an incremental fetch's session
         self.error = error
@@ -63,7 +74,7 @@ class FetchContext:
         """The slots (k01_fetch._Slot, read) to put in the answer; records what the client
         was told in the session."""
         if self._cache is not None:
-            session = self._cache.open(slots)
+            session = self._cache.open(slots, self._privileged)
             self.session_id = session.id if session is not None else 0
             return slots
         if self.session is None:
@@ -105,13 +116,15 @@ class FetchSessionCache:
         if epoch in (INITIAL_EPOCH, FINAL_EPOCH):
             if session_id:
                 self._sessions.pop(session_id, None)
-            return FetchContext(self if epoch == INITIAL_EPOCH and self.slots > 0 else None, wanted)
+            return FetchContext(self if epoch == INITIAL_EPOCH and self.slots > 0 else None, wanted,
+                                privileged=getattr(request, "replica_id", -1) >= 0)
         session = self._sessions.get(session_id)
         if session is None:
             return FetchContext(None, [], error=ErrorCode.fetch_session_id_not_found)
         if epoch != session.epoch:
             return FetchContext(None, [], error=ErrorCode.invalid_fetch_session_epoch)
         session.epoch = 1 if session.epoch == _MAX_EPOCH else session.epoch + 1
+        session.last_used = time.monotonic()
         self._sessions.move_to_end(session_id)
         for t in getattr(request, "forgotten_topics_data", ()) or ():
             for index in t.partitions:
@@ -126,19 +139,33 @@ class FetchSessionCache:
                  for (topic, index), p in session.partitions.items()]
         return FetchContext(None, every, session=session)
 
-    def open(self, slots) -> FetchSession | None:
-        """A new session holding the partitions of a full fetch, as answered."""
+    def open(self, slots, privileged: bool = False) -> FetchSession | None:
+        """A new session holding the partitions of a full fetch, as answered; None when no slot
+        can be had for it."""
         if self.slots <= 0:
             return None
-        while len(self._sessions) >= self.slots:
-            self._sessions.popitem(last=False)
+        if len(self._sessions) >= self.slots and not self._evict_for((privileged, len(slots))):
+            return None
         session_id = 0
         while session_id == 0 or session_id in self._sessions:
             session_id = random.randint(1, _MAX_EPOCH)
-        session = FetchSession(session_id)
+        session = FetchSession(session_id, privileged)
         for slot in slots:
             session.partitions[(slot.topic, slot.index)] = SessionPartition(
                 slot.offset, slot.max_bytes, slot.epoch,
                 -1 if slot.error != ErrorCode.none else slot.hw, slot.lso, slot.start)
         self._sessions[session_id] = session
         return session
+
+    def _evict_for(self, worth: tuple[bool, int]) -> bool:
+        """Free a slot for a session worth `worth`: the least recently used if it has been idle
+        long enough, else the least valuable if the new one is worth more."""
+        oldest = next(iter(self._sessions.values()))
+        if time.monotonic() - oldest.last_used > EVICTABLE_AFTER_S:
+            del self._sessions[oldest.id]
+            return True
+        cheapest = min(self._sessions.values(), key=FetchSession.worth)
+        if worth > cheapest.worth():
+            del self._sessions[cheapest.id]
+            return True
+        return False

@@ -30,34 +30,39 @@ def test_the_follower_sends_everything_once_then_only_changes_and_forgets():
     assert (state.id, state.epoch) == (0, 0)
 
 
-def _request(session_id, epoch, partitions=(), forgotten=()):
+def _request(session_id, epoch, partitions=(), forgotten=(), replica_id=-1):
     return SimpleNamespace(
-        session_id=session_id, session_epoch=epoch,
+        session_id=session_id, session_epoch=epoch, replica_id=replica_id,
         topics=[SimpleNamespace(topic="t", partitions=[
             SimpleNamespace(partition=p, fetch_offset=0, partition_max_bytes=100, current_leader_epoch=-1)
             for p in partitions])],
         forgotten_topics_data=[SimpleNamespace(topic="t", partitions=list(forgotten))] if forgotten else [])
 
 
-def _open(cache, partitions=(0,)):
-    context = cache.context(_request(0, 0, partitions))
+def _open(cache, partitions=(0,), replica_id=-1):
+    context = cache.context(_request(0, 0, partitions, replica_id=replica_id))
     slots = [SimpleNamespace(topic=t, index=i, offset=o, max_bytes=m, epoch=e, error=ErrorCode.none,
                              hw=0, lso=0, start=0, records=b"") for t, i, o, m, e in context.wanted]
     context.answer(slots)
     return context.session_id
 
 
-def test_the_leader_keeps_at_most_its_slots_and_evicts_the_least_recently_used():
+def test_a_full_cache_makes_room_only_for_a_session_worth_more_or_in_place_of_an_idle_one():
+    """Kafka's eviction: a flood of small consumer sessions does not push out a big or a
+    follower's session that is in use; it replaces only what is idle or worth less."""
     cache = FetchSessionCache(slots=2)
-    first, second = _open(cache), _open(cache)
-    assert first and second and first != second
-    cache.context(_request(first, 1))  # first is used again: second is now the oldest
-    third = _open(cache)
+    big, small = _open(cache, partitions=(0, 1, 2)), _open(cache)
+    assert big and small
+    assert _open(cache) == 0  # as small as the smallest, and nothing idle: no session
     assert len(cache) == 2
-    assert cache.context(_request(second, 1)).error == ErrorCode.fetch_session_id_not_found
-    assert cache.context(_request(first, 2)).error == ErrorCode.none
-    assert cache.context(_request(third, 1)).error == ErrorCode.none
-    assert cache.context(_request(third, 1)).error == ErrorCode.invalid_fetch_session_epoch
+    bigger = _open(cache, partitions=(0, 1))  # worth more than the 1-partition one: replaces it
+    assert bigger and cache.context(_request(small, 1)).error == ErrorCode.fetch_session_id_not_found
+    follower = _open(cache, replica_id=2)  # a follower's is worth more than any consumer's
+    assert follower and cache.context(_request(bigger, 1)).error == ErrorCode.fetch_session_id_not_found
+    assert cache.context(_request(big, 1)).error == ErrorCode.none
+    assert cache.context(_request(big, 1)).error == ErrorCode.invalid_fetch_session_epoch
+    cache._sessions[follower].last_used -= 121  # unused for over two minutes: anyone may take it
+    assert _open(cache) != 0 and cache.context(_request(follower, 1)).error == ErrorCode.fetch_session_id_not_found
     assert _open(FetchSessionCache(slots=0)) == 0  # no slots: sessionless full fetches
 
 
