@@ -175,11 +175,15 @@ class Controller:
         log.info("broker %d registered (%s:%d, rack %s)", node_id, host, port, rack)
         return self._commit(self._with_topics(topics, brokers))
 
-    def broker_lost(self, node_id: int, reason: str) -> None:
+    def broker_lost(self, node_id: int, reason: str, expected: bool = False) -> None:
+        """Fence a broker (its process ended, its heartbeats stopped, or its controlled shutdown
+        is done): out of every ISR it shares, its leaderships moved. An expected loss (a stop
+        someone asked for) is logged as information, not as a warning."""
         broker = self.image.brokers.get(node_id)
         if broker is None or not broker.alive:
             return
-        log.warning("broker %d lost: %s", node_id, reason)
+        log.log(logging.INFO if expected else logging.WARNING, "broker %d %s: %s",
+                node_id, "stopped" if expected else "lost", reason)
         brokers = dict(self.image.brokers)
         brokers[node_id] = replace(broker, alive=False, shutting_down=False)
         self._commit(self._with_topics(self._topics_without(node_id, _usable(brokers)), brokers))

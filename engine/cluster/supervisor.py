@@ -136,7 +136,8 @@ class Supervisor:
         bp.exit_code = code
         bp.state = "killed" if code == -signal.SIGKILL else ("stopped" if bp.expected_exit else "exited")
         self._update_ready()
-        self.controller.broker_lost(bp.spec.node_id, f"process {process.pid} ended with code {code}")
+        self.controller.broker_lost(bp.spec.node_id, f"process {process.pid} ended with code {code}",
+                                    expected=bp.expected_exit)
         self._write_description()
 
     def kill_broker(self, node_id: int) -> None:
@@ -321,7 +322,7 @@ class Supervisor:
                 return {}
             if op == "ControlledShutdown":
                 if args.get("done"):  # it has served its last: out of the metadata, then it stops
-                    c.broker_lost(args["node_id"], "controlled shutdown done")
+                    c.broker_lost(args["node_id"], "controlled shutdown done", expected=True)
                     return {"version": c.image.version}
                 return self._controlled_shutdown(args["node_id"])
             if op == "MetadataImage":  # a broker that missed a change asks for the whole image

@@ -253,3 +253,13 @@ def test_a_broker_in_controlled_shutdown_leads_and_joins_nothing_until_it_regist
     assert not controller.image.brokers[1].alive and not controller.image.brokers[1].shutting_down
     controller.register_broker(1, "127.0.0.1", 9001, "a", ["/d1"])
     assert controller.image.brokers[1].usable
+
+
+def test_a_stop_someone_asked_for_is_logged_as_information_a_loss_as_a_warning(controller, caplog):
+    caplog.set_level("INFO", logger="partita.engine.cluster.controller")
+    controller.broker_lost(3, "controlled shutdown done", expected=True)
+    controller.broker_lost(2, "process 42 ended with code -9")
+    [stopped] = [r for r in caplog.records if "broker 3" in r.getMessage()]
+    [lost] = [r for r in caplog.records if "broker 2" in r.getMessage()]
+    assert (stopped.levelname, lost.levelname) == ("INFO", "WARNING")
+    assert "broker 3 stopped" in stopped.getMessage() and "broker 2 lost" in lost.getMessage()
