@@ -33,6 +33,11 @@ _MAX_EPOCH = 2**31 - 1
 EVICTABLE_AFTER_S = 120.0  # Kafka's min.incremental.fetch.session.eviction.ms
 
 
+def next_epoch(epoch: int) -> int:
+    """The epoch after `epoch` (it wraps to 1, never to the initial or final epoch)."""
+    return 1 if epoch == _MAX_EPOCH else epoch + 1
+
+
 @dataclass(slots=True)
 class SessionPartition:
     fetch_offset: int
@@ -123,7 +128,7 @@ class FetchSessionCache:
             return FetchContext(None, [], error=ErrorCode.fetch_session_id_not_found)
         if epoch != session.epoch:
             return FetchContext(None, [], error=ErrorCode.invalid_fetch_session_epoch)
-        session.epoch = 1 if session.epoch == _MAX_EPOCH else session.epoch + 1
+        session.epoch = next_epoch(session.epoch)
         session.last_used = time.monotonic()
         self._sessions.move_to_end(session_id)
         for t in getattr(request, "forgotten_topics_data", ()) or ():

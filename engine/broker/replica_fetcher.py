@@ -23,7 +23,7 @@ from datetime import timedelta
 from kio.schema.fetch.v12 import request as fetch_req
 from kio.schema.offset_for_leader_epoch.v4 import request as ofle_req
 
-from partita.engine.broker.fetch_sessions import INITIAL_EPOCH
+from partita.engine.broker.fetch_sessions import INITIAL_EPOCH, next_epoch
 from partita.engine.broker.kafka_client import KafkaConnection
 from partita.engine.protocol.errors import ErrorCode
 
@@ -301,7 +301,7 @@ class FetchSessionState:
             self.id = session_id
             self.epoch = 1 if session_id else INITIAL_EPOCH  # none given: full fetches go on
         else:
-            self.epoch = 1 if self.epoch == 2**31 - 1 else self.epoch + 1
+            self.epoch = next_epoch(self.epoch)
 
     def start_over(self, close_existing: bool = True) -> None:
         """The next fetch is a full one; with close_existing it also frees the old session."""

@@ -84,12 +84,12 @@ class Controller:
     def _commit(self, new: MetadataImage) -> MetadataImage:
         # the broker named controller (for clients' controller-bound requests): the lowest live
         # one, not one in controlled shutdown while another can be named
-        alive = sorted(new.brokers.values(), key=lambda b: (not b.usable, b.node_id))
-        alive = [b.node_id for b in alive if b.alive]
+        named = min((b for b in new.brokers.values() if b.alive), key=lambda b: (not b.usable, b.node_id),
+                    default=None)
         new = replace(
             new,
             version=self.image.version + 1,
-            controller_id=alive[0] if alive else NO_LEADER,
+            controller_id=named.node_id if named is not None else NO_LEADER,
             topic_ids=MappingProxyType({t.topic_id: t.name for t in new.topics.values()}),
         )
         self.store.save(self.image, new)
@@ -192,7 +192,7 @@ class Controller:
         """A broker about to stop (Kafka's controlled shutdown): its leaderships move to other
         in-sync replicas and it leaves every ISR it shares, in one change, while it still serves,
         so clients and acks=all writes move on before its connections close. It stays listed
-        (alive) until its process ends; a partition with no other in-sync replica is left
+        (alive) until it is done (broker_lost); a partition with no other in-sync replica is left
         without a leader, as Kafka does. Returns the image to wait for."""
         broker = self.image.brokers.get(node_id)
         if broker is None or not broker.alive or broker.shutting_down:

@@ -158,28 +158,27 @@ class MetadataImage:
             topics.pop(name, None)
         for t in d["topics"]:
             topics[t["name"]] = TopicState.from_json(t)
-        configs = {int(k): v for k, v in d.get("broker_configs", {}).items()}
-        same_configs = configs == {k: dict(v) for k, v in self.broker_configs.items()}
-        return MetadataImage(
-            d["version"],
-            d["cluster_id"],
-            d["controller_id"],
-            MappingProxyType({b["node_id"]: BrokerInfo.from_json(b) for b in d["brokers"]}),
-            MappingProxyType(topics),
-            self.broker_configs if same_configs else MappingProxyType(
-                {k: MappingProxyType(v) for k, v in configs.items()}),
-            MappingProxyType({t.topic_id: t.name for t in topics.values()}),
-        )
+        same_configs = {int(k): v for k, v in d.get("broker_configs", {}).items()} == {
+            k: dict(v) for k, v in self.broker_configs.items()}
+        return self._assemble(d, topics, self.broker_configs if same_configs else None)
 
     @classmethod
     def from_json(cls, d: dict) -> MetadataImage:
-        topics = {t["name"]: TopicState.from_json(t) for t in d["topics"]}
+        return cls._assemble(d, {t["name"]: TopicState.from_json(t) for t in d["topics"]})
+
+    @classmethod
+    def _assemble(cls, d: dict, topics: dict, broker_configs: Mapping | None = None) -> MetadataImage:
+        """An image from the small parts of `d` (whole image or delta), its topics and, when they
+        are to be kept as they are, broker configs."""
+        if broker_configs is None:
+            broker_configs = MappingProxyType(
+                {int(k): MappingProxyType(v) for k, v in d.get("broker_configs", {}).items()})
         return cls(
             d["version"],
             d["cluster_id"],
             d["controller_id"],
             MappingProxyType({b["node_id"]: BrokerInfo.from_json(b) for b in d["brokers"]}),
             MappingProxyType(topics),
-            MappingProxyType({int(k): MappingProxyType(v) for k, v in d.get("broker_configs", {}).items()}),
+            broker_configs,
             MappingProxyType({t.topic_id: t.name for t in topics.values()}),
         )

@@ -56,6 +56,7 @@ class ChildBroker:
         self.caught_up_ms = -1
         self.session: RpcSession | None = None
         self.expected_exit = False
+        self.watcher: asyncio.Task | None = None  # records the process's exit (Supervisor._watch)
 
 
 class Supervisor:
@@ -96,11 +97,10 @@ class Supervisor:
         if bp.process is not None and bp.process.returncode is None:
             if bp.state != "stopping":
                 return
-            try:  # still shutting down (a SIGTERM from elsewhere): start it again once it is gone
-                await asyncio.wait_for(bp.process.wait(), 20)
+            try:  # still shutting down (a SIGTERM from elsewhere): start it again once its exit is recorded
+                await asyncio.wait_for(asyncio.shield(bp.watcher), 20)
             except TimeoutError:
                 return
-            await asyncio.sleep(0)  # let _watch record the exit first
         spec = bp.spec
         if not layout.port_is_free(spec.port):
             spec.port = layout.free_port()
@@ -126,7 +126,7 @@ class Supervisor:
         bp.state, bp.exit_code, bp.expected_exit = "starting", None, False
         self._update_ready()
         bp.last_heartbeat = time.monotonic()
-        asyncio.get_running_loop().create_task(self._watch(bp, bp.process))
+        bp.watcher = asyncio.get_running_loop().create_task(self._watch(bp, bp.process))
         self._write_description()
 
     async def _watch(self, bp: ChildBroker, process) -> None:
@@ -158,10 +158,14 @@ class Supervisor:
             process.send_signal(signal.SIGKILL)
             await process.wait()
 
-    def _controlled_shutdown(self, node_id: int) -> dict:
+    def _controlled_shutdown(self, node_id: int, done: bool) -> dict:
         """A broker that was asked to stop (SIGTERM, from stop_broker or anyone) moves its
-        leaderships away first; it stops once it has the image this returns the version of.
-        When the whole cluster stops there is nowhere to move them: it answers at once."""
+        leaderships away first, and once it has served its last (`done`) leaves the metadata;
+        each time it waits for the image this returns the version of. When the whole cluster
+        stops there is nowhere to move them: it answers at once."""
+        if done:
+            self.controller.broker_lost(node_id, "controlled shutdown done", expected=True)
+            return {"version": self.controller.image.version}
         bp = self.brokers.get(node_id)
         if bp is not None and bp.process is not None and bp.process.returncode is None:
             bp.expected_exit = True
@@ -321,10 +325,7 @@ class Supervisor:
                                           live.pid)
                 return {}
             if op == "ControlledShutdown":
-                if args.get("done"):  # it has served its last: out of the metadata, then it stops
-                    c.broker_lost(args["node_id"], "controlled shutdown done", expected=True)
-                    return {"version": c.image.version}
-                return self._controlled_shutdown(args["node_id"])
+                return self._controlled_shutdown(args["node_id"], args.get("done", False))
             if op == "MetadataImage":  # a broker that missed a change asks for the whole image
                 self._pushed[session] = c.image
                 return {"image": c.image.to_json()}
