@@ -82,6 +82,8 @@ class GroupCoordinator:
         self.manager = GroupManager(LogStore(broker), GroupConfig.from_settings(broker.setting))
         self._loads: dict[int, asyncio.Task] = {}
         self._retention_task: asyncio.Task | None = None
+        self._topic_ids = None  # the topics of the image applied last: {topic id: name}
+        self._removals: set[asyncio.Task] = set()
         self._closed = False
         if broker.metadata.version > 0:
             self.on_metadata(broker.metadata)
@@ -110,6 +112,27 @@ class GroupCoordinator:
                 self._loads[p] = asyncio.get_running_loop().create_task(self._load(p))
         if self._retention_task is None and topic is not None:
             self._retention_task = asyncio.get_running_loop().create_task(self._retention())
+        self._forget_deleted_topics(image)
+
+    def _forget_deleted_topics(self, image) -> None:
+        """Offsets committed to a topic that is gone (by id: deleted, or deleted and created again)
+        are removed from the groups, as Kafka's coordinator does when topics are deleted."""
+        previous, self._topic_ids = self._topic_ids, image.topic_ids
+        if previous is None or previous is image.topic_ids:
+            return
+        deleted = frozenset(name for topic_id, name in previous.items() if topic_id not in image.topic_ids)
+        if deleted:
+            task = asyncio.get_running_loop().create_task(self._remove_offsets(deleted))
+            self._removals.add(task)
+            task.add_done_callback(self._removals.discard)
+
+    async def _remove_offsets(self, topics: frozenset[str]) -> None:
+        try:
+            await self.manager.remove_offsets_of_deleted_topics(topics)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("removing the offsets of deleted topics %s failed", sorted(topics))
 
     def _unload(self, partition: int) -> None:
         task = self._loads.pop(partition, None)
@@ -196,6 +219,8 @@ class GroupCoordinator:
         self._loads.clear()
         if self._retention_task is not None:
             self._retention_task.cancel()
+        for task in list(self._removals):
+            task.cancel()
         self.manager.unload_all()
 
 

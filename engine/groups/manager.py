@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from partita.engine.groups import records as rec
-from partita.engine.groups.hashing import partition_for
+from partita.engine.groups.hashing import OFFSETS_TOPIC, partition_for
 from partita.engine.groups.state import (
     Group,
     GroupState,
@@ -1138,6 +1138,37 @@ class GroupManager:
                     self._drop_group(group, E.coordinator_not_available)
                 if expired:
                     log.info("expired %d offsets of group %s", len(expired), group.group_id)
+        return count
+
+    async def remove_offsets_of_deleted_topics(self, topics: frozenset[str]) -> int:
+        """Tombstone every loaded group's committed offsets on `topics`, which were deleted (Kafka's
+        onPartitionsDeleted): left behind, they break tools that look up their partitions
+        (kafka-consumer-groups --describe) and OffsetDelete can no longer remove them, since the
+        topic is unknown. Returns the number of offsets removed."""
+        by_partition: dict[int, list[tuple[Group, list[tuple[tuple[str, int], OffsetAndMetadata]]]]] = {}
+        for group in self.groups.values():
+            if group.state == GroupState.DEAD or self.check(group.group_id) != E.none:
+                continue
+            gone = [(key, om) for key, om in group.offsets.items() if key[0] in topics]
+            if gone:
+                by_partition.setdefault(self.partition_of(group.group_id), []).append((group, gone))
+        count = 0
+        for partition, entries in by_partition.items():
+            records: Records = [rec.offset_commit_record(group.group_id, t, p, None)
+                                for group, gone in entries for (t, p), _ in gone]
+            try:
+                await self.store.append(partition, records, self.config.commit_timeout_ms)
+            except KafkaError as exc:
+                log.warning("could not remove the offsets of deleted topics from %s-%d: %s",
+                            OFFSETS_TOPIC, partition, exc)
+                continue
+            for group, gone in entries:
+                for key, om in gone:
+                    if group.offsets.get(key) is om:  # not committed again (to a topic of that name) meanwhile
+                        del group.offsets[key]
+                count += len(gone)
+                log.info("removed %d offsets of deleted topic(s) %s from group %s", len(gone),
+                         ", ".join(sorted({t for (t, _), _ in gone})), group.group_id)
         return count
 
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import KafkaError as ConfluentError
+from kafka.admin import KafkaAdminClient
+from kafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError, NotCoordinatorError
 
 from tests.engine.groups.admin_scenario import run_admin_scenario, run_static_removal_scenario
+from tests.engine.helpers import admin, create_topic
 
 EXPECTED = {
     "listed_stable": True,
@@ -61,3 +68,57 @@ def test_batched_leave_removes_static_members_on_the_engine(engine):
 @pytest.mark.kafka
 def test_batched_leave_removes_static_members_on_apache_kafka(apache_kafka):
     assert run_static_removal_scenario(apache_kafka, "adm-static", "adm-static-g") == STATIC_EXPECTED
+
+
+_COORDINATOR_MOVING = {ConfluentError.NOT_COORDINATOR, ConfluentError.COORDINATOR_LOAD_IN_PROGRESS,
+                       ConfluentError.COORDINATOR_NOT_AVAILABLE}
+
+
+def _offsets_by_topic(cluster, group: str) -> dict[str, dict[int, int]]:
+    """Through kafka-python: librdkafka's AdminClient crashes the process (rd_kafka_cgrp_op on a
+    NULL group handle) when OffsetFetch answers NOT_COORDINATOR, as Kafka 4.1 may right after a commit."""
+    client = KafkaAdminClient(bootstrap_servers=cluster.bootstrap, request_timeout_ms=15000)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                found = client.list_group_offsets([group])[group]
+                break
+            except (NotCoordinatorError, CoordinatorLoadInProgressError, CoordinatorNotAvailableError):
+                assert time.monotonic() < deadline, "the coordinator never answered"
+                time.sleep(0.2)
+    finally:
+        client.close()
+    out: dict[str, dict[int, int]] = {}
+    for tp, om in found.items():
+        out.setdefault(tp.topic, {})[tp.partition] = om.offset
+    return out
+
+
+def test_deleting_a_topic_removes_the_offsets_groups_committed_to_it(single_broker):
+    """As Kafka's coordinator does: otherwise kafka-consumer-groups --describe fails on the missing
+    topic and OffsetDelete can no longer remove them (the topic is unknown)."""
+    topic, kept, group = "del-offsets-t", "del-offsets-kept", "del-offsets-g"
+    create_topic(single_broker, topic, partitions=2)
+    create_topic(single_broker, kept, partitions=1)
+    client = admin(single_broker)
+    offsets = [TopicPartition(topic, 0, 3), TopicPartition(topic, 1, 4), TopicPartition(kept, 0, 5)]
+    deadline = time.monotonic() + 15
+    while True:  # a new coordinator (Kafka's, on its first group) may answer NOT_COORDINATOR at first
+        done = client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, offsets)])[group]
+        errors = [tp.error for tp in done.result(timeout=15).topic_partitions if tp.error is not None]
+        if not errors:
+            break
+        assert all(e.code() in _COORDINATOR_MOVING for e in errors) and time.monotonic() < deadline, errors
+        time.sleep(0.2)
+    assert _offsets_by_topic(single_broker, group) == {topic: {0: 3, 1: 4}, kept: {0: 5}}
+
+    client.delete_topics([topic], operation_timeout=10)[topic].result(15)
+    deadline = time.monotonic() + 20
+    while topic in _offsets_by_topic(single_broker, group):
+        assert time.monotonic() < deadline, "the deleted topic's offsets are still listed"
+        time.sleep(0.2)
+    assert _offsets_by_topic(single_broker, group) == {kept: {0: 5}}
+    # created again under the same name, the topic starts with no offsets of the old one
+    create_topic(single_broker, topic, partitions=2)
+    assert _offsets_by_topic(single_broker, group) == {kept: {0: 5}}

@@ -417,6 +417,33 @@ async def test_new_coordinator_reloads_groups_and_offsets_from_the_records():
     assert n.check("g") == E.not_coordinator
 
 
+@run
+async def test_offsets_of_deleted_topics_are_tombstoned_even_for_an_active_group():
+    store = MemoryStore()
+    m = make_manager(store)
+    a = await join_dynamic(m, protocols=(("range", subscription("t", "u")),))
+    await sync(m, a, [(a.member_id, b"A")])
+    await m.commit_offsets("g", 1, a.member_id, None, -1, [("t", 0, 10, -1, ""), ("t", 1, 3, -1, ""),
+                                                              ("u", 0, 7, -1, "")])
+    await m.commit_offsets("other", -1, "", None, -1, [("u", 0, 1, -1, "")])
+
+    assert await m.remove_offsets_of_deleted_topics(frozenset({"t"})) == 2
+    assert set(m.groups["g"].offsets) == {("u", 0)} and set(m.groups["other"].offsets) == {("u", 0)}
+    assert m.groups["g"].state == GroupState.STABLE  # its members are not disturbed
+    # a new coordinator reading the records agrees
+    n = GroupManager(store, m.config, m.now_ms)
+    n.partition_count = 1
+    n.begin_load(0)
+    for offset, key, value in store.records[0]:
+        n.replay(0, key, value, offset)
+    n.finish_load(0)
+    assert set(n.groups["g"].offsets) == {("u", 0)}
+    # a failed write keeps them (they are still in the log)
+    store.fail = E.not_leader_or_follower
+    assert await m.remove_offsets_of_deleted_topics(frozenset({"u"})) == 0
+    assert set(m.groups["g"].offsets) == {("u", 0)}
+
+
 async def txn_commit(m, group, pid, offsets, generation=-1, member=""):
     return await m.txn_commit_offsets(group, pid, 0, generation, member, None,
                                       [(t, p, o, -1, "") for t, p, o in offsets])
