@@ -1,9 +1,9 @@
 """InitProducerId (key 22), versions 0–4.
 
-Without a transactional id (idempotent producers): a producer id from the controller's
-blocks (engine/broker/producer_ids.py), unique across the cluster and restarts; a request
-carrying its current producer id and epoch (v3+, KIP-360) gets the same id with the next
-epoch. With a transactional id the request goes to the id's transaction coordinator
+Without a transactional id (idempotent producers): always a new producer id at epoch 0 from
+the controller's blocks (engine/broker/producer_ids.py), unique across the cluster and restarts;
+the id and epoch such a request names (v3+) are ignored, as Kafka does (an idempotent producer
+bumps its own epoch; kafka-go names 0/0 on every call). With a transactional id the request goes to the id's transaction coordinator
 (engine/transactions/coordinator.py): the first call gets a new producer id at epoch 0,
 later ones the next epoch (a new producer id when the epoch is spent), which fences any
 older producer with the id; an open transaction of that older producer is aborted first
@@ -21,7 +21,6 @@ from partita.engine.api.txn_requests import coordinator_of, versioned
 from partita.engine.groups.coordinator import millis
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
-from partita.engine.transactions.coordinator import MAX_EPOCH
 
 
 @api(22, 0, 4)
@@ -32,14 +31,11 @@ async def handle_init_producer_id(request, ctx):
         return codec.build(m.InitProducerIdResponse, throttle_time=timedelta(0),
                            error_code=versioned(error, ctx.api_version, 4), producer_id=pid, producer_epoch=epoch)
 
-    current = getattr(request, "producer_id", -1)
-    epoch = getattr(request, "producer_epoch", -1)
     if request.transactional_id is not None:
         coordinator = coordinator_of(ctx)
         if coordinator is None:
             return answer(ErrorCode.coordinator_not_available)
         return answer(*await coordinator.init_producer_id(
-            request.transactional_id, millis(request.transaction_timeout), current, epoch))
-    if current >= 0 and 0 <= epoch < MAX_EPOCH - 1:
-        return answer(ErrorCode.none, current, epoch + 1)
+            request.transactional_id, millis(request.transaction_timeout),
+            getattr(request, "producer_id", -1), getattr(request, "producer_epoch", -1)))
     return answer(ErrorCode.none, await ctx.broker.producer_ids.take(), 0)

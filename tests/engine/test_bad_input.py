@@ -156,6 +156,11 @@ def test_idempotent_producer_duplicates_and_gaps(single_broker):
     error, _ = _produce_raw_result(cluster, "idem", _batch([b"gap"], pid, epoch, 7))
     assert error == 45  # OUT_OF_ORDER_SEQUENCE_NUMBER
     assert [m.value() for m in consume(cluster, "idem", 3)] == [b"a", b"b", b"c"]
+    # Without a transactional id the id and epoch a request names are ignored (kafka-go sends 0/0):
+    # always a fresh producer id at epoch 0, so two producers never share one
+    again = raw_request(cluster.address(1), 22, 4, InitProducerIdRequest(
+        transactional_id=None, transaction_timeout=timedelta(seconds=60), producer_id=pid, producer_epoch=epoch))
+    assert (int(again.error_code), again.producer_epoch) == (0, 0) and again.producer_id not in (pid, -1)
 
 
 def test_connections_beyond_max_connections_per_ip_are_closed(make_engine):
