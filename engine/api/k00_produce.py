@@ -3,7 +3,7 @@
 Kafka 4.0 advertises Produce from v0 (older librdkafka disables compression otherwise)
 and refuses v0–2 per partition at request time; so do we. Batches stay bytes: the log
 validates headers and CRCs and patches offsets in place. acks=0 gets no response; acks=1
-answers after the leader's append; acks=-1 (all) first checks min.insync.replicas, then
+answers after the leader's append; acks=-1 (all) first checks min.insync.replicas (at most the replica count, as Kafka 4), then
 waits until the high watermark passes the batch. If the ISR shrinks below the minimum
 while waiting, the answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND (the data is in the log).
 Transactional batches open their producer's transaction in the partition (producer_state.py).
@@ -66,7 +66,7 @@ async def handle_produce(request, ctx):
                 result["error_message"] = "the request carries no record batch"
                 continue
             if acks == -1:
-                min_isr = partition.min_insync_replicas
+                min_isr = partition.effective_min_isr
                 if len(partition.state.isr) < min_isr:
                     result["error_code"] = ErrorCode.not_enough_replicas
                     result["error_message"] = (f"the ISR {list(partition.state.isr)} is smaller than "

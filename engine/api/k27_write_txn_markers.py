@@ -60,7 +60,7 @@ def _append(ctx, marker, topic: str, index: int, pending: list) -> dict:
         known = broker.metadata.partition(topic, index) is not None
         result["error"] = ErrorCode.not_leader_or_follower if known else ErrorCode.unknown_topic_or_partition
         return result
-    if len(partition.state.isr) < partition.min_insync_replicas:
+    if len(partition.state.isr) < partition.effective_min_isr:
         result["error"] = ErrorCode.not_enough_replicas
         return result
     try:

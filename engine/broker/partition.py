@@ -52,6 +52,14 @@ class Partition:
         return self.state is not None and self.state.leader == self.node_id
 
     @property
+    def effective_min_isr(self) -> int:
+        """min.insync.replicas, but never more than the partition's replicas (Kafka 4's
+        effectiveMinIsr): a setting above the replication factor does not refuse every acks=all write."""
+        if self.state is None:
+            return self.min_insync_replicas
+        return min(self.min_insync_replicas, len(self.state.replicas))
+
+    @property
     def leader_epoch(self) -> int:
         return self.state.leader_epoch if self.state else -1
 

@@ -63,6 +63,15 @@ def test_acks_zero_one_and_all(engine):
     assert sorted({m.value() for m in got}) == [b"0", b"1", b"all"]
 
 
+def test_acks_all_with_min_insync_replicas_above_the_replication_factor(single_broker):
+    """Kafka 4 counts min.insync.replicas up to the replica count (effectiveMinIsr): a topic with
+    one replica and min.insync.replicas=2 takes acks=all writes."""
+    topic = topic_name("min-isr")
+    create_topic(single_broker, topic, config={"min.insync.replicas": "2"})
+    produce(single_broker, topic, [b"kept"], acks="all")
+    assert [m.value() for m in consume(single_broker, topic, 1)] == [b"kept"]
+
+
 def test_automatic_topic_creation_on_produce(engine):
     topic = topic_name("auto")
     produce(engine, topic, [b"x"])
