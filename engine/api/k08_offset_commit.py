@@ -40,7 +40,7 @@ async def handle_offset_commit(request, ctx):
             getattr(request, "group_instance_id", None),
             millis(getattr(request, "retention_time", None)) if version <= 4 else -1,
             offsets,
-            topic_exists=lambda name: name in image.topics,
+            partition_exists=lambda name, index: image.partition(name, index) is not None,
         )
     topics = results_by_topic(m.OffsetCommitResponseTopic, m.OffsetCommitResponsePartition, request.topics, results)
     return codec.build(m.OffsetCommitResponse, throttle_time=timedelta(0), topics=topics)

@@ -39,7 +39,7 @@ async def handle_txn_offset_commit(request, ctx):
             getattr(request, "member_id", ""),
             getattr(request, "group_instance_id", None),
             offsets,
-            topic_exists=lambda name: name in image.topics,
+            partition_exists=lambda name, index: image.partition(name, index) is not None,
         )
     topics = results_by_topic(m.TxnOffsetCommitResponseTopic, m.TxnOffsetCommitResponsePartition, request.topics,
                               results)

@@ -854,7 +854,7 @@ class GroupManager:
         group_instance_id: str | None,
         retention_ms: int,
         offsets: list[tuple[str, int, int, int, str | None]],  # topic, partition, offset, leader epoch, metadata
-        topic_exists: Callable[[str], bool] = lambda t: True,
+        partition_exists: Callable[[str, int], bool] = lambda t, p: True,
     ) -> dict[tuple[str, int], ErrorCode]:
         keys = [(t, p) for t, p, *_ in offsets]
         error = E.invalid_group_id if not group_id else self.check(group_id)
@@ -874,7 +874,7 @@ class GroupManager:
                 self._schedule_heartbeat(group, member, member.session_timeout_ms)
         now = self.now_ms()
         expire = now + retention_ms if retention_ms is not None and retention_ms >= 0 else -1
-        results, pending, records = self._offset_records(group_id, offsets, now, expire, topic_exists)
+        results, pending, records = self._offset_records(group_id, offsets, now, expire, partition_exists)
         if not records:
             return results
         try:
@@ -906,7 +906,7 @@ class GroupManager:
         member_id: str,
         group_instance_id: str | None,
         offsets: list[tuple[str, int, int, int, str | None]],  # topic, partition, offset, leader epoch, metadata
-        topic_exists: Callable[[str], bool] = lambda t: True,
+        partition_exists: Callable[[str, int], bool] = lambda t, p: True,
     ) -> dict[tuple[str, int], ErrorCode]:
         """TxnOffsetCommit: write the offsets as part of the producer's transaction; they
         count once its commit marker reaches this group's partition (`complete_txn`)."""
@@ -921,7 +921,7 @@ class GroupManager:
             error = group.validate_offset_commit(member_id, group_instance_id, generation)
             if error != E.none:
                 return dict.fromkeys(keys, error)
-        results, pending, records = self._offset_records(group_id, offsets, self.now_ms(), -1, topic_exists)
+        results, pending, records = self._offset_records(group_id, offsets, self.now_ms(), -1, partition_exists)
         if not records:
             return results
         try:
@@ -953,7 +953,7 @@ class GroupManager:
     def has_pending_txn_offset(self, group_id: str, topic: str, partition: int) -> bool:
         return any((topic, partition) in by_group.get(group_id, ()) for by_group in self.pending_txn_offsets.values())
 
-    def _offset_records(self, group_id: str, offsets, now: int, expire: int, topic_exists: Callable[[str], bool]
+    def _offset_records(self, group_id: str, offsets, now: int, expire: int, partition_exists: Callable[[str, int], bool]
                         ) -> tuple[dict[tuple[str, int], ErrorCode], list[tuple[tuple[str, int], OffsetAndMetadata]],
                                    Records]:
         """Check each offset to commit: (result per partition, offsets to apply, their records)."""
@@ -965,7 +965,7 @@ class GroupManager:
             if metadata is not None and len(metadata.encode()) > self.config.offset_metadata_max_bytes:
                 results[key] = E.offset_metadata_too_large
                 continue
-            if not topic_exists(topic):
+            if not partition_exists(topic, partition):
                 results[key] = E.unknown_topic_or_partition
                 continue
             om = OffsetAndMetadata(offset, leader_epoch, metadata or "", now, expire)

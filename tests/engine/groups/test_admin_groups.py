@@ -7,6 +7,7 @@ import time
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka import KafkaError as ConfluentError
+from kafka import TopicPartition as KTopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError, NotCoordinatorError
 
@@ -122,3 +123,34 @@ def test_deleting_a_topic_removes_the_offsets_groups_committed_to_it(single_brok
     # created again under the same name, the topic starts with no offsets of the old one
     create_topic(single_broker, topic, partitions=2)
     assert _offsets_by_topic(single_broker, group) == {kept: {0: 5}}
+
+
+def test_offsets_of_partitions_that_do_not_exist_are_refused(single_broker):
+    """OffsetCommit and OffsetDelete answer UNKNOWN_TOPIC_OR_PARTITION for a partition past the
+    topic's count or of an unknown topic (the engine stored such offsets), the rest go through."""
+    topic, group = "no-such-partition-t", "no-such-partition-g"
+    create_topic(single_broker, topic, partitions=2)
+    client = admin(single_broker)
+    offsets = [TopicPartition(topic, 0, 1), TopicPartition(topic, 9, 1), TopicPartition("no-such-topic-x", 0, 1)]
+    deadline = time.monotonic() + 15
+    while True:
+        done = client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, offsets)])[group]
+        errors = {(tp.topic, tp.partition): tp.error and tp.error.code()
+                  for tp in done.result(timeout=15).topic_partitions}
+        if not _COORDINATOR_MOVING & set(errors.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    unknown = ConfluentError.UNKNOWN_TOPIC_OR_PART
+    assert errors == {(topic, 0): None, (topic, 9): unknown, ("no-such-topic-x", 0): unknown}
+    assert _offsets_by_topic(single_broker, group) == {topic: {0: 1}}
+
+    kclient = KafkaAdminClient(bootstrap_servers=single_broker.bootstrap, request_timeout_ms=15000)
+    try:
+        deleted = kclient.delete_group_offsets(group, [KTopicPartition(topic, 0), KTopicPartition(topic, 9),
+                                                       KTopicPartition("no-such-topic-x", 0)])
+    finally:
+        kclient.close()
+    assert {(tp.topic, tp.partition): error.__name__ for tp, error in deleted.items()} == {
+        (topic, 0): "NoError", (topic, 9): "UnknownTopicOrPartitionError",
+        ("no-such-topic-x", 0): "UnknownTopicOrPartitionError"}
+    assert _offsets_by_topic(single_broker, group) == {}

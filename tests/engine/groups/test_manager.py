@@ -322,7 +322,7 @@ async def test_simple_commits_create_a_group_and_unknown_generation_is_illegal()
     assert m.groups["simple"].state == GroupState.EMPTY and m.groups["simple"].protocol_type is None
     assert await m.commit_offsets("other", 3, "m", None, -1, [("t", 0, 5, -1, "")]) == {("t", 0): E.illegal_generation}
     assert await m.commit_offsets("x", -1, "", None, -1, [("nope", 0, 5, -1, "")],
-                                  topic_exists=lambda t: t != "nope") == {("nope", 0): E.unknown_topic_or_partition}
+                                  partition_exists=lambda t, p: t != "nope") == {("nope", 0): E.unknown_topic_or_partition}
 
 
 @run
