@@ -455,3 +455,44 @@ def test_describe_topic_partitions_pages_with_a_cursor(single_broker):
     assert partition.leader_id == single_broker.broker_ids[0] and list(partition.isr_nodes) == [partition.leader_id]
     assert list(partition.eligible_leader_replicas) == [] and list(partition.last_known_elr) == []
     assert ask(10, topics=("no-such-topic-here",))[0] == [("no-such-topic-here", 3, [])]
+
+
+def test_incremental_alter_configs_refuses_malformed_resources_and_changes_nothing_of_them(single_broker):
+    """Kafka checks a request's shape per resource first: a resource named twice, a config named
+    twice, a null value for SET; each is INVALID_REQUEST and leaves the topic as it was."""
+    from kio.schema.incremental_alter_configs.v1.request import (
+        AlterableConfig,
+        AlterConfigsResource,
+        IncrementalAlterConfigsRequest,
+    )
+    from kio.static.primitive import i8
+
+    from tests.engine.helpers import raw_request
+
+    topic, other = name("shape"), name("shape-other")
+    create_topic(single_broker, topic)
+    create_topic(single_broker, other)
+
+    def resource(topic_name, *configs):
+        return AlterConfigsResource(resource_type=i8(2), resource_name=topic_name, configs=tuple(
+            AlterableConfig(name=k, config_operation=i8(0), value=v) for k, v in configs))
+
+    request = IncrementalAlterConfigsRequest(validate_only=False, resources=(
+        resource(topic, ("retention.ms", "1000"), ("retention.ms", "2000")),
+        resource(topic + "-x", ("retention.ms", "1000")), resource(topic + "-x", ("segment.ms", "7200000")),
+        resource(other, ("retention.ms", None)),
+        resource(other, ("segment.ms", "7200000")),  # the same topic again: both refused
+    ))
+    answers = raw_request(single_broker.bootstrap, 44, 1, request).responses
+    assert [(int(r.error_code), r.error_message) for r in answers] == [
+        (42, "Error due to duplicate config keys"),
+        (42, "Each resource must appear at most once."), (42, "Each resource must appear at most once."),
+        (42, "Each resource must appear at most once."), (42, "Each resource must appear at most once."),
+    ]
+    request = IncrementalAlterConfigsRequest(validate_only=False, resources=(resource(other, ("retention.ms", None)),))
+    [answer] = raw_request(single_broker.bootstrap, 44, 1, request).responses
+    assert (int(answer.error_code), answer.error_message) == (42, "Null value not supported for : retention.ms")
+    a = admin(single_broker)
+    for t in (topic, other):
+        res = ConfigResource(ConfigResource.Type.TOPIC, t)
+        assert a.describe_configs([res])[res].result(10)["retention.ms"].source == 5  # still the default
