@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
@@ -93,7 +93,17 @@ def status(cluster_dir: Path) -> ClusterInfo | None:
     d = layout.read_json(layout.description_path(cluster_dir))
     if d is None or not pid_alive(d["supervisor"]["pid"]):
         return None
-    return ClusterInfo.from_description(cluster_dir, d)
+    info = ClusterInfo.from_description(cluster_dir, d)
+    # The description is the supervisor's last word; a supervisor held up (or hung) may not have
+    # seen its brokers exit, so trust a broker's process over it.
+    gone = [b for b in info.brokers if b.state in _LIVE_STATES and b.pid and not pid_alive(b.pid)]
+    if not gone:
+        return info
+    brokers = tuple(replace(b, state="exited", alive=False) if b in gone else b for b in info.brokers)
+    return replace(info, brokers=brokers, ready=False)
+
+
+_LIVE_STATES = ("starting", "running", "stopping")
 
 
 async def _call(port: int, op: str, timeout: float = 30.0, **args):
