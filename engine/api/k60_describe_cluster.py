@@ -1,4 +1,7 @@
-"""DescribeCluster (key 60), versions 0–1: cluster id, controller id and live brokers."""
+"""DescribeCluster (key 60), versions 0–2: cluster id, controller id and live brokers; v2 with
+include_fenced_brokers also lists the registered brokers that are down, flagged is_fenced
+(kafka-cluster list-endpoints --include-fenced-brokers). Only broker endpoints (type 1) are served:
+the engine's controller is not a Kafka node (UNSUPPORTED_ENDPOINT_TYPE for type 2)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
 
-@api(60, 0, 1)
+@api(60, 0, 2)
 async def handle_describe_cluster(request, ctx):
     m = codec.response_module(60, ctx.api_version)
     image = ctx.broker.metadata
@@ -20,9 +23,11 @@ async def handle_describe_cluster(request, ctx):
                            error_message="only broker endpoints are served", endpoint_type=request.endpoint_type,
                            cluster_id=image.cluster_id, controller_id=-1, brokers=(),
                            cluster_authorized_operations=NO_OPERATIONS)
+    listed = image.brokers.values() if getattr(request, "include_fenced_brokers", False) else image.live_brokers()
     brokers = tuple(
-        codec.build(m.DescribeClusterBroker, broker_id=b.node_id, host=b.host, port=b.port, rack=b.rack)
-        for b in sorted(image.live_brokers(), key=lambda b: b.node_id)
+        codec.build(m.DescribeClusterBroker, broker_id=b.node_id, host=b.host, port=b.port, rack=b.rack,
+                    is_fenced=not b.alive)
+        for b in sorted(listed, key=lambda b: b.node_id)
     )
     return codec.build(m.DescribeClusterResponse, throttle_time=timedelta(0), error_code=ErrorCode.none,
                        error_message=None, endpoint_type=1, cluster_id=image.cluster_id,

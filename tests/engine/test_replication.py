@@ -116,6 +116,17 @@ def test_min_insync_replicas_refuses_acks_all_when_two_of_three_are_down(make_en
     produce(cluster, topic, [b"z"], partition=0, acks="all")
 
 
+def _described_brokers(cluster, include_fenced: bool) -> list[tuple[int, bool]]:
+    """DescribeCluster v2 (kafka-cluster list-endpoints [--include-fenced-brokers]): (id, is_fenced)."""
+    from kio.schema.describe_cluster.v2.request import DescribeClusterRequest
+
+    from tests.engine.helpers import raw_request
+
+    answer = raw_request(cluster.bootstrap.split(",")[0], 60, 2, DescribeClusterRequest(
+        include_cluster_authorized_operations=False, include_fenced_brokers=include_fenced))
+    return [(b.broker_id, b.is_fenced) for b in answer.brokers]
+
+
 def test_restarted_broker_catches_up_and_rejoins_the_isr(make_engine):
     cluster = make_engine(**THREE_RACKS)
     topic = name("rejoin")
@@ -124,6 +135,8 @@ def test_restarted_broker_catches_up_and_rejoins_the_isr(make_engine):
     produce(cluster, topic, [f"while-down-{i}".encode() for i in range(500)], acks="all")
     md = admin(cluster).list_topics(topic, timeout=10).topics[topic]
     assert all(2 not in p.isrs and p.leader != 2 for p in md.partitions.values())
+    assert _described_brokers(cluster, include_fenced=False) == [(1, False), (3, False)]
+    assert _described_brokers(cluster, include_fenced=True) == [(1, False), (2, True), (3, False)]
     cluster.start(2)
     wait_in_sync(cluster, topic, 30, 3, timeout=30)
     assert len(consume(cluster, topic, 500)) == 500
