@@ -100,6 +100,6 @@ class LogDirMoves:
     def in_flight(self) -> list[FutureReplica]:
         out = []
         for (topic, index), (move, _task) in self._moves.items():
-            lag = max(0, move.plog.log_end_offset - move.copied_offset) if not move.plog.closed else 0
+            lag = max(0, move.plog.log_end_offset - move.offset_copied()) if not move.plog.closed else 0
             out.append(FutureReplica(topic, index, move.to_dir, move.copied_bytes, lag))
         return out

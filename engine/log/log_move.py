@@ -67,6 +67,7 @@ class LogMove:
         self.future = self.to_dir / f"{self.source.name}.{uuid.uuid4().hex}{FUTURE_SUFFIX}"
         self.copied_bytes = 0  # read by DescribeLogDirs while the copy runs
         self.copied_offset = plog.log_start_offset  # every record below this is in the future dir
+        self._log_in_copy: tuple[int, int] | None = None  # (segment base offset, bytes copied of it)
         self._bases = [seg.base_offset for seg in plog.segments]
         self._end_at_start = plog.log_end_offset
         # Segments from this one on were active at some point of the copy: their indexes may
@@ -113,6 +114,21 @@ class LogMove:
             if self.cancelled:
                 raise MoveCancelled(f"the move of {self.source} to {self.to_dir} was cancelled") from None
             raise
+
+    def offset_copied(self) -> int:
+        """Every record below this offset is in the future dir, counting the part of the segment
+        being copied (its offset index maps bytes to offsets): DescribeLogDirs' lag of a future
+        replica is the log end minus this, as Kafka's (its log end offset). On the event loop."""
+        in_copy = self._log_in_copy
+        if in_copy is None:
+            return self.copied_offset
+        base, position = in_copy
+        segment = next((seg for seg in self.plog.segments if seg.base_offset == base), None)
+        if segment is None:
+            return self.copied_offset
+        later = [b for b in self._bases if b > base]
+        entry = segment.offset_index.last_entry_within(position, later[0] if later else self._end_at_start)
+        return max(self.copied_offset, entry[0] if entry is not None else base)
 
     def _note_segment_copied(self, base: int | None) -> None:
         if base is None:
@@ -168,10 +184,14 @@ class LogMove:
     # -- copying ----------------------------------------------------------------------------
 
     def _copy_whole(self, name: str, paced: bool = True) -> None:
+        base = _segment_base(name) if name.endswith(LOG_SUFFIX) else None
         with open(self.source / name, "rb") as src, open(self.future / name, "wb") as dst:
             st = os.fstat(src.fileno())
             # Up to the size seen now; bytes appended later are the catch-up's.
-            copied = self._send(src.fileno(), dst.fileno(), 0, st.st_size, paced)
+            try:
+                copied = self._send(src.fileno(), dst.fileno(), 0, st.st_size, paced, segment_base=base)
+            finally:
+                self._log_in_copy = None
             self._files[name] = _Copied(st.st_ino, copied, st.st_mtime_ns)
         os.utime(self.future / name, ns=(st.st_atime_ns, st.st_mtime_ns))  # time-based rolling reads it
 
@@ -184,7 +204,8 @@ class LogMove:
             self._files[name] = _Copied(st.st_ino, start + copied, st.st_mtime_ns)
         os.utime(self.future / name, ns=(st.st_atime_ns, st.st_mtime_ns))
 
-    def _send(self, src_fd: int, dst_fd: int, offset: int, count: int, paced: bool = True) -> int:
+    def _send(self, src_fd: int, dst_fd: int, offset: int, count: int, paced: bool = True,
+              segment_base: int | None = None) -> int:
         """sendfile from `offset` for `count` bytes (less if the file is shorter now), in chunks
         between which a cancel is noticed and the pace kept. Works across file systems, unlike
         copy_file_range."""
@@ -197,6 +218,8 @@ class LogMove:
                 break
             done += n
             self.copied_bytes += n
+            if segment_base is not None:
+                self._log_in_copy = (segment_base, offset + done)
             if paced and self.pace is not None:
                 delay = self.pace.delay_after(n)
                 if delay > 0 and self._cancelled.wait(delay):

@@ -170,3 +170,29 @@ def test_a_cancel_ends_a_paced_copy_at_once(dirs):
     assert time.monotonic() - started < 10
     assert leftovers(dirs[1]) == []
     mgr.close()
+
+
+def test_the_offset_copied_advances_within_a_segment_being_copied(dirs):
+    """DescribeLogDirs' lag of a future replica counts the part of a big segment already copied
+    (through its offset index), not only whole segments: Kafka's lag is its log end minus the
+    future replica's."""
+    mgr = LogManager(dirs, LogConfig(index_interval_bytes=4096))
+    plog = mgr.create("t", 0, log_dir=dirs[0])
+    for _ in range(60):  # one segment of ~3 MB: three sendfile chunks
+        plog.append_as_leader(batch(50, value_size=1000), 1, NOW)
+    end = plog.log_end_offset
+    move = mgr.begin_move("t", 0, dirs[1])
+    move.pace = SharedByteRate(lambda: 100_000)  # the index goes at once; after 1 MiB of the log, a 10 s wait
+    copier = threading.Thread(target=lambda: pytest.raises(MoveCancelled, move.copy_bulk))
+    copier.start()
+    try:
+        deadline = time.monotonic() + 10
+        while move.copied_bytes < 1024 * 1024:
+            assert time.monotonic() < deadline, "the first chunk of the log was never copied"
+            time.sleep(0.01)
+        assert 0 < move.offset_copied() < end
+        assert move.offset_copied() >= end // 3 - 100  # about a third of the records, by their bytes
+    finally:
+        move.cancel()
+        copier.join(10)
+    mgr.close()
