@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
-from confluent_kafka import KafkaException, TopicCollection, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicCollection, TopicPartition
 from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic, OffsetSpec
 
 from tests.engine.helpers import admin, create_topic, produce, wait_for_leaders
@@ -496,3 +497,48 @@ def test_incremental_alter_configs_refuses_malformed_resources_and_changes_nothi
     for t in (topic, other):
         res = ConfigResource(ConfigResource.Type.TOPIC, t)
         assert a.describe_configs([res])[res].result(10)["retention.ms"].source == 5  # still the default
+
+
+def test_delete_topics_v6_by_id(single_broker):
+    """DeleteTopics v6 (KIP-516): a topic named by its id is deleted and answered with its name; an
+    unknown id is UNKNOWN_TOPIC_ID; an entry naming both is INVALID_REQUEST (Java's Admin deletes
+    by id with TopicCollection.ofTopicIds)."""
+    from kio.schema.delete_topics.v6.request import DeleteTopicsRequest, DeleteTopicState
+    from kio.schema.metadata.v12.request import MetadataRequest, MetadataRequestTopic
+
+    from tests.engine.helpers import raw_request
+
+    topic = name("by-id")
+    create_topic(single_broker, topic)
+    described = raw_request(single_broker.bootstrap, 3, 12, MetadataRequest(
+        topics=(MetadataRequestTopic(name=topic, topic_id=uuid.UUID(int=0)),), allow_auto_topic_creation=False,
+        include_topic_authorized_operations=False))
+    topic_id = described.topics[0].topic_id
+    unknown = uuid.uuid4()
+    request = DeleteTopicsRequest(timeout=timedelta(seconds=10), topics=(
+        DeleteTopicState(name=None, topic_id=topic_id), DeleteTopicState(name=None, topic_id=unknown),
+        DeleteTopicState(name=topic, topic_id=topic_id)))
+    answered = raw_request(single_broker.bootstrap, 20, 6, request).responses
+    assert sorted((r.name or "", str(r.topic_id), int(r.error_code)) for r in answered) == sorted([
+        (topic, str(topic_id), 0), ("", str(unknown), 100), (topic, str(topic_id), 42)])  # Kafka answers in its order
+    assert topic not in admin(single_broker).list_topics(timeout=10).topics
+
+
+def test_internal_topics_are_not_deleted_and_the_answer_says_why(engine):
+    """Kafka deletes __consumer_offsets when asked (and every group's offsets with it); the engine
+    refuses, and its answer names the reason instead of claiming an authorization failure."""
+    from kio.schema.delete_topics.v5.request import DeleteTopicsRequest
+
+    from tests.engine.helpers import raw_request
+
+    topic = name("before-offsets")
+    create_topic(engine, topic)
+    client = Consumer({"bootstrap.servers": engine.bootstrap, "group.id": name("g")})
+    try:  # a group's first request creates __consumer_offsets
+        client.committed([TopicPartition(topic, 0)], timeout=15)
+    finally:
+        client.close()
+    [answer] = raw_request(engine.bootstrap, 20, 5, DeleteTopicsRequest(
+        topic_names=("__consumer_offsets",), timeout=timedelta(seconds=10))).responses
+    assert int(answer.error_code) == 44  # POLICY_VIOLATION
+    assert "coordinators keep their state in it" in answer.error_message
