@@ -5,6 +5,8 @@ replicas across racks. num_partitions / replication_factor -1 (v4+) take the bro
 defaults. validate_only checks without creating. The answer waits (within the request
 timeout) until this broker's metadata has the new topics, so a Metadata request sent
 right after sees them. v5 reports the topic's configs and partition count.
+A request asking for more than 10,000 partitions in all is refused whole (POLICY_VIOLATION),
+as by Kafka's controller, which makes at most 10,000 metadata records per request.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """CreatePartitions (key 37), versions 0–3.
 
 Forwarded to the controller: the count must grow; new partitions are placed across racks
-like new topics, or where explicit assignments say. validate_only checks only.
+like new topics, or where explicit assignments say. validate_only checks only. More than
+10,000 new partitions in one request are refused whole, before any is placed, with the code
+Kafka 4.1.1 answers (UNKNOWN_SERVER_ERROR) and a message saying why.
 """
 
 from __future__ import annotations

@@ -44,6 +44,11 @@ from partita.engine.protocol.errors import ErrorCode
 log = logging.getLogger(__name__)
 E = ErrorCode
 
+# Kafka's QuorumController.MAX_RECORDS_PER_USER_OP: the most metadata records one request may
+# make (a record per topic, per config set and per partition). Building a larger change took
+# the supervisor long enough for the brokers to lose it.
+MAX_RECORDS_PER_REQUEST = 10_000
+
 
 class ControllerError(Exception):
     def __init__(self, code: ErrorCode, message: str = ""):
@@ -54,6 +59,11 @@ class ControllerError(Exception):
 
 def _result(code: ErrorCode = E.none, message: str | None = None, **extra) -> dict:
     return {"error_code": int(code), "error_message": message, **extra}
+
+
+def _refuse_all(items: list[dict], code: ErrorCode, message: str) -> list[dict]:
+    """The same refusal for every topic of a request refused whole."""
+    return [_result(code, message, name=item["name"]) for item in items]
 
 
 def _usable(brokers: Mapping[int, BrokerInfo]) -> set[int]:
@@ -234,7 +244,13 @@ class Controller:
         return [b for b in self.image.brokers.values() if b.usable]
 
     def create_topics(self, topics: list[dict], validate_only: bool = False) -> list[dict]:
+        """As Kafka: more partitions than one request may make refuses the whole request
+        (POLICY_VIOLATION), before any is placed; so do more records, counted once the topics
+        are checked, even when only validating."""
+        if self._partitions_asked(topics) > MAX_RECORDS_PER_REQUEST:
+            return _refuse_all(topics, E.policy_violation, "Excessively large number of partitions per request.")
         results = []
+        records = 0
         new_topics = dict(self.image.topics)
         for spec in topics:
             name = spec["name"]
@@ -248,6 +264,7 @@ class Controller:
                 continue
             if not validate_only:
                 new_topics[name] = state
+            records += 1 + len(state.configs) + len(state.partitions)
             results.append(
                 _result(
                     name=name,
@@ -257,9 +274,26 @@ class Controller:
                     configs=self._describe_topic_configs(state),
                 )
             )
+        if records > MAX_RECORDS_PER_REQUEST:
+            return _refuse_all(topics, E.policy_violation, "Unable to perform excessively large batch operation.")
         if not validate_only and len(new_topics) != len(self.image.topics):
             self._commit(self._with_topics(new_topics))
         return results
+
+    def _partitions_asked(self, topics: list[dict]) -> int:
+        """The partitions a CreateTopics request asks for, counted as Kafka's
+        validateTotalNumberOfPartitions does, before any topic is checked."""
+        default = int(self.broker_setting("num.partitions"))
+        total = 0
+        for spec in topics:
+            partitions = spec.get("num_partitions", -1)
+            if spec.get("assignments"):
+                total += len(spec["assignments"])
+            elif partitions in (-1, None):
+                total += default
+            elif partitions > 0:
+                total += partitions
+        return total
 
     def _new_topic(self, name: str, spec: dict, existing: dict) -> TopicState:
         problem = topic_name_problem(name)
@@ -341,6 +375,15 @@ class Controller:
         return results
 
     def create_partitions(self, requests: list[dict], validate_only: bool = False) -> list[dict]:
+        """More new partitions than one request may make refuse the whole request before any is
+        placed. Kafka 4.1.1 answers UNKNOWN_SERVER_ERROR without a message (its bounded record
+        list overflows while it places them) and keeps the first 10,000; the engine answers the
+        same code, says why, and creates none."""
+        new = self._new_partitions_asked(requests)
+        if new > MAX_RECORDS_PER_REQUEST:
+            return _refuse_all(requests, E.unknown_server_error,
+                               f"Unable to perform excessively large batch operation: {new} new partitions "
+                               f"requested, at most {MAX_RECORDS_PER_REQUEST} in one request.")
         topics = dict(self.image.topics)
         results = []
         alive = self._placement_brokers()
@@ -385,6 +428,10 @@ class Controller:
         if not validate_only and any(topics[n] is not self.image.topics.get(n) for n in topics):
             self._commit(self._with_topics(topics))
         return results
+
+    def _new_partitions_asked(self, requests: list[dict]) -> int:
+        topics = self.image.topics
+        return sum(max(0, r["count"] - len(topics[r["name"]].partitions)) for r in requests if r["name"] in topics)
 
     # -- configs --------------------------------------------------------------------------
 

@@ -1,0 +1,81 @@
+"""CreateTopics and CreatePartitions at their limits and with bad input: the engine answers as Kafka 4.1.1.
+
+Requests go raw (kio), so that the codes and messages compared are the brokers' own, and so
+that requests a client would not send (a null against an empty assignment list) can be sent.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+
+from kio.schema.create_partitions.v3 import request as cp
+from kio.schema.create_topics.v5 import request as ct
+from kio.static.primitive import i16, i32
+
+from tests.engine.helpers import admin, create_topic, produce, raw_request
+
+
+def name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def create_topics(cluster, *topics, validate_only: bool = False) -> list[tuple]:
+    """topics: (name, partitions, replication factor[, {partition: brokers}]); answers
+    (name, error code, message) in the order the broker gives them."""
+    request = ct.CreateTopicsRequest(
+        topics=tuple(ct.CreatableTopic(
+            name=t[0], num_partitions=i32(t[1]), replication_factor=i16(t[2]), configs=(),
+            assignments=tuple(ct.CreatableReplicaAssignment(partition_index=i32(p), broker_ids=tuple(map(i32, b)))
+                              for p, b in (t[3] if len(t) > 3 else {}).items()))
+            for t in topics),
+        timeout=timedelta(seconds=10), validate_only=validate_only)
+    response = raw_request(cluster.bootstrap.split(",")[0], 19, 5, request)
+    return [(r.name, int(r.error_code), r.error_message) for r in response.topics]
+
+
+def create_partitions(cluster, topic: str, count: int, assignments=None, validate_only: bool = False) -> tuple:
+    """(error code, message) of growing `topic` to `count` partitions; `assignments` None asks
+    the broker to place them, a list (even an empty one) places them."""
+    request = cp.CreatePartitionsRequest(
+        topics=(cp.CreatePartitionsTopic(name=topic, count=i32(count), assignments=None if assignments is None else tuple(
+            cp.CreatePartitionsAssignment(broker_ids=tuple(map(i32, brokers))) for brokers in assignments)),),
+        timeout=timedelta(seconds=10), validate_only=validate_only)
+    [result] = raw_request(cluster.bootstrap.split(",")[0], 37, 3, request).results
+    return int(result.error_code), result.error_message
+
+
+def partition_count(cluster, topic: str) -> int:
+    return len(admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions)
+
+
+EXCESSIVE = "Excessively large number of partitions per request."
+TOO_LARGE_BATCH = "Unable to perform excessively large batch operation."
+
+
+def test_more_than_10000_new_partitions_in_one_request_are_refused_and_the_cluster_keeps_serving(single_broker):
+    """Kafka's controller makes at most 10,000 metadata records per request. CreateTopics asking
+    for more partitions is refused whole (POLICY_VIOLATION); one making more records (a record for
+    the topic, one per partition) too. CreatePartitions past it answers UNKNOWN_SERVER_ERROR. The
+    engine used to build all 100,000 partitions and lost its brokers. Kafka is asked to validate
+    only: a real CreatePartitions past the limit makes it keep the first 10,000 partitions."""
+    topic, big = name("huge"), name("big")
+    create_topic(single_broker, topic)
+    assert create_partitions(single_broker, topic, 1 + 10_000, validate_only=True) == (0, None)
+    assert create_partitions(single_broker, topic, 100_000, validate_only=True)[0] == -1
+    assert create_topics(single_broker, (big, 100_000, 1), validate_only=True) == [(big, 44, EXCESSIVE)]
+    others = [(name("a"), 6000, 1), (name("b"), 6000, 1), ("bad name", 1, 1), (topic, 1, 1)]
+    assert create_topics(single_broker, *others) == [(t[0], 44, EXCESSIVE) for t in others]
+    assert create_topics(single_broker, (big, 10_000, 1), validate_only=True) == [(big, 44, TOO_LARGE_BATCH)]
+    assert create_topics(single_broker, (big, 9_999, 1), validate_only=True) == [(big, 0, None)]
+    if getattr(single_broker, "kind", None) != "engine":
+        return
+    started = time.monotonic()
+    code, message = create_partitions(single_broker, topic, 100_000)
+    assert (code, message) == (-1, "Unable to perform excessively large batch operation: 99999 new partitions "
+                                   "requested, at most 10000 in one request.")
+    assert time.monotonic() - started < 2
+    assert partition_count(single_broker, topic) == 1
+    produce(single_broker, topic, [b"still serving"], acks="all")
+    assert all(b.alive for b in single_broker.refresh().brokers)
