@@ -1,12 +1,12 @@
 """CreateTopics (key 19), versions 2–5.
 
-Forwarded to the controller, which validates names, configs and assignments and places
-replicas across racks. num_partitions / replication_factor -1 (v4+) take the broker
-defaults. validate_only checks without creating. The answer waits (within the request
-timeout) until this broker's metadata has the new topics, so a Metadata request sent
-right after sees them. v5 reports the topic's configs and partition count.
-A request asking for more than 10,000 partitions in all is refused whole (POLICY_VIOLATION),
-as by Kafka's controller, which makes at most 10,000 metadata records per request.
+Forwarded to the controller, which validates names, configs and assignments (with Kafka's
+messages) and places replicas across racks. num_partitions / replication_factor -1 (v4+)
+take the broker defaults. validate_only checks without creating. The answer waits (within
+the request timeout) until this broker's metadata has the new topics, so a Metadata request
+sent right after sees them. v5 reports the topic's configs and partition count. A request
+asking for more than 10,000 partitions in all is refused whole (POLICY_VIOLATION), as by
+Kafka's controller, which makes at most 10,000 metadata records per request.
 """
 
 from __future__ import annotations
@@ -30,11 +30,13 @@ async def handle_create_topics(request, ctx):
             "name": t.name,
             "num_partitions": t.num_partitions,
             "replication_factor": t.replication_factor,
-            "assignments": {a.partition_index: list(a.broker_ids) for a in t.assignments},
+            "assignments": [[a.partition_index, list(a.broker_ids)] for a in t.assignments],
             "configs": {c.name: c.value for c in t.configs},
         })
-        if t.assignments and (t.num_partitions != -1 or t.replication_factor != -1):
-            specs[-1]["error"] = "Both numPartitions or replicationFactor and replicasAssignments were set."
+        if t.assignments and t.replication_factor != -1:
+            specs[-1]["error"] = "A manual partition assignment was specified, but replication factor was not set to -1."
+        elif t.assignments and t.num_partitions != -1:
+            specs[-1]["error"] = "A manual partition assignment was specified, but numPartitions was not set to -1."
     valid = [s for s in specs if "error" not in s]
     try:
         results = {r["name"]: r for r in await controller_call(

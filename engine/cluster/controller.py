@@ -314,15 +314,7 @@ class Controller:
         alive = self._placement_brokers()
         assignments = spec.get("assignments") or {}
         if assignments:
-            replica_lists = [list(assignments[str(p)] if str(p) in assignments else assignments[p])
-                             for p in range(len(assignments))]
-            known = set(self.image.brokers)
-            for replicas in replica_lists:
-                if len(set(replicas)) != len(replicas):
-                    raise ControllerError(E.invalid_replica_assignment, f"Duplicate replica assignment {replicas}")
-                if not set(replicas) <= known:
-                    raise ControllerError(E.invalid_replica_assignment,
-                                          f"Unknown brokers in replica assignment {replicas}")
+            replica_lists = self._manual_topic_assignment(assignments)
         else:
             partitions = spec.get("num_partitions", -1)
             if partitions in (-1, None):
@@ -344,6 +336,47 @@ class Controller:
             leader = next((r for r in replicas if r in alive_ids), NO_LEADER)
             states.append(PartitionState(tuple(replicas), isr, leader))
         return TopicState(name, uuid.uuid4(), tuple(states), MappingProxyType(configs))
+
+    def _manual_topic_assignment(self, assignments: dict | list) -> list[list[int]]:
+        """CreateTopics' replica lists in partition order, checked as Kafka checks them.
+        `assignments`: {partition: brokers}, or [partition, brokers] pairs (a request may name a
+        partition twice)."""
+        pairs = assignments.items() if isinstance(assignments, dict) else assignments
+        by_partition: dict[int, list[int]] = {}
+        replication_factor = None
+        for partition, replicas in pairs:
+            partition = int(partition)  # a JSON object's keys are strings
+            if partition in by_partition:
+                raise ControllerError(E.invalid_replica_assignment,
+                                      f"Found multiple manual partition assignments for partition {partition}")
+            self._check_manual_replicas(list(replicas), replication_factor)
+            replication_factor = len(replicas)
+            by_partition[partition] = list(replicas)
+        if sorted(by_partition) != list(range(len(by_partition))):
+            raise ControllerError(E.invalid_replica_assignment,
+                                  "partitions should be a consecutive 0-based integer sequence")
+        return [by_partition[p] for p in range(len(by_partition))]
+
+    def _check_manual_replicas(self, replicas: list[int], replication_factor: int | None) -> None:
+        """Kafka's checks of one manually assigned replica list (validateManualPartitionAssignment),
+        with its messages: not empty, registered brokers, each once, as many as the other
+        partitions have."""
+        if not replicas:
+            raise ControllerError(E.invalid_replica_assignment,
+                                  "The manual partition assignment includes an empty replica list.")
+        previous = None
+        for broker in sorted(replicas):
+            if broker not in self.image.brokers:
+                raise ControllerError(E.invalid_replica_assignment, f"The manual partition assignment includes "
+                                      f"broker {broker}, but no such broker is registered.")
+            if broker == previous:
+                raise ControllerError(E.invalid_replica_assignment, f"The manual partition assignment includes "
+                                      f"the broker {broker} more than once.")
+            previous = broker
+        if replication_factor is not None and len(replicas) != replication_factor:
+            raise ControllerError(E.invalid_replica_assignment, f"The manual partition assignment includes a "
+                                  f"partition with {len(replicas)} replica(s), but this is not consistent with "
+                                  f"previous partitions, which have {replication_factor} replica(s).")
 
     def _describe_topic_configs(self, topic: TopicState) -> list[dict]:
         broker = {**self.static_broker_configs, **self.image.broker_configs.get(-1, {})}
@@ -386,48 +419,52 @@ class Controller:
                                f"requested, at most {MAX_RECORDS_PER_REQUEST} in one request.")
         topics = dict(self.image.topics)
         results = []
-        alive = self._placement_brokers()
-        alive_ids = {b.node_id for b in alive}
         for req in requests:
-            name, count = req["name"], req["count"]
+            name = req["name"]
             topic = topics.get(name)
-            if topic is None:
-                results.append(_result(E.unknown_topic_or_partition, f"The topic '{name}' does not exist.", name=name))
-                continue
-            current = len(topic.partitions)
-            if count < current:
-                results.append(_result(E.invalid_partitions,
-                                       f"Topic currently has {current} partitions, which is higher than the "
-                                       f"requested {count}.", name=name))
-                continue
-            if count == current:
-                results.append(_result(E.invalid_partitions, f"Topic already has {current} partitions.", name=name))
-                continue
-            rf = len(topic.partitions[0].replicas)
             try:
-                if req.get("assignments"):
-                    lists = [list(a) for a in req["assignments"]]
-                    if len(lists) != count - current:
-                        raise placement.PlacementError(
-                            f"Increasing the number of partitions by {count - current} but "
-                            f"{len(lists)} assignments provided.")
-                else:
-                    lists = placement.assign(alive, count - current, rf, first_index=current)
-            except placement.PlacementError as exc:
-                code = E.invalid_replica_assignment if req.get("assignments") else E.invalid_replication_factor
-                results.append(_result(code, str(exc), name=name))
+                if topic is None:
+                    raise ControllerError(E.unknown_topic_or_partition, f"The topic '{name}' does not exist.")
+                new_states = self._new_partitions(topic, req["count"], req.get("assignments"))
+            except ControllerError as exc:
+                results.append(_result(exc.code, exc.message, name=name))
                 continue
-            new_states = [
-                PartitionState(tuple(r), tuple(x for x in r if x in alive_ids) or tuple(r),
-                               next((x for x in r if x in alive_ids), NO_LEADER))
-                for r in lists
-            ]
             if not validate_only:
                 topics[name] = replace(topic, partitions=topic.partitions + tuple(new_states))
             results.append(_result(name=name))
         if not validate_only and any(topics[n] is not self.image.topics.get(n) for n in topics):
             self._commit(self._with_topics(topics))
         return results
+
+    def _new_partitions(self, topic: TopicState, count: int, assignments: list[list[int]] | None
+                        ) -> list[PartitionState]:
+        """The partitions that grow `topic` to `count`: placed when `assignments` is None, else one
+        replica list per new partition (an empty list, which kafka-topics --alter sends when its
+        --replica-assignment names only existing partitions, is refused, as Kafka does)."""
+        current = len(topic.partitions)
+        if count == current:
+            raise ControllerError(E.invalid_partitions, f"Topic already has {current} partition(s).")
+        if count < current:
+            raise ControllerError(E.invalid_partitions, f"The topic {topic.name} currently has {current} "
+                                  f"partition(s); {count} would not be an increase.")
+        additional = count - current
+        replication_factor = len(topic.partitions[0].replicas)
+        if assignments is None:
+            try:
+                lists = placement.assign(self._placement_brokers(), additional, replication_factor,
+                                         first_index=current)
+            except placement.PlacementError as exc:
+                raise ControllerError(E.invalid_replication_factor, str(exc)) from exc
+        else:
+            if len(assignments) != additional:
+                raise ControllerError(E.invalid_replica_assignment, f"Attempted to add {additional} additional "
+                                      f"partition(s), but only {len(assignments)} assignment(s) were specified.")
+            lists = [list(replicas) for replicas in assignments]
+            for replicas in lists:
+                self._check_manual_replicas(replicas, replication_factor)
+        usable = self._alive()
+        return [PartitionState(tuple(r), tuple(x for x in r if x in usable) or tuple(r),
+                               next((x for x in r if x in usable), NO_LEADER)) for r in lists]
 
     def _new_partitions_asked(self, requests: list[dict]) -> int:
         topics = self.image.topics

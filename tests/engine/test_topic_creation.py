@@ -79,3 +79,42 @@ def test_more_than_10000_new_partitions_in_one_request_are_refused_and_the_clust
     assert partition_count(single_broker, topic) == 1
     produce(single_broker, topic, [b"still serving"], acks="all")
     assert all(b.alive for b in single_broker.refresh().brokers)
+
+
+def test_manual_assignments_are_checked_as_kafka_checks_them(three_brokers):
+    """Each new partition's replica list: not empty, registered brokers, each once, the topic's
+    replication factor; CreatePartitions needs exactly one per new partition (kafka-topics --alter
+    --replica-assignment naming only existing partitions sends an empty list: refused, not
+    placed); CreateTopics' partitions count from 0. The engine used to create such partitions
+    without a leader."""
+    topic = name("manual")
+    create_topic(three_brokers, topic)
+    unregistered = "The manual partition assignment includes broker 42, but no such broker is registered."
+    assert create_partitions(three_brokers, topic, 2, [[42]]) == (39, unregistered)
+    assert create_partitions(three_brokers, topic, 2, [[1, 1]]) == (
+        39, "The manual partition assignment includes the broker 1 more than once.")
+    assert create_partitions(three_brokers, topic, 2, [[1, 2]]) == (
+        39, "The manual partition assignment includes a partition with 2 replica(s), but this is not consistent "
+            "with previous partitions, which have 1 replica(s).")
+    assert create_partitions(three_brokers, topic, 2, [[]]) == (
+        39, "The manual partition assignment includes an empty replica list.")
+    for assignments in ([], [[1], [2]]):
+        assert create_partitions(three_brokers, topic, 2, assignments) == (
+            39, f"Attempted to add 1 additional partition(s), but only {len(assignments)} assignment(s) were specified.")
+    assert create_partitions(three_brokers, topic, 3, [[2], [3]], validate_only=True) == (0, None)
+    assert partition_count(three_brokers, topic) == 1
+    assert create_partitions(three_brokers, topic, 1, []) == (37, "Topic already has 1 partition(s).")
+    assert create_partitions(three_brokers, topic, 0) == (
+        37, f"The topic {topic} currently has 1 partition(s); 0 would not be an increase.")
+
+    new = name("manual-new")
+    assert create_topics(three_brokers, (new, -1, -1, {0: [1, 2], 1: [3]})) == [(new, 39, (
+        "The manual partition assignment includes a partition with 1 replica(s), but this is not consistent "
+        "with previous partitions, which have 2 replica(s)."))]
+    assert create_topics(three_brokers, (new, -1, -1, {0: [42]})) == [(new, 39, unregistered)]
+    assert create_topics(three_brokers, (new, -1, -1, {0: [1], 2: [2]})) == [
+        (new, 39, "partitions should be a consecutive 0-based integer sequence")]
+    assert create_topics(three_brokers, (new, -1, 2, {0: [1, 2]})) == [
+        (new, 42, "A manual partition assignment was specified, but replication factor was not set to -1.")]
+    assert create_topics(three_brokers, (new, 1, -1, {0: [1, 2]})) == [
+        (new, 42, "A manual partition assignment was specified, but numPartitions was not set to -1.")]
