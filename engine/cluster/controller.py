@@ -240,8 +240,35 @@ class Controller:
 
     # -- topics ---------------------------------------------------------------------------
 
-    def _placement_brokers(self) -> list[BrokerInfo]:
-        return [b for b in self.image.brokers.values() if b.usable]
+    def _placement_brokers(self) -> tuple[list[BrokerInfo], list[BrokerInfo]]:
+        """The brokers new replicas may go to, as Kafka's usableBrokers: (unfenced, fenced), those
+        in controlled shutdown in neither."""
+        brokers = self.image.brokers.values()
+        return [b for b in brokers if b.usable], [b for b in brokers if not b.alive]
+
+    def _place(self, partitions: int, replication_factor: int, first_index: int) -> list[list[int]]:
+        """Automatic placement, refused with Kafka's INVALID_REPLICATION_FACTOR message."""
+        usable, fenced = self._placement_brokers()
+        try:
+            return placement.assign(usable, partitions, replication_factor, first_index, fenced=fenced)
+        except placement.PlacementError as exc:
+            raise ControllerError(E.invalid_replication_factor,
+                                  f"Unable to replicate the partition {replication_factor} time(s): {exc}") from exc
+
+    def _new_partitions_on(self, replica_lists: list[list[int]]) -> tuple[PartitionState, ...]:
+        """New partitions as Kafka's buildPartitionRegistration makes them: the ISR the usable
+        replicas (placement and the manual checks see that there is one), led by the first."""
+        usable = self._alive()
+        states = []
+        for replicas in replica_lists:
+            isr = tuple(r for r in replicas if r in usable)
+            states.append(PartitionState(tuple(replicas), isr, isr[0]))
+        return tuple(states)
+
+    def _check_not_all_fenced(self, replicas: list[int], partition: int) -> None:
+        if self._alive().isdisjoint(replicas):
+            raise ControllerError(E.invalid_replica_assignment, f"All brokers specified in the manual partition "
+                                  f"assignment for partition {partition} are fenced or in controlled shutdown.")
 
     def create_topics(self, topics: list[dict], validate_only: bool = False) -> list[dict]:
         """As Kafka: more partitions than one request may make refuses the whole request
@@ -258,9 +285,6 @@ class Controller:
                 state = self._new_topic(name, spec, new_topics)
             except ControllerError as exc:
                 results.append(_result(exc.code, exc.message, name=name))
-                continue
-            except placement.PlacementError as exc:
-                results.append(_result(E.invalid_replication_factor, str(exc), name=name))
                 continue
             if not validate_only:
                 new_topics[name] = state
@@ -311,7 +335,6 @@ class Controller:
                 raise ControllerError(E.invalid_config, problem)
             if value is not None:
                 configs[key] = value
-        alive = self._placement_brokers()
         assignments = spec.get("assignments") or {}
         if assignments:
             replica_lists = self._manual_topic_assignment(assignments)
@@ -321,21 +344,14 @@ class Controller:
                 partitions = int(self.broker_setting("num.partitions"))
             rf = spec.get("replication_factor", -1)
             if rf in (-1, None):
-                rf = min(int(self.broker_setting("default.replication.factor")), max(1, len(alive)))
+                rf = min(int(self.broker_setting("default.replication.factor")),
+                         max(1, sum(map(len, self._placement_brokers()))))
             if partitions < 1:
                 raise ControllerError(E.invalid_partitions, "Number of partitions must be larger than 0.")
             if rf < 1:
                 raise ControllerError(E.invalid_replication_factor, "Replication factor must be larger than 0.")
-            if not alive:
-                raise ControllerError(E.invalid_replication_factor, "No live brokers to place replicas on.")
-            replica_lists = placement.assign(alive, partitions, rf, first_index=len(existing))
-        alive_ids = {b.node_id for b in alive}
-        states = []
-        for replicas in replica_lists:
-            isr = tuple(r for r in replicas if r in alive_ids) or tuple(replicas)
-            leader = next((r for r in replicas if r in alive_ids), NO_LEADER)
-            states.append(PartitionState(tuple(replicas), isr, leader))
-        return TopicState(name, uuid.uuid4(), tuple(states), MappingProxyType(configs))
+            replica_lists = self._place(partitions, rf, first_index=len(existing))
+        return TopicState(name, uuid.uuid4(), self._new_partitions_on(replica_lists), MappingProxyType(configs))
 
     def _manual_topic_assignment(self, assignments: dict | list) -> list[list[int]]:
         """CreateTopics' replica lists in partition order, checked as Kafka checks them.
@@ -350,6 +366,7 @@ class Controller:
                 raise ControllerError(E.invalid_replica_assignment,
                                       f"Found multiple manual partition assignments for partition {partition}")
             self._check_manual_replicas(list(replicas), replication_factor)
+            self._check_not_all_fenced(list(replicas), partition)
             replication_factor = len(replicas)
             by_partition[partition] = list(replicas)
         if sorted(by_partition) != list(range(len(by_partition))):
@@ -430,14 +447,14 @@ class Controller:
                 results.append(_result(exc.code, exc.message, name=name))
                 continue
             if not validate_only:
-                topics[name] = replace(topic, partitions=topic.partitions + tuple(new_states))
+                topics[name] = replace(topic, partitions=topic.partitions + new_states)
             results.append(_result(name=name))
         if not validate_only and any(topics[n] is not self.image.topics.get(n) for n in topics):
             self._commit(self._with_topics(topics))
         return results
 
     def _new_partitions(self, topic: TopicState, count: int, assignments: list[list[int]] | None
-                        ) -> list[PartitionState]:
+                        ) -> tuple[PartitionState, ...]:
         """The partitions that grow `topic` to `count`: placed when `assignments` is None, else one
         replica list per new partition (an empty list, which kafka-topics --alter sends when its
         --replica-assignment names only existing partitions, is refused, as Kafka does)."""
@@ -450,21 +467,16 @@ class Controller:
         additional = count - current
         replication_factor = len(topic.partitions[0].replicas)
         if assignments is None:
-            try:
-                lists = placement.assign(self._placement_brokers(), additional, replication_factor,
-                                         first_index=current)
-            except placement.PlacementError as exc:
-                raise ControllerError(E.invalid_replication_factor, str(exc)) from exc
+            lists = self._place(additional, replication_factor, first_index=current)
         else:
             if len(assignments) != additional:
                 raise ControllerError(E.invalid_replica_assignment, f"Attempted to add {additional} additional "
                                       f"partition(s), but only {len(assignments)} assignment(s) were specified.")
             lists = [list(replicas) for replicas in assignments]
-            for replicas in lists:
+            for partition, replicas in enumerate(lists, start=current):
                 self._check_manual_replicas(replicas, replication_factor)
-        usable = self._alive()
-        return [PartitionState(tuple(r), tuple(x for x in r if x in usable) or tuple(r),
-                               next((x for x in r if x in usable), NO_LEADER)) for r in lists]
+                self._check_not_all_fenced(replicas, partition)
+        return self._new_partitions_on(lists)
 
     def _new_partitions_asked(self, requests: list[dict]) -> int:
         topics = self.image.topics

@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import timedelta
 
+import pytest
 from kio.schema.create_partitions.v3 import request as cp
 from kio.schema.create_topics.v5 import request as ct
 from kio.static.primitive import i16, i32
@@ -48,6 +49,14 @@ def create_partitions(cluster, topic: str, count: int, assignments=None, validat
 
 def partition_count(cluster, topic: str) -> int:
     return len(admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions)
+
+
+def wait_for(condition, what: str, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return result
 
 
 EXCESSIVE = "Excessively large number of partitions per request."
@@ -118,3 +127,60 @@ def test_manual_assignments_are_checked_as_kafka_checks_them(three_brokers):
         (new, 42, "A manual partition assignment was specified, but replication factor was not set to -1.")]
     assert create_topics(three_brokers, (new, 1, -1, {0: [1, 2]})) == [
         (new, 42, "A manual partition assignment was specified, but numPartitions was not set to -1.")]
+
+
+@pytest.fixture(params=["engine", pytest.param("kafka", marks=pytest.mark.kafka)])
+def three_brokers_to_break(request):
+    """Three brokers in racks a, b, c, one of which a test may kill: a private engine cluster, or
+    the session's Kafka cluster (the test starts its broker again)."""
+    if request.param == "engine":
+        return request.getfixturevalue("make_engine")(brokers=3, racks=["a", "b", "c"])
+    return request.getfixturevalue("apache_kafka_cluster")
+
+
+def test_new_partitions_while_a_broker_is_down_follow_it_and_it_catches_up_on_return(three_brokers_to_break):
+    """Kafka places replicas on a registered broker that is down (fenced): as followers only,
+    outside the ISR. So a topic with replication factor 3 is created with 1 of 3 brokers down, takes
+    acks=all records with min.insync.replicas=2, and has all three in its ISR once the broker is
+    back. A manual assignment naming only down brokers is refused. The engine used to refuse the
+    topic and accept the assignment, leaving a partition without a leader."""
+    cluster = three_brokers_to_break
+    rf1, rf3, mixed = name("down-rf1"), name("down-rf3"), name("down-mixed")
+    create_topic(cluster, rf1)
+    cluster.kill(3)
+    try:
+        wait_for(lambda: 3 not in admin(cluster).list_topics(timeout=10).brokers, "broker 3 to be fenced")
+        fenced_only = "All brokers specified in the manual partition assignment for partition {} are fenced or in " \
+                      "controlled shutdown."
+        assert create_topics(cluster, (mixed, -1, -1, {0: [1], 1: [3]})) == [(mixed, 39, fenced_only.format(1))]
+        assert create_partitions(cluster, rf1, 2, [[3]]) == (39, fenced_only.format(1))
+        rf4 = name("down-rf4")
+        assert create_topics(cluster, (rf4, 1, 4)) == [(rf4, 38, (
+            "Unable to replicate the partition 4 time(s): The target replication factor of 4 cannot be reached "
+            "because only 3 broker(s) are registered."))]
+        assert create_topics(cluster, (mixed, -1, -1, {0: [3, 1]})) == [(mixed, 0, None)]
+        assert create_partitions(cluster, rf1, 7) == (0, None)
+        create_topic(cluster, rf3, partitions=6, replication_factor=3, config={"min.insync.replicas": "2"})
+        topics = wait_for(lambda: _partitions(cluster, rf1, rf3, mixed, count={rf1: 7}), "the new partitions")
+        assert all(topics[rf1][p][1] in ([1], [2]) for p in range(1, 7))  # partition 0 is from before
+        assert topics[mixed] == {0: (1, [3, 1], [1])}
+        for leader, replicas, isr in topics[rf3].values():
+            assert sorted(replicas) == [1, 2, 3] and leader in (1, 2) and sorted(isr) == [1, 2]
+        produce(cluster, rf3, [f"while-3-is-down-{i}".encode() for i in range(60)], acks="all")
+    finally:
+        cluster.start(3)
+    wait_for(lambda: all(3 in isr for t in _partitions(cluster, rf3, mixed).values() for _, _, isr in t.values()),
+             "broker 3 back in every ISR")
+
+
+def _partitions(cluster, *topics, count=None) -> dict | None:
+    """topic -> {partition: (leader, replicas, isr)}, or None until every topic is listed (with
+    `count` partitions where given)."""
+    listed = admin(cluster).list_topics(timeout=10).topics
+    out = {}
+    for topic in topics:
+        t = listed.get(topic)
+        if t is None or t.error is not None or len(t.partitions) != (count or {}).get(topic, len(t.partitions)):
+            return None
+        out[topic] = {i: (p.leader, list(p.replicas), list(p.isrs)) for i, p in sorted(t.partitions.items())}
+    return out

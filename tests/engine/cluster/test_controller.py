@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from partita.engine.cluster.controller import Controller
-from partita.engine.cluster.metadata import NO_LEADER, BrokerInfo
+from partita.engine.cluster.metadata import NO_LEADER, BrokerInfo, PartitionState
 from partita.engine.cluster.placement import PlacementError, assign
 from partita.engine.cluster.store import MetadataStore
 
@@ -263,3 +263,46 @@ def test_a_stop_someone_asked_for_is_logged_as_information_a_loss_as_a_warning(c
     [lost] = [r for r in caplog.records if "broker 2" in r.getMessage()]
     assert (stopped.levelname, lost.levelname) == ("INFO", "WARNING")
     assert "broker 3 stopped" in stopped.getMessage() and "broker 2 lost" in lost.getMessage()
+
+
+def test_placement_puts_fenced_brokers_only_where_no_unfenced_one_serves_and_never_first():
+    """As Kafka's StripedReplicaPlacer: racks first, then unfenced brokers; leaders unfenced."""
+    a1, b2, a4 = BrokerInfo(1, "h", 1, "a"), BrokerInfo(2, "h", 2, "b"), BrokerInfo(4, "h", 4, "a")
+    c3 = BrokerInfo(3, "h", 3, "c")
+    assert assign([a1, b2], 4, 3, fenced=[c3]) == [[1, 2, 3], [2, 1, 3], [1, 2, 3], [2, 1, 3]]
+    # rack c's only broker is fenced: it still gets the third replica, before another broker of rack a
+    assert {tuple(sorted(r)) for r in assign([a1, b2, a4], 6, 3, fenced=[c3])} == {(1, 2, 3), (2, 3, 4)}
+    assert all(3 not in r for r in assign([a1, b2], 6, 1, fenced=[c3]))
+    assert all(3 not in r for r in assign([a1, b2, a4], 6, 2, fenced=[c3]))
+    with pytest.raises(PlacementError, match="^All brokers are currently fenced.$"):
+        assign([], 1, 1, fenced=[c3])
+    with pytest.raises(PlacementError, match="of 4 cannot be reached because only 3 broker"):
+        assign([a1, b2], 1, 4, fenced=[c3])
+
+
+def test_new_partitions_while_a_broker_is_down_follow_it_and_are_led_by_live_ones(controller):
+    """Kafka places replicas on a fenced (registered, down) broker: not as leader, not in the ISR.
+    A manual assignment with only such brokers is refused; a broker in controlled shutdown gets
+    none."""
+    controller.broker_lost(3, "test")
+    [ok, rf4, fenced] = controller.create_topics([
+        {"name": "t", "num_partitions": 6, "replication_factor": 3},
+        {"name": "rf4", "num_partitions": 1, "replication_factor": 4},
+        {"name": "m", "assignments": {"0": [1], "1": [3]}},
+    ])
+    assert ok["error_code"] == 0
+    for p in controller.image.topics["t"].partitions:
+        assert sorted(p.replicas) == [1, 2, 3] and p.leader in (1, 2) and p.leader == p.replicas[0]
+        assert p.isr == tuple(r for r in p.replicas if r != 3)
+    assert (rf4["error_code"], rf4["error_message"]) == (38, "Unable to replicate the partition 4 time(s): The "
+                                                         "target replication factor of 4 cannot be reached because "
+                                                         "only 3 broker(s) are registered.")
+    assert (fenced["error_code"], fenced["error_message"]) == (39, "All brokers specified in the manual partition "
+                                                               "assignment for partition 1 are fenced or in "
+                                                               "controlled shutdown.")
+    [grown] = controller.create_partitions([{"name": "t", "count": 7, "assignments": [[3, 2, 1]]}])
+    assert grown["error_code"] == 0
+    assert controller.image.topics["t"].partitions[6] == PartitionState((3, 2, 1), (2, 1), 2)
+    controller.begin_controlled_shutdown(2)
+    [refused] = controller.create_topics([{"name": "rf3", "num_partitions": 1, "replication_factor": 3}])
+    assert refused["error_code"] == 38 and "only 2 broker(s) are registered" in refused["error_message"]
