@@ -66,6 +66,12 @@ def _refuse_all(items: list[dict], code: ErrorCode, message: str) -> list[dict]:
     return [_result(code, message, name=item["name"]) for item in items]
 
 
+def _unified(name: str) -> str | None:
+    """The name Kafka compares for metric-name collisions (Topic.unifyCollisionChars), or None for
+    a name without '.' or '_', which collides with nothing."""
+    return name.replace(".", "_") if "." in name or "_" in name else None
+
+
 def _usable(brokers: Mapping[int, BrokerInfo]) -> set[int]:
     return {n for n, b in brokers.items() if b.usable}
 
@@ -77,6 +83,7 @@ class Controller:
         loaded = store.load()
         self.image = loaded if loaded is not None else MetadataImage.empty(cluster_id)
         self._listeners: list[Callable[[MetadataImage], None]] = []
+        self._collision_index: tuple[MetadataImage | None, dict[str, str]] = (None, {})
         # The term of the current controller (DescribeQuorum's leader epoch): the image version
         # that began it — a new supervisor, or another broker named controller — so it only grows,
         # across restarts too (versions are persisted), without state of its own.
@@ -304,6 +311,18 @@ class Controller:
             self._commit(self._with_topics(new_topics))
         return results
 
+    def _collisions(self) -> dict[str, str]:
+        """Unified name -> the least existing topic name with it, among names with '.' or '_'.
+        Only committed topics count, as in Kafka (topicsWithCollisionChars); built once per image."""
+        if self._collision_index[0] is not self.image:
+            index: dict[str, str] = {}
+            for topic in sorted(self.image.topics):
+                unified = _unified(topic)
+                if unified is not None:
+                    index.setdefault(unified, topic)
+            self._collision_index = (self.image, index)
+        return self._collision_index[1]
+
     def _partitions_asked(self, topics: list[dict]) -> int:
         """The partitions a CreateTopics request asks for, counted as Kafka's
         validateTotalNumberOfPartitions does, before any topic is checked."""
@@ -325,6 +344,10 @@ class Controller:
             raise ControllerError(E.invalid_topic_exception, problem)
         if name in existing:
             raise ControllerError(E.topic_already_exists, f"Topic '{name}' already exists.")
+        unified = _unified(name)
+        colliding = self._collisions().get(unified) if unified else None
+        if colliding is not None:
+            raise ControllerError(E.invalid_topic_exception, f"Topic '{name}' collides with existing topic: {colliding}")
         configs = {}
         for key, value in (spec.get("configs") or {}).items():
             definition = TOPIC_CONFIGS.get(key)

@@ -184,3 +184,22 @@ def _partitions(cluster, *topics, count=None) -> dict | None:
             return None
         out[topic] = {i: (p.leader, list(p.replicas), list(p.isrs)) for i, p in sorted(t.partitions.items())}
     return out
+
+
+def test_names_that_would_share_metric_names_or_come_twice_are_refused_as_kafka_refuses_them(single_broker):
+    """'.' and '_' make the same metric names, so Kafka refuses a topic whose name differs from an
+    existing one's only there (INVALID_TOPIC_EXCEPTION); it does not compare the new names of one
+    request with each other. A name given twice in one request is refused once, after the other
+    results (INVALID_REQUEST), and not created; the engine used to create it and answer it twice."""
+    u = uuid.uuid4().hex[:8]
+    assert create_topics(single_broker, (f"c.x.{u}", 1, 1)) == [(f"c.x.{u}", 0, None)]
+    assert create_topics(single_broker, (f"c_x.{u}", 1, 1), (f"c_x_{u}", 1, 1)) == [
+        (f"c_x.{u}", 17, f"Topic 'c_x.{u}' collides with existing topic: c.x.{u}"),
+        (f"c_x_{u}", 17, f"Topic 'c_x_{u}' collides with existing topic: c.x.{u}")]
+    assert create_topics(single_broker, (f"c.x.{u}", 1, 1)) == [(f"c.x.{u}", 36, f"Topic 'c.x.{u}' already exists.")]
+    assert create_topics(single_broker, (f"d.x.{u}", 1, 1), (f"d_x_{u}", 1, 1)) == [
+        (f"d.x.{u}", 0, None), (f"d_x_{u}", 0, None)]
+    twice, other = f"twice-{u}", f"other-{u}"
+    assert create_topics(single_broker, (twice, 1, 1), (twice, 2, 1), (other, 1, 1)) == [
+        (other, 0, None), (twice, 42, "Duplicate topic name.")]
+    assert create_topics(single_broker, (twice, 1, 1), validate_only=True) == [(twice, 0, None)]  # not created
