@@ -1,12 +1,14 @@
 """DescribeConfigs (key 32), versions 1–4.
 
 Topic resources (type 2) list every topic config with its effective value and where it
-came from (topic override, broker setting, Kafka default); broker resources (type 4)
-list the broker settings, read-only where they cannot change at runtime, with the broker's
-own id, rack and log dirs; the replication throttles (dynamic-only in Kafka) only while
-they are set; settings of names the broker does not know (set at runtime, as Kafka allows
-for plugins) read-only and sensitive, without their values. configuration_keys narrows the list; synonyms (v1+) show the fallback chain;
-documentation is not provided.
+came from (topic override, broker setting, Kafka default); as in Kafka, a name that is not a
+legal topic name answers INVALID_TOPIC_EXCEPTION with the reason, not UNKNOWN_TOPIC_OR_PARTITION.
+Broker resources (type 4) list the broker settings, read-only where they cannot change at
+runtime, with the broker's own id, rack and log dirs; the replication throttles
+(dynamic-only in Kafka) only while they are set; settings of names the broker does not know
+(set at runtime, as Kafka allows for plugins) read-only and sensitive, without their values.
+configuration_keys narrows the list; synonyms (v1+) show the fallback chain; documentation
+is not provided.
 Broker loggers (type 8, resource name = this broker's id) list the process's loggers at
 their levels (engine/broker/broker_loggers.py).
 """
@@ -24,6 +26,7 @@ from partita.engine.cluster.configs import (
     TOPIC_CONFIGS,
     broker_keys_of,
     effective_topic_config,
+    topic_name_problem,
 )
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
@@ -44,7 +47,9 @@ async def handle_describe_configs(request, ctx):
         error, message, entries = ErrorCode.none, None, []
         if res.resource_type == TOPIC:
             topic = ctx.broker.metadata.topics.get(res.resource_name)
-            if topic is None:
+            if (problem := topic_name_problem(res.resource_name)) is not None:
+                error, message = ErrorCode.invalid_topic_exception, problem
+            elif topic is None:
                 error, message = ErrorCode.unknown_topic_or_partition, f"Topic {res.resource_name} does not exist"
             else:
                 entries = _topic_entries(ctx, topic, keys, request.include_synonyms)

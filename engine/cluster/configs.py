@@ -203,19 +203,18 @@ MAX_TOPIC_NAME = 249
 
 
 def topic_name_problem(name: str) -> str | None:
-    """Why `name` is not a legal Kafka topic name, or None."""
+    """Why `name` is not a legal Kafka topic name, or None; in Kafka 4's words (Topic.validate)."""
     if not name:
-        return "Topic name is illegal, it can't be empty"
-    if name in (".", ".."):
-        return "Topic name cannot be \".\" or \"..\""
-    if len(name) > MAX_TOPIC_NAME:
-        return f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME} characters, topic name: {name}"
-    if not _LEGAL_TOPIC.match(name):
-        return (
-            f"Topic name {name} is illegal, it contains a character other than "
-            "ASCII alphanumerics, '.', '_' and '-'"
-        )
-    return None
+        reason = "the empty string is not allowed"
+    elif name in (".", ".."):
+        reason = f"'{name}' is not allowed"
+    elif len(name) > MAX_TOPIC_NAME:
+        reason = f"the length of '{name}' is longer than the max allowed length {MAX_TOPIC_NAME}"
+    elif not _LEGAL_TOPIC.fullmatch(name):  # match() would let a trailing newline through ($)
+        reason = f"'{name}' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'"
+    else:
+        return None
+    return f"Topic name is invalid: {reason}"
 
 
 def config_value_problem(definition: ConfigDef, value: str | None) -> str | None:

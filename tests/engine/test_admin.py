@@ -542,3 +542,35 @@ def test_internal_topics_are_not_deleted_and_the_answer_says_why(engine):
         topic_names=("__consumer_offsets",), timeout=timedelta(seconds=10))).responses
     assert int(answer.error_code) == 44  # POLICY_VIOLATION
     assert "coordinators keep their state in it" in answer.error_message
+
+
+def test_an_illegal_topic_name_is_refused_as_illegal_not_unknown(single_broker):
+    """DescribeConfigs of 'bad name' answers INVALID_TOPIC_EXCEPTION with Kafka's reason, as
+    CreateTopics does (the engine said UNKNOWN_TOPIC_OR_PARTITION); a legal unknown name stays
+    UNKNOWN_TOPIC_OR_PARTITION."""
+    from kio.schema.describe_configs.v4 import request as dc
+    from kio.static.primitive import i8
+
+    from tests.engine.helpers import raw_request
+
+    def describe(topic: str) -> tuple[int, str | None]:
+        request = dc.DescribeConfigsRequest(resources=(dc.DescribeConfigsResource(
+            resource_type=i8(2), resource_name=topic, configuration_keys=None),),
+            include_synonyms=False, include_documentation=False)
+        [result] = raw_request(single_broker.bootstrap, 32, 4, request).results
+        return int(result.error_code), result.error_message
+
+    reasons = {
+        "bad name": "'bad name' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'",
+        "": "the empty string is not allowed",
+        "..": "'..' is not allowed",
+        "x" * 250: f"the length of '{'x' * 250}' is longer than the max allowed length 249",
+    }
+    a = admin(single_broker)
+    for bad, reason in reasons.items():
+        assert describe(bad) == (17, f"Topic name is invalid: {reason}"), bad
+        if bad:  # librdkafka refuses to send an empty name
+            with pytest.raises(KafkaException) as err:
+                a.create_topics([NewTopic(bad, 1, 1)])[bad].result(10)
+            assert err.value.args[0].str() == f"Topic name is invalid: {reason}", bad
+    assert describe(name("no-such-topic"))[0] == 3
