@@ -160,3 +160,19 @@ def test_a_cluster_whose_directory_is_deleted_stops(tmp_path):
         for p in pids:
             if pid_alive(p):
                 os.kill(p, signal.SIGKILL)
+
+
+def test_brokers_raise_their_open_files_limit_to_the_hard_one(cluster_dir):
+    """Started from a desktop session (a soft limit of 1,024 files), a broker would run out of
+    files with a few hundred partitions; it raises its soft limit to the hard one, as the JVM does."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = min(256, soft)
+    subprocess.run([ENGINE, "up", "--brokers", "1", "--dir", str(cluster_dir), "--detach"], capture_output=True,
+                   text=True, timeout=60, check=True,
+                   preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard)))
+    broker_pid = json.loads(run("status", "--dir", str(cluster_dir), "--json").stdout)["brokers"][0]["pid"]
+    limits = Path(f"/proc/{broker_pid}/limits").read_text()
+    [line] = [line for line in limits.splitlines() if line.startswith("Max open files")]
+    assert line.split()[3] == str(hard if hard != resource.RLIM_INFINITY else 1 << 20), line  # the soft limit
