@@ -4,7 +4,7 @@ Topic resources (type 2) list every topic config with its effective value and wh
 came from (topic override, broker setting, Kafka default); as in Kafka, a name that is not a
 legal topic name answers INVALID_TOPIC_EXCEPTION with the reason, not UNKNOWN_TOPIC_OR_PARTITION.
 Broker resources (type 4) list the broker settings, read-only where they cannot change at
-runtime, with the broker's own id, rack and log dirs; the replication throttles
+runtime, with the broker's own id, rack, log dirs and listener; the replication throttles
 (dynamic-only in Kafka) only while they are set; settings of names the broker does not know
 (set at runtime, as Kafka allows for plugins) read-only and sensitive, without their values.
 configuration_keys narrows the list; synonyms (v1+) show the fallback chain; documentation
@@ -157,8 +157,11 @@ def _broker_entries(ctx, resource_name, keys, synonyms):
             if name not in BROKER_CONFIGS and (keys is None or name in keys) and not any(e[0] == name for e in out):
                 out.append((name, None, source, True, "unknown", [(name, None, source)] if synonyms else []))
     if info is not None:
+        listener = f"PLAINTEXT://{info.host}:{info.port}"  # the engine's one listener: clients and brokers alike
         for name, value in (("broker.id", str(node_id)), ("node.id", str(node_id)), ("broker.rack", info.rack),
-                            ("log.dirs", ",".join(info.log_dirs))):
+                            ("log.dirs", ",".join(info.log_dirs)), ("listeners", listener),
+                            ("advertised.listeners", listener), ("inter.broker.listener.name", "PLAINTEXT"),
+                            ("process.roles", "broker")):
             if keys is None or name in keys:
                 out.append((name, value, STATIC_BROKER, True, "string", [(name, value, STATIC_BROKER)] if synonyms else []))
     return out, ErrorCode.none, None

@@ -89,6 +89,10 @@ def test_describe_broker_configs_and_cluster(single_broker):
     res = ConfigResource(ConfigResource.Type.BROKER, "1")
     configs = a.describe_configs([res])[res].result(10)
     assert configs["auto.create.topics.enable"].value == "true"
+    # where the broker listens, as operators look it up (kafka-configs --describe --all)
+    assert configs["advertised.listeners"].value == f"PLAINTEXT://{single_broker.address(1)}"
+    assert configs["listeners"].value.startswith(f"PLAINTEXT://{single_broker.address(1)}")
+    assert configs["inter.broker.listener.name"].value == "PLAINTEXT"
     cluster = a.describe_cluster().result(10)
     assert [n.id for n in cluster.nodes] == [1]
     assert cluster.controller.id == 1
