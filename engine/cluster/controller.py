@@ -438,8 +438,9 @@ class Controller:
             if topic.internal:
                 # Kafka deletes it (and every group's or transaction's state with it); the engine
                 # refuses, and says why rather than claiming an authorization failure.
+                hint = " (delete groups instead)" if name == "__consumer_offsets" else ""
                 results.append(_result(E.policy_violation, f"The engine does not delete the internal topic {name}: "
-                                       "its coordinators keep their state in it (delete groups instead)", name=name))
+                                       f"its coordinators keep their state in it{hint}", name=name))
                 continue
             del topics[name]
             results.append(_result(name=name, topic_id=str(topic.topic_id)))
