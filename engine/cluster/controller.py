@@ -370,9 +370,11 @@ class Controller:
                 rf = min(int(self.broker_setting("default.replication.factor")),
                          max(1, sum(map(len, self._placement_brokers()))))
             if partitions < 1:
-                raise ControllerError(E.invalid_partitions, "Number of partitions must be larger than 0.")
+                raise ControllerError(E.invalid_partitions,
+                                      "Number of partitions was set to an invalid non-positive value.")
             if rf < 1:
-                raise ControllerError(E.invalid_replication_factor, "Replication factor must be larger than 0.")
+                raise ControllerError(E.invalid_replication_factor,
+                                      "Replication factor must be larger than 0, or -1 to use the default value.")
             replica_lists = self._place(partitions, rf, first_index=len(existing))
         return TopicState(name, uuid.uuid4(), self._new_partitions_on(replica_lists), MappingProxyType(configs))
 

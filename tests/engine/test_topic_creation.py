@@ -201,3 +201,11 @@ def test_names_that_would_share_metric_names_or_come_twice_are_refused_as_kafka_
     assert create_topics(single_broker, (twice, 1, 1), (twice, 2, 1), (other, 1, 1)) == [
         (other, 0, None), (twice, 42, "Duplicate topic name.")]
     assert create_topics(single_broker, (twice, 1, 1), validate_only=True) == [(twice, 0, None)]  # not created
+
+
+def test_non_positive_partitions_and_replication_factor_are_refused_in_kafkas_words(single_broker):
+    answers = create_topics(single_broker, (name("p0"), 0, 1), (name("rf0"), 1, 0))
+    assert [(code, message) for _, code, message in answers] == [
+        (37, "Number of partitions was set to an invalid non-positive value."),
+        (38, "Replication factor must be larger than 0, or -1 to use the default value."),
+    ]
