@@ -632,7 +632,8 @@ class Controller:
             return _result(E.fenced_leader_epoch, state=state.to_json()), None
         if state.partition_epoch != change["partition_epoch"]:
             return _result(E.invalid_update_version, state=state.to_json()), None
-        isr = tuple(r for r in state.replicas if r in change["isr"])
+        # in the leader's order, as Kafka keeps it: a replica that rejoins comes last
+        isr = tuple(dict.fromkeys(r for r in change["isr"] if r in state.replicas))
         if any(r not in alive for r in isr if r not in state.isr):
             return _result(E.ineligible_replica, state=state.to_json()), None
         if node_id not in isr:

@@ -137,6 +137,10 @@ def test_a_leaders_isr_changes_are_answered_each_and_committed_as_one_change(con
     assert [p.isr for p in controller.image.topics["t"].partitions] == [(1, 3), (1, 2, 3), (1, 3)]
     assert controller.alter_partitions(1, changes[1:2])[0]["error_code"] == 95
     assert controller.image.version == before + 1  # nothing changed: no new image
+    # a replica that rejoins comes last, in the leader's order, as Kafka lists it (Isr: 1,3,2)
+    rejoin = {"topic": "t", "partition": 0, "leader_epoch": 0, "partition_epoch": 1, "isr": [1, 3, 2]}
+    assert controller.alter_partitions(1, [rejoin])[0]["error_code"] == 0
+    assert controller.image.topics["t"].partitions[0].isr == (1, 3, 2)
 
 
 def test_invalid_names_and_configs_are_refused(controller):
