@@ -126,15 +126,18 @@ class LogMove:
         segment = next((seg for seg in self.plog.segments if seg.base_offset == base), None)
         if segment is None:
             return self.copied_offset
-        later = [b for b in self._bases if b > base]
-        entry = segment.offset_index.last_entry_within(position, later[0] if later else self._end_at_start)
+        entry = segment.offset_index.last_entry_within(position, self._segment_end(base))
         return max(self.copied_offset, entry[0] if entry is not None else base)
 
     def _note_segment_copied(self, base: int | None) -> None:
         if base is None:
             return
-        later = [b for b in self._bases if b > base]
-        self.copied_offset = max(self.copied_offset, later[0] if later else self._end_at_start)
+        self.copied_offset = max(self.copied_offset, self._segment_end(base))
+
+    def _segment_end(self, base: int) -> int:
+        """The offset after the last record of the segment starting at `base`, as the log was when
+        the move began."""
+        return next((b for b in self._bases if b > base), self._end_at_start)
 
     # -- step 2: the catch-up, on the event loop --------------------------------------------
 

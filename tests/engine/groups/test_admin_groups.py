@@ -96,6 +96,19 @@ def _offsets_by_topic(cluster, group: str) -> dict[str, dict[int, int]]:
     return out
 
 
+def _commit(client, group: str, offsets: list[TopicPartition]) -> dict[tuple[str, int], int | None]:
+    """Commit through the AdminClient: {(topic, partition): error code or None}. A new coordinator
+    (Kafka's, on its first group) may answer NOT_COORDINATOR at first: asked again meanwhile."""
+    deadline = time.monotonic() + 15
+    while True:
+        done = client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, offsets)])[group]
+        errors = {(tp.topic, tp.partition): tp.error and tp.error.code()
+                  for tp in done.result(timeout=15).topic_partitions}
+        if not _COORDINATOR_MOVING & set(errors.values()) or time.monotonic() > deadline:
+            return errors
+        time.sleep(0.2)
+
+
 def test_deleting_a_topic_removes_the_offsets_groups_committed_to_it(single_broker):
     """As Kafka's coordinator does: otherwise kafka-consumer-groups --describe fails on the missing
     topic and OffsetDelete can no longer remove them (the topic is unknown)."""
@@ -104,14 +117,8 @@ def test_deleting_a_topic_removes_the_offsets_groups_committed_to_it(single_brok
     create_topic(single_broker, kept, partitions=1)
     client = admin(single_broker)
     offsets = [TopicPartition(topic, 0, 3), TopicPartition(topic, 1, 4), TopicPartition(kept, 0, 5)]
-    deadline = time.monotonic() + 15
-    while True:  # a new coordinator (Kafka's, on its first group) may answer NOT_COORDINATOR at first
-        done = client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, offsets)])[group]
-        errors = [tp.error for tp in done.result(timeout=15).topic_partitions if tp.error is not None]
-        if not errors:
-            break
-        assert all(e.code() in _COORDINATOR_MOVING for e in errors) and time.monotonic() < deadline, errors
-        time.sleep(0.2)
+    errors = _commit(client, group, offsets)
+    assert set(errors.values()) == {None}, errors
     assert _offsets_by_topic(single_broker, group) == {topic: {0: 3, 1: 4}, kept: {0: 5}}
 
     client.delete_topics([topic], operation_timeout=10)[topic].result(15)
@@ -132,14 +139,7 @@ def test_offsets_of_partitions_that_do_not_exist_are_refused(single_broker):
     create_topic(single_broker, topic, partitions=2)
     client = admin(single_broker)
     offsets = [TopicPartition(topic, 0, 1), TopicPartition(topic, 9, 1), TopicPartition("no-such-topic-x", 0, 1)]
-    deadline = time.monotonic() + 15
-    while True:
-        done = client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, offsets)])[group]
-        errors = {(tp.topic, tp.partition): tp.error and tp.error.code()
-                  for tp in done.result(timeout=15).topic_partitions}
-        if not _COORDINATOR_MOVING & set(errors.values()) or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    errors = _commit(client, group, offsets)
     unknown = ConfluentError.UNKNOWN_TOPIC_OR_PART
     assert errors == {(topic, 0): None, (topic, 9): unknown, ("no-such-topic-x", 0): unknown}
     assert _offsets_by_topic(single_broker, group) == {topic: {0: 1}}
