@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -27,8 +28,11 @@ def _dir(args) -> Path:
 
 def cmd_up(args) -> int:
     racks = [r for r in args.racks.split(",") if r] if args.racks else None
+    # In the foreground the cluster lives as long as this command: Ctrl-C stops it, and so
+    # does this process ending any other way (its terminal closed, a kill).
     info = launcher.up(_dir(args), brokers=args.brokers, racks=racks, log_dirs=args.log_dirs,
-                       settings=_settings(args.set), timeout=args.timeout)
+                       settings=_settings(args.set), timeout=args.timeout,
+                       owner_pid=None if args.detach else os.getpid())
     print(f"bootstrap.servers={info.bootstrap_servers}", flush=True)
     if args.detach:
         return 0

@@ -50,6 +50,7 @@ class ClusterInfo:
     supervisor_port: int
     ready: bool
     brokers: tuple[BrokerProcess, ...]
+    owner_pids: tuple[int, ...] = ()  # the cluster stops when one of these processes ends
 
     @classmethod
     def from_description(cls, cluster_dir: Path, d: dict) -> ClusterInfo:
@@ -66,6 +67,7 @@ class ClusterInfo:
                               tuple(b["log_dirs"]))
                 for b in d["brokers"]
             ),
+            tuple(d.get("owner_pids", ())),
         )
 
     def to_json(self) -> dict:
@@ -76,6 +78,7 @@ class ClusterInfo:
             "controller_id": self.controller_id,
             "supervisor_pid": self.supervisor_pid,
             "ready": self.ready,
+            "owner_pids": list(self.owner_pids),
             "brokers": [
                 {"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack, "pid": b.pid,
                  "alive": b.alive, "state": b.state, "log_dirs": list(b.log_dirs)}
@@ -128,15 +131,19 @@ def up(
     log_dirs: int = 2,
     settings: dict[str, str] | None = None,
     timeout: float = 60.0,
+    owner_pid: int | None = None,
 ) -> ClusterInfo:
     """Start the cluster in `cluster_dir` detached (creating it if new) and wait until it is ready.
 
     An existing directory keeps its shape (brokers, racks, ports, data); in a running
-    cluster, brokers that were stopped or killed are started again.
+    cluster, brokers that were stopped or killed are started again. With `owner_pid`, the
+    cluster stops once that process ends, however it ends (a test run killed, a terminal closed).
     """
     cluster_dir = Path(cluster_dir)
     running = status(cluster_dir)
     if running is not None:
+        if owner_pid is not None:
+            _rpc(cluster_dir, "WatchOwner", pid=owner_pid)
         for broker in running.brokers:
             if broker.state not in ("running", "starting"):
                 start_broker(cluster_dir, broker.node_id)
@@ -166,7 +173,8 @@ def up(
     layout.description_path(cluster_dir).unlink(missing_ok=True)
     with open(logs / "supervisor.log", "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "partita.engine.cluster.supervisor", str(cluster_dir)],
+            [sys.executable, "-m", "partita.engine.cluster.supervisor", str(cluster_dir),
+             *([str(owner_pid)] if owner_pid is not None else [])],
             stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
         )
     deadline = time.monotonic() + timeout

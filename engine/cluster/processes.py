@@ -1,8 +1,13 @@
-"""Is a local process still running? (The local engine's brokers all live on this machine.)"""
+"""Is a local process still running, and tell me when it ends. (The local engine's brokers
+all live on this machine.)"""
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Callable
+
+OWNER_POLL_S = 1.0
 
 
 def pid_alive(pid: int) -> bool:
@@ -18,3 +23,29 @@ def pid_alive(pid: int) -> bool:
             return f.read().split(b") ", 1)[1][:1] != b"Z"
     except (OSError, IndexError):
         return True
+
+
+def on_exit(pid: int, callback: Callable[[], None]) -> asyncio.Task | None:
+    """Call `callback` in the running event loop once process `pid` (any process, not only a
+    child) has ended; at once when it already has. Keep the task it may return."""
+    loop = asyncio.get_running_loop()
+    try:
+        fd = os.pidfd_open(pid)  # readable when the process ends; immune to the pid being reused
+    except ProcessLookupError:
+        loop.call_soon(callback)
+        return None
+    except (AttributeError, OSError):  # no pidfd here (kernel < 5.3): look now and then
+        async def poll() -> None:
+            while pid_alive(pid):
+                await asyncio.sleep(OWNER_POLL_S)
+            callback()
+
+        return loop.create_task(poll())
+
+    def ended() -> None:
+        loop.remove_reader(fd)
+        os.close(fd)
+        callback()
+
+    loop.add_reader(fd, ended)
+    return None

@@ -21,6 +21,7 @@ from partita.engine.broker.config import BrokerConfig
 from partita.engine.cluster import layout
 from partita.engine.cluster.controller import Controller, ControllerError
 from partita.engine.cluster.metadata import MetadataImage
+from partita.engine.cluster.processes import on_exit
 from partita.engine.cluster.rpc import RpcError, RpcSession, serve_session
 from partita.engine.cluster.store import MetadataStore
 
@@ -60,7 +61,7 @@ class ChildBroker:
 
 
 class Supervisor:
-    def __init__(self, cluster_dir: Path, spec: layout.ClusterSpec):
+    def __init__(self, cluster_dir: Path, spec: layout.ClusterSpec, owner_pids: tuple[int, ...] = ()):
         self.dir = cluster_dir
         self.spec = spec
         self.brokers = {b.node_id: ChildBroker(b) for b in spec.brokers}
@@ -72,6 +73,9 @@ class Supervisor:
         self.ready = asyncio.Event()
         self.stopping = asyncio.Event()
         self.server = None
+        # processes whose end stops the cluster: a foreground `up`, a test session
+        self.owner_pids: set[int] = set(owner_pids)
+        self._owner_polls: list[asyncio.Task] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -80,6 +84,8 @@ class Supervisor:
             lambda r, w: serve_session(r, w, self._handle, self._on_session_closed),
             layout.HOST, self.spec.supervisor_port, reuse_address=True,
         )
+        for pid in self.owner_pids:
+            self._watch_owner(pid)
         self._write_description()
         for node_id in self.brokers:
             await self.start_broker(node_id)
@@ -91,6 +97,16 @@ class Supervisor:
         self.server.close()
         self.store.close()
         layout.description_path(self.dir).unlink(missing_ok=True)
+
+    def _watch_owner(self, pid: int) -> None:
+        def gone() -> None:
+            if not self.stopping.is_set():
+                log.info("owner process %d ended: stopping the cluster", pid)
+                self.stopping.set()
+
+        poll = on_exit(pid, gone)
+        if poll is not None:
+            self._owner_polls.append(poll)
 
     async def start_broker(self, node_id: int) -> None:
         bp = self.brokers[node_id]
@@ -282,6 +298,7 @@ class Supervisor:
             "bootstrap_servers": ",".join(f"{layout.HOST}:{b['port']}" for b in brokers),
             "controller_id": image.controller_id,
             "ready": self.ready.is_set(),
+            "owner_pids": sorted(self.owner_pids),
             "brokers": brokers,
         }
 
@@ -383,6 +400,13 @@ class Supervisor:
             if op == "WaitReady":
                 await asyncio.wait_for(self.ready.wait(), args.get("timeout_s", 30))
                 return self.describe()
+            if op == "WatchOwner":
+                pid = int(args["pid"])
+                if pid not in self.owner_pids:
+                    self.owner_pids.add(pid)
+                    self._watch_owner(pid)
+                    self._write_description()
+                return {}
             if op == "Shutdown":
                 self.stopping.set()
                 return {}
@@ -394,13 +418,15 @@ class Supervisor:
 
 
 def main() -> None:
-    """`python -m partita.engine.cluster.supervisor CLUSTER_DIR` (the launcher starts it)."""
+    """`python -m partita.engine.cluster.supervisor CLUSTER_DIR [OWNER_PID ...]` (the launcher
+    starts it); the cluster stops when any owner process ends."""
     cluster_dir = Path(sys.argv[1])
+    owner_pids = tuple(int(pid) for pid in sys.argv[2:])
     spec = layout.ClusterSpec.from_json(layout.read_json(layout.spec_path(cluster_dir)))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor %(levelname)s %(name)s: %(message)s")
 
     async def run():
-        supervisor = Supervisor(cluster_dir, spec)
+        supervisor = Supervisor(cluster_dir, spec, owner_pids)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, supervisor.stopping.set)
         loop.add_signal_handler(signal.SIGINT, supervisor.stopping.set)

@@ -176,3 +176,68 @@ def test_brokers_raise_their_open_files_limit_to_the_hard_one(cluster_dir):
     limits = Path(f"/proc/{broker_pid}/limits").read_text()
     [line] = [line for line in limits.splitlines() if line.startswith("Max open files")]
     assert line.split()[3] == str(hard if hard != resource.RLIM_INFINITY else 1 << 20), line  # the soft limit
+
+
+def _cluster_pids(cluster_dir) -> list[int]:
+    info = json.loads(run("status", "--dir", str(cluster_dir), "--json").stdout)
+    return [info["supervisor_pid"], *(b["pid"] for b in info["brokers"] if b["pid"])]
+
+
+def _wait_all_gone(pids: list[int], timeout: float = 20.0) -> list[int]:
+    from partita.engine.cluster.processes import pid_alive
+
+    deadline = time.monotonic() + timeout
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [p for p in pids if pid_alive(p)]
+
+
+@pytest.fixture
+def foreground_up():
+    started: list[subprocess.Popen] = []
+
+    def start(cluster_dir, *args) -> subprocess.Popen:
+        up = subprocess.Popen([ENGINE, "up", "--dir", str(cluster_dir), *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+        started.append(up)
+        line = up.stdout.readline()
+        assert line.startswith("bootstrap.servers="), line
+        return up
+
+    yield start
+    for up in started:
+        if up.poll() is None:
+            up.kill()
+            up.wait(10)
+        up.stdout.close()
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGHUP"])
+def test_a_foreground_cluster_stops_when_its_up_command_dies(cluster_dir, foreground_up, how):
+    # Ctrl-C stops it; so must a closed terminal (SIGHUP, which `up` does not catch) or a kill:
+    # before, either left the whole cluster running unseen, holding its ports.
+    import os
+    import signal
+
+    up = foreground_up(cluster_dir, "--brokers", "2")
+    pids = _cluster_pids(cluster_dir)
+    assert json.loads(run("status", "--dir", str(cluster_dir), "--json").stdout)["owner_pids"] == [up.pid]
+    os.kill(up.pid, getattr(signal, how))
+    up.wait(10)
+    assert _wait_all_gone(pids) == [], "the cluster outlived the command that owned it"
+    assert "owner process" in (cluster_dir / "logs" / "supervisor.log").read_text()
+    assert run("status", "--dir", str(cluster_dir), check=False).returncode == 1
+
+
+def test_a_foreground_up_on_a_detached_cluster_owns_it_from_then_on(cluster_dir, foreground_up):
+    import os
+    import signal
+
+    run("up", "--dir", str(cluster_dir), "--detach")
+    pids = _cluster_pids(cluster_dir)
+    assert json.loads(run("status", "--dir", str(cluster_dir), "--json").stdout)["owner_pids"] == []
+    up = foreground_up(cluster_dir)
+    assert _cluster_pids(cluster_dir) == pids  # the same cluster, not a second one
+    os.kill(up.pid, signal.SIGKILL)
+    up.wait(10)
+    assert _wait_all_gone(pids) == []

@@ -2,7 +2,7 @@
 
 Scenario tests take either and demand the same answers. The cluster runs as real
 processes started by the launcher; close() stops it and then kills, by PID, anything
-left over.
+left over; should the test process die first, the cluster stops by itself.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ class EngineCluster:
 
     def __init__(self, workdir: Path, brokers: int = 1, racks=None, log_dirs: int = 1, settings=None):
         self.dir = Path(workdir)
+        # owned by this process: a test run that dies (a client library's segfault) takes it along
         self.info = launcher.up(self.dir, brokers=brokers, racks=racks, log_dirs=log_dirs,
-                                settings=settings or {}, timeout=60)
+                                settings=settings or {}, timeout=60, owner_pid=os.getpid())
 
     def refresh(self) -> launcher.ClusterInfo:
         info = launcher.status(self.dir)
