@@ -301,6 +301,11 @@ class KafkaReader:
             self._admin = AdminClient(confluent_config(self.settings, **extra))
         return self._admin
 
+    def _raise_if_authentication_failed(self, admin, cause: BaseException) -> None:
+        admin.poll(0)
+        if self._auth_error:
+            raise ClusterUnreachable(f"Authentication failed: {self._auth_error}") from cause
+
     def _kafka_python(self):
         if self._kp is None:
             if time.monotonic() - self._kp_failed_at < 10:
@@ -350,14 +355,14 @@ class KafkaReader:
             # librdkafka waits for it instead of asking another.)
             try:
                 md = admin.list_topics(timeout=min(t, 3.0))
-            except Exception:
+            except Exception as first:
                 # a request in flight to a broker that just died can time out although the others
-                # answer: one more try, which librdkafka sends to a broker it can still reach
+                # answer: one more try, which librdkafka sends to a broker it can still reach;
+                # a refused password stays refused, so that is said at once
+                self._raise_if_authentication_failed(admin, first)
                 md = admin.list_topics(timeout=t)
         except Exception as e:
-            admin.poll(0)
-            if self._auth_error:
-                raise ClusterUnreachable(f"Authentication failed: {self._auth_error}") from e
+            self._raise_if_authentication_failed(admin, e)
             raise ClusterUnreachable(_reason(e)) from e
         self._refreshes += 1
         self._unreachable = set()
