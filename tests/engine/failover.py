@@ -74,7 +74,7 @@ def run_failover(cluster, topic: str, partitions: int = 3, kills: int = 3, down_
                             break
             n += 1
             producer.poll(0)
-            if n % 50 == 0:
+            if n % 10 == 0:  # a few thousand records a second: flat out, the client took the cores a restarting JVM needs
                 time.sleep(0.005)
         producer.flush(60)
 

@@ -63,8 +63,10 @@ def expiring_broker(request, make_engine, tmp_path):
         yield make_engine(settings={**FAST_SETTINGS, **CHECK_INTERVAL})
         return
     from tests.support.apache_kafka import KafkaCluster
+    from tests.support.kafka_fixtures import TEST_JVM_OPTIONS
 
-    with KafkaCluster(brokers=1, workdir=tmp_path / "kafka", extra_config=CHECK_INTERVAL) as cluster:
+    with KafkaCluster(brokers=1, workdir=tmp_path / "kafka", extra_config=CHECK_INTERVAL,
+                      jvm_options=TEST_JVM_OPTIONS) as cluster:
         try:
             yield cluster
         finally:

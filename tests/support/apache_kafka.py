@@ -353,6 +353,7 @@ class KafkaCluster:
         version: str = DEFAULT_VERSION,
         *,
         heap: str = "256m",
+        jvm_options: Iterable[str] = (),
         extra_config: Mapping[str, object] | None = None,
         start_timeout: float = 90.0,
         die_with_parent: bool = True,
@@ -380,6 +381,7 @@ class KafkaCluster:
         self.brokers = brokers
         self.log_dirs = log_dirs
         self.heap = heap
+        self.jvm_options = list(jvm_options)
         self.extra_config = dict(extra_config or {})
         self.start_timeout = start_timeout
         self.die_with_parent = die_with_parent
@@ -734,6 +736,7 @@ class KafkaCluster:
             f"-Xmx{self.heap}", "-Xms64m",
             "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
             "-XX:+ExplicitGCInvokesConcurrent",
+            *self.jvm_options,
             "-Djava.awt.headless=true",
             "-Djava.net.preferIPv4Stack=true",
             f"-Dkafka.logs.dir={node.logs_dir}",
