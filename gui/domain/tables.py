@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Any
 
 from . import health
+from . import rack_audit as ra
 from .snapshot import NO_LEADER, ClusterSnapshot
 
 
@@ -111,6 +112,55 @@ def brokers_table(s: ClusterSnapshot) -> Table:
             )
         )
     return Table(BROKER_COLUMNS, [r[0] for r in rows], rows)
+
+
+# -- rack failure audit ------------------------------------------------------------------------
+
+# the partitions view's own flags, so a risk reads as what the partition would then show
+RISK_FLAGS = {ra.OFFLINE: ("OFFLINE",), ra.REFUSES_ACKS_ALL: ("<MIN-ISR",), ra.ONE_COPY_LEFT: ("ONE COPY",)}
+_RISK_TIP = ("OFFLINE: no in-sync replica left outside the rack (no leader until it returns); "
+             "<MIN-ISR: fewer in-sync replicas left than min.insync.replicas, acks=all writes refused; "
+             "ONE COPY: writes go on, on one in-sync replica")
+
+RACK_COLUMNS = (
+    Column("Rack", tip="a fault domain: a rack, or a broker without one"),
+    Column("Brokers", "ids"),
+    Column("Down", "int", "brokers of the rack already down"),
+    Column("Partitions", "int", "partitions with a replica in the rack"),
+    Column("Offline", "int", "partitions that would go offline if the rack failed"),
+    Column("acks=all refused", "int", "partitions that would refuse acks=all writes if the rack failed"),
+    Column("One copy left", "int", "partitions that would be left with one in-sync replica"),
+    Column("If it fails", "flags", _RISK_TIP),
+)
+
+RACK_RISK_COLUMNS = (
+    Column("Rack"),
+    Column("Topic"),
+    Column("Partition", "int"),
+    Column("If it fails", "flags", _RISK_TIP),
+    Column("Replicas", "ids"),
+    Column("ISR", "ids"),
+    Column("Left in sync", "ids", "in-sync replicas outside the rack"),
+    Column("min.insync.replicas", "int", "counted up to the replica count, as Kafka 4 does"),
+)
+
+
+def rack_tables(audits: list[ra.DomainAudit]) -> tuple[Table, Table, dict[str, tuple[int, int]]]:
+    """The racks summary, every partition at risk (grouped by rack, worst first), and each
+    rack's rows in the second table."""
+    summary, risks, keys = [], [], []
+    ranges: dict[str, tuple[int, int]] = {}
+    for d in audits:
+        worst = next((RISK_FLAGS[e] for e, n in zip(ra.EFFECTS, d.counts, strict=True) if n), ())
+        summary.append((d.domain, d.brokers, d.brokers_down, d.partitions_with_a_replica, *d.counts, worst))
+        first = len(risks)
+        for r in d.risks:
+            risks.append((d.domain, r.topic, r.partition, RISK_FLAGS[r.effect], r.replicas, r.isr, r.survivors,
+                          r.min_isr))
+            keys.append((d.domain, r.topic, r.partition))
+        ranges[d.domain] = (first, len(risks))
+    return (Table(RACK_COLUMNS, [row[0] for row in summary], summary),
+            Table(RACK_RISK_COLUMNS, keys, risks), ranges)
 
 
 def _log_dir_text(d) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import pickle
 import time
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import events as ev
 from . import health as hl
+from . import rack_audit as ra
 from . import rates as rt
 from . import tables as T
 from .snapshot import Broker, ClusterSnapshot
@@ -74,6 +75,11 @@ class ViewData:
     # without scanning 50,000 rows on the GUI thread
     topic_rows: dict[str, tuple[int, int]]
     broker_rows: dict[int, array]  # array("I"): 4 bytes per replica, not a list of int objects
+    # the rack failure audit: one row per rack, the partitions each would hurt, and which
+    # rows of the second are whose
+    racks: T.Table = T.empty(T.RACK_COLUMNS)
+    rack_risks: T.Table = T.empty(T.RACK_RISK_COLUMNS)
+    rack_risk_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
     fetched_in: float = 0.0  # seconds to read the cluster and assemble the snapshot
     built_in: float = 0.0  # seconds to build everything here from the snapshot
 
@@ -117,6 +123,7 @@ def build_view_data(
         group_details[g.group_id] = dumps(detail, protocol)
     health = hl.health_counts(snapshot)
     events = ev.diff(previous, snapshot)
+    racks, rack_risks, rack_risk_rows = T.rack_tables(ra.audit(snapshot))
     return ViewData(
         summary=ClusterSummary.of(snapshot),
         overview=T.overview_table(snapshot, health),
@@ -130,6 +137,9 @@ def build_view_data(
         event_lines=tuple(ev.summarize(events)),
         topic_rows=topic_rows,
         broker_rows=broker_rows,
+        racks=racks,
+        rack_risks=T.with_search(rack_risks),
+        rack_risk_rows=rack_risk_rows,
         fetched_in=fetched_in,
         built_in=time.perf_counter() - t0,
     )

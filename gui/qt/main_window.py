@@ -17,7 +17,7 @@ from .bindings import QAction, QLabel, QMainWindow, QTabWidget, QTimer, QVBoxLay
 from .bridge import ClusterBridge, TaskRunner, wait_for_retired
 from .connection_dialog import ConnectionDialog
 from .local_panel import LocalClusterPanel
-from .views import BrokersView, GroupsView, OverviewView, TopicsView
+from .views import BrokersView, GroupsView, OverviewView, RackAuditView, TopicsView
 from .widgets import Banner
 
 VIEW_NAMES = ("overview", "brokers", "topics", "groups", "local")
@@ -65,15 +65,18 @@ class MainWindow(QMainWindow):
         self.banner = Banner(self)
         self.overview = OverviewView()
         self.brokers = BrokersView()
+        self.rack_audit = RackAuditView()
         self.topics = TopicsView()
         self.groups = GroupsView()
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.overview, "Overview")
         self.tabs.addTab(self.brokers, "Brokers && racks")
+        self.tabs.addTab(self.rack_audit, "Rack audit")
         self.tabs.addTab(self.topics, "Topics && partitions")
         self.tabs.addTab(self.groups, "Consumer groups")
         self.topics.model.layoutChanged.connect(self._push_sort_specs)
-        self.views = {"overview": self.overview, "brokers": self.brokers, "topics": self.topics, "groups": self.groups}
+        self.views = {"overview": self.overview, "brokers": self.brokers, "rack_audit": self.rack_audit,
+                      "topics": self.topics, "groups": self.groups}
         self.local_panel: LocalClusterPanel | None = None
         if local is not None:
             self.add_local_panel(local)
@@ -208,7 +211,7 @@ class MainWindow(QMainWindow):
         first = self._pending is None
         self._pending = d
         current = self.tabs.currentWidget()
-        views = [self.overview, self.brokers, self.topics, self.groups]
+        views = [self.overview, self.brokers, self.rack_audit, self.topics, self.groups]
         self._pending_views = [v for v in views if v is current] + [v for v in views if v is not current]
         if first:
             QTimer.singleShot(0, self._apply_next)

@@ -185,6 +185,53 @@ class BrokersView(QWidget):
         self.partitions_model.set_table(sub)
 
 
+class RackAuditView(QWidget):
+    """What the failure of each rack would do; selecting a rack lists the partitions it would hurt."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.model = TableModel(T.RACK_COLUMNS)
+        self.racks = TablePanel(self.model, "If a rack failed now")
+        self.risks_model = TableModel(T.RACK_RISK_COLUMNS)
+        self.risks = TablePanel(self.risks_model, "Partitions at risk", "Filter (topic, flag: OFFLINE, <MIN-ISR)")
+        self.note = QLabel(
+            "Each rack (a broker without a rack counts as its own) is judged as if it failed now, on top of "
+            "what is already down. Kafka only spreads replicas over racks it is told about; with unclean "
+            "leader election off (the default) an out-of-sync replica cannot take over.", self)
+        self.note.setObjectName("rack-audit-note")
+        self.note.setWordWrap(True)
+        self._data: ViewData | None = None
+        self.racks.current_key_changed.connect(lambda _k: self._update_risks())
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.racks)
+        split.addWidget(self.risks)
+        split.setSizes([200, 500])
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.note)
+        lay.addWidget(split, 1)
+
+    def update_data(self, d: ViewData) -> None:
+        self._data = d
+        self.model.set_table(d.racks)
+        if self.racks.current_key() is None and d.racks.keys:
+            self.racks.select_key(d.racks.keys[0])
+        else:
+            self._update_risks()
+
+    def _update_risks(self) -> None:
+        if self._data is None:
+            return
+        rack = self.racks.current_key()
+        first, end = self._data.rack_risk_rows.get(rack, (0, 0))
+        if rack is None:
+            self.risks.title.setText("<b>Partitions at risk</b>")
+        elif first == end:
+            self.risks.title.setText(f"<b>If {rack} failed</b>: every partition keeps enough in-sync replicas")
+        else:
+            self.risks.title.setText(f"<b>If {rack} failed</b>: {end - first:,} partitions hurt")
+        self.risks_model.set_table(rows_of(self._data.rack_risks, range(first, end)))
+
+
 class TopicsView(QWidget):
     """Topics, and the partitions of the selected topic (all partitions when none is selected)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from partita.gui.domain import rack_audit
 from partita.gui.domain import tables as T
 from partita.gui.domain.snapshot import Partition
 from partita.gui.qt.bindings import QGuiApplication, Qt
@@ -27,6 +28,8 @@ def many_partitions(n=50, end=0):
         T.groups_table,
         lambda s: T.group_partitions_table(s, "billing"),
         lambda s: T.group_members_table(s, "billing"),
+        lambda s: T.rack_tables(rack_audit.audit(s))[0],
+        lambda s: T.rack_tables(rack_audit.audit(s))[1],
     ],
 )
 def test_every_table_model_passes_qtmodeltester(qtmodeltester, build):
