@@ -48,6 +48,8 @@ def test_window_shows_brokers_racks_topic_partitions_and_failover(apache_kafka_c
     wait_until(qtbot, lambda: window.brokers.model.rowCount() == 3)
     brokers = model_rows(window.brokers.model)
     assert [(b["Id"], b["Rack"], b["State"]) for b in brokers] == [("1", "a", "up"), ("2", "b", "up"), ("3", "c", "up")]
+    racks = model_rows(window.rack_audit.model)
+    assert [(r["Rack"], r["Brokers"], r["Down"]) for r in racks] == [("a", "1", "0"), ("b", "2", "0"), ("c", "3", "0")]
 
     topics_panel = window.topics
     assert topics_panel.topics.select_key(topic_name)
@@ -85,6 +87,12 @@ def test_window_shows_brokers_racks_topic_partitions_and_failover(apache_kafka_c
         assert b3["State"] == "DOWN" and b3["Rack"] == "c" and b3["Leaders"] == "0"
         assert any("leader" in t for t in window.overview.event_texts())
         assert int(window.overview.tiles["down"].value.text()) == 1
+        # with rack c down, losing rack a would leave the topic's partitions one in-sync copy
+        wait_until(qtbot, lambda: model_rows(window.rack_audit.model)[2]["Down"] == "1")
+        window.rack_audit.racks.select_key("a")
+        at_risk = {r["Partition"]: r["If it fails"] for r in model_rows(window.rack_audit.risks_model)
+                   if r["Topic"] == topic_name}
+        assert at_risk == dict.fromkeys(map(str, range(6)), "ONE COPY")
         # the operator's selection survived the refreshes
         assert window.topics.partitions.current_key() == selected_key
     finally:
