@@ -74,6 +74,17 @@ class Partition(NamedTuple):
         return tuple(r for r in self.replicas if r not in isr)
 
 
+class Reassignment(NamedTuple):
+    """A partition reassignment in progress (ListPartitionReassignments): the replica set while it
+    runs, and which of those are being added and which removed."""
+
+    topic: str
+    partition: int
+    replicas: tuple[int, ...]
+    adding: tuple[int, ...]
+    removing: tuple[int, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     name: str
@@ -129,6 +140,7 @@ class ClusterSnapshot:
     # how long the refresh took and how many requests it sent, for the status bar and the bench
     refresh_seconds: float = 0.0
     requests: int | None = field(default=None, compare=False)
+    reassignments: tuple[Reassignment, ...] = ()
 
     # -- cached lookups (cached_property works on a frozen dataclass: it writes __dict__ directly)
 

@@ -11,7 +11,7 @@ with partitions:
   `config_every` refreshes) · ListOffsets 2 per leader broker (earliest, latest) ·
   DescribeLogDirs 1 per broker · DescribeQuorum 1 (KRaft) · ListGroups 1 per broker · FindCoordinator 1 per batch
   · DescribeGroups 1 per coordinator · OffsetFetch 1 per coordinator (v8 batches
-  groups; older brokers: 1 per group).
+  groups; older brokers: 1 per group) · ListPartitionReassignments 1.
 confluent-kafka's AdminClient covers cluster, metadata, configs and offsets;
 kafka-python's admin client covers log dirs (confluent has none) and groups (it
 batches DescribeGroups and OffsetFetch per coordinator where librdkafka sends one
@@ -34,6 +34,7 @@ from partita.gui.domain.snapshot import (
     GroupMember,
     LogDir,
     Partition,
+    Reassignment,
     Topic,
 )
 
@@ -94,6 +95,8 @@ class RawCluster:
     registered: list[tuple[int, str, int, str | None]] = field(default_factory=list)
     # live brokers the console's own requests could not reach this refresh
     unreachable: list[int] = field(default_factory=list)
+    # partition reassignments in progress: (topic, partition) -> (replicas, adding, removing)
+    reassignments: dict[tuple[str, int], tuple[list[int], list[int], list[int]]] = field(default_factory=dict)
 
 
 # -- raw → snapshot ----------------------------------------------------------------------------
@@ -212,6 +215,10 @@ def assemble(
         warnings=tuple(raw.warnings),
         refresh_seconds=refresh_seconds,
         requests=requests,
+        reassignments=tuple(
+            Reassignment(t, p, tuple(replicas), tuple(adding), tuple(removing))
+            for (t, p), (replicas, adding, removing) in sorted(raw.reassignments.items())
+        ),
     )
 
 
@@ -280,6 +287,7 @@ class KafkaReader:
         self._unreachable: set[int] = set()
         self._last_groups: list[RawGroup] | None = None
         self._auth_error: str | None = None  # librdkafka's last authentication error, from error_cb
+        self._reassignments_ok: bool | None = None  # None: not asked yet
 
     # connections are made lazily, on the poller's thread
 
@@ -453,6 +461,20 @@ class KafkaReader:
                 if self._quorum_ok is None:
                     self._quorum_ok = False  # ZooKeeper-era cluster or a broker without DescribeQuorum
 
+        reassignments = {}
+        if kp is not None and self._reassignments_ok is not False:
+            try:  # to the controller; Kafka < 2.4 has no such request
+                listed = kp.list_partition_reassignments(timeout_ms=int(t * 1000))
+                reassignments = {(tp.topic, tp.partition): (r["replicas"], r["adding_replicas"], r["removing_replicas"])
+                                 for tp, r in listed.items()}
+                self._reassignments_ok = True
+            except Exception as e:
+                if self._reassignments_ok is None and type(e).__name__ in (
+                        "UnsupportedVersionError", "IncompatibleBrokerVersion"):
+                    self._reassignments_ok = False
+                else:
+                    warnings.append(f"reassignments in progress: {_reason(e)}")
+
         return RawCluster(
             bootstrap=self.settings.bootstrap,
             cluster_id=md.cluster_id,
@@ -468,6 +490,7 @@ class KafkaReader:
             warnings=warnings,
             registered=[r for r in self._registered if r[0] not in alive],
             unreachable=sorted(self._unreachable & alive),
+            reassignments=reassignments,
         )
 
     def _read_racks(self, kp) -> None:
