@@ -163,6 +163,41 @@ def rack_tables(audits: list[ra.DomainAudit]) -> tuple[Table, Table, dict[str, t
             Table(RACK_RISK_COLUMNS, keys, risks), ranges)
 
 
+# -- reassignments in progress ------------------------------------------------------------------
+
+REASSIGNMENT_COLUMNS = (
+    Column("Topic"),
+    Column("Partition", "int"),
+    Column("Replicas", "ids", "the replica set while the reassignment runs"),
+    Column("Adding", "ids"),
+    Column("Removing", "ids"),
+)
+
+
+def reassignments_table(s: ClusterSnapshot) -> Table:
+    rows = [(r.topic, r.partition, r.replicas, r.adding, r.removing) for r in s.reassignments]
+    return Table(REASSIGNMENT_COLUMNS, [(r[0], r[1]) for r in rows], rows)
+
+
+PLAN_COLUMNS = (
+    Column("Topic"),
+    Column("Partition", "int"),
+    Column("Replicas now", "ids"),
+    Column("Planned", "ids", "the first is the preferred leader"),
+    Column("Adding", "ids"),
+    Column("Removing", "ids"),
+    Column("To copy", "bytes", "the partition's size times its new replicas"),
+    Column("Status"),
+)
+
+
+def plan_table(moves, statuses: list[str]) -> Table:
+    """A reassignment plan's moves (reassignment.Move) with where each stands."""
+    rows = [(m.state.topic, m.state.partition, m.state.replicas, m.target, m.adding, m.removing, m.bytes_to_copy,
+             status) for m, status in zip(moves, statuses, strict=True)]
+    return Table(PLAN_COLUMNS, [(r[0], r[1]) for r in rows], rows)
+
+
 def _log_dir_text(d) -> str:
     if d.error is not None:
         return f"{d.path} ({d.error})"

@@ -17,6 +17,7 @@ from . import health as hl
 from . import rack_audit as ra
 from . import rates as rt
 from . import tables as T
+from .reassignment import PartitionState
 from .snapshot import Broker, ClusterSnapshot
 
 
@@ -80,8 +81,31 @@ class ViewData:
     racks: T.Table = T.empty(T.RACK_COLUMNS)
     rack_risks: T.Table = T.empty(T.RACK_RISK_COLUMNS)
     rack_risk_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
+    reassignments: T.Table = T.empty(T.REASSIGNMENT_COLUMNS)  # in progress, whoever started them
     fetched_in: float = 0.0  # seconds to read the cluster and assemble the snapshot
     built_in: float = 0.0  # seconds to build everything here from the snapshot
+
+    def partition_state(self, key: tuple[str, int]) -> PartitionState | None:
+        """One partition as the reassignment planner needs it, from the partitions table."""
+        topic, partition = key
+        first, end = self.topic_rows.get(topic, (0, 0))
+        rows = self.partitions.rows
+        for i in range(first, end):
+            row = rows[i]
+            if row[1] == partition:
+                return PartitionState(topic, partition, row[2], row[3][0], row[4], row[10], self.min_isr_of(topic))
+        return None
+
+    def min_isr_of(self, topic: str) -> int | None:
+        i = self._topic_index().get(topic)
+        return None if i is None else self.topics.rows[i][3]
+
+    def _topic_index(self) -> dict[str, int]:
+        index = self.__dict__.get("_topics_by_name")
+        if index is None:
+            index = {key: i for i, key in enumerate(self.topics.keys)}
+            object.__setattr__(self, "_topics_by_name", index)
+        return index
 
     def group_tables(self, group_id: str) -> tuple[T.Table, T.Table]:
         """The lag-per-partition and members tables of one group (empty for an unknown group)."""
@@ -140,6 +164,7 @@ def build_view_data(
         racks=racks,
         rack_risks=T.with_search(rack_risks),
         rack_risk_rows=rack_risk_rows,
+        reassignments=T.reassignments_table(snapshot),
         fetched_in=fetched_in,
         built_in=time.perf_counter() - t0,
     )

@@ -5,12 +5,14 @@ PySide6 today; a switch of binding is an edit of this file only.
 
 # ruff: noqa: F401
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractTableModel,
     QByteArray,
     QCoreApplication,
     QElapsedTimer,
     QItemSelection,
     QItemSelectionModel,
+    QMimeData,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -55,11 +57,13 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QSpinBox,
     QSplitter,
     QStatusBar,
     QTableView,
     QTabWidget,
     QToolBar,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 from partita.gui.domain.view_data import ViewData
@@ -10,6 +11,7 @@ from partita.gui.services.cluster_client import KafkaClientFactory
 from partita.gui.services.local_cluster import LocalCluster, LocalClusterState
 from partita.gui.services.poller import PollFailure
 from partita.gui.services.profiles import ProfileStore
+from partita.gui.services.reassignment import ReassignmentRunner
 from partita.gui.services.settings import ConnectionSettings
 
 from . import stepwise
@@ -17,6 +19,7 @@ from .bindings import QAction, QLabel, QMainWindow, QTabWidget, QTimer, QVBoxLay
 from .bridge import ClusterBridge, TaskRunner, wait_for_retired
 from .connection_dialog import ConnectionDialog
 from .local_panel import LocalClusterPanel
+from .planner_view import ReassignView
 from .views import BrokersView, GroupsView, OverviewView, RackAuditView, TopicsView
 from .widgets import Banner
 
@@ -66,17 +69,19 @@ class MainWindow(QMainWindow):
         self.overview = OverviewView()
         self.brokers = BrokersView()
         self.rack_audit = RackAuditView()
+        self.reassign = ReassignView(self.tasks)
         self.topics = TopicsView()
         self.groups = GroupsView()
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.overview, "Overview")
         self.tabs.addTab(self.brokers, "Brokers && racks")
         self.tabs.addTab(self.rack_audit, "Rack audit")
+        self.tabs.addTab(self.reassign, "Reassign")
         self.tabs.addTab(self.topics, "Topics && partitions")
         self.tabs.addTab(self.groups, "Consumer groups")
         self.topics.model.layoutChanged.connect(self._push_sort_specs)
         self.views = {"overview": self.overview, "brokers": self.brokers, "rack_audit": self.rack_audit,
-                      "topics": self.topics, "groups": self.groups}
+                      "reassign": self.reassign, "topics": self.topics, "groups": self.groups}
         self.local_panel: LocalClusterPanel | None = None
         if local is not None:
             self.add_local_panel(local)
@@ -129,6 +134,7 @@ class MainWindow(QMainWindow):
         bridge.cluster_recovered.connect(self._on_recovered)
         bridge.poller.max_backoff = self.max_backoff
         self.bridge = bridge
+        self.reassign.set_runner_factory(partial(ReassignmentRunner, settings, self.request_timeout))
         self._push_sort_specs()
         self.where.setText(f"  {settings.name + ' · ' if settings.name else ''}{settings.bootstrap}")
         self.placeholder.setText(f"Connecting to {settings.bootstrap}…")
@@ -211,7 +217,7 @@ class MainWindow(QMainWindow):
         first = self._pending is None
         self._pending = d
         current = self.tabs.currentWidget()
-        views = [self.overview, self.brokers, self.rack_audit, self.topics, self.groups]
+        views = [self.overview, self.brokers, self.rack_audit, self.reassign, self.topics, self.groups]
         self._pending_views = [v for v in views if v is current] + [v for v in views if v is not current]
         if first:
             QTimer.singleShot(0, self._apply_next)
@@ -293,5 +299,6 @@ class MainWindow(QMainWindow):
         wait_for_retired()
         if self.local_panel is not None:
             self.local_panel.timer.stop()
+        self.reassign.set_runner_factory(None)  # closes its admin client on the tasks thread
         self.tasks.stop()
         super().closeEvent(event)
