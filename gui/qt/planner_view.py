@@ -40,14 +40,32 @@ EFFECT_WORDS = ("offline", "refusing acks=all", "left with one copy")
 SENT = "sent"
 
 
+class _RunnerHolder:
+    """One cluster's ReassignmentRunner, made on first use; touched on the tasks thread only."""
+
+    def __init__(self, factory: Callable[[], object]) -> None:
+        self.factory = factory
+        self.runner = None
+
+    def get(self):
+        if self.runner is None:
+            self.runner = self.factory()
+        return self.runner
+
+    def close(self) -> None:
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            runner.close()
+
+
 class ReassignView(QWidget):
     def __init__(self, tasks, parent=None) -> None:
         super().__init__(parent)
         self.tasks = tasks
         self.plan = rp.Plan()
         self._data: ViewData | None = None
-        self._runner_factory: Callable[[], object] | None = None
-        self._runner = None  # made and used on the tasks thread only
+        self._runners: _RunnerHolder | None = None
+        self._starting: list[tuple[str, int]] = []  # the moves of the start in flight
         self._submitted: dict[tuple[str, int], str | None] = {}  # sent moves -> the cluster's refusal
         self._sent_at = 0.0
         self._throttled: tuple[tuple[int, ...], tuple[str, ...]] | None = None  # to remove when done
@@ -124,10 +142,9 @@ class ReassignView(QWidget):
 
     def set_runner_factory(self, factory: Callable[[], object] | None) -> None:
         """A new cluster: a new runner, an empty plan."""
-        old, self._runner = self._runner, None
+        old, self._runners = self._runners, (_RunnerHolder(factory) if factory is not None else None)
         if old is not None:
             self.tasks.submit(TASK + "close", old.close)
-        self._runner_factory = factory
         self.plan, self._submitted, self._throttled, self._data = rp.Plan(), {}, None, None
         self._first = True
         self.layout_model.set_state(None, self.plan)
@@ -135,7 +152,10 @@ class ReassignView(QWidget):
 
     def update_data(self, d: ViewData) -> None:
         self._data = d
-        states = {m.key: s for m in self.plan.moves if (s := d.partition_state(m.key)) is not None}
+        # a move not sent yet follows its partition; a sent one keeps the state it was planned on
+        # (while it runs, the partition lists old and new replicas together)
+        states = {m.key: (m.state if m.key in self._submitted else s)
+                  for m in self.plan.moves if (s := d.partition_state(m.key)) is not None}
         self.plan = rp.refresh_states(self.plan, states)
         self._rebuild_tree()
         self.running_model.set_table(d.reassignments)
@@ -199,27 +219,25 @@ class ReassignView(QWidget):
         statuses = self.statuses()
         moves = [m for m, s in zip(self.plan.moves, statuses, strict=True) if s in (rp.PLANNED, rp.CANCELLED)
                  or s.startswith(rp.REFUSED)]
-        if not moves or self._runner_factory is None:
+        runners = self._runners
+        if not moves or runners is None:
             return
         throttle = self.throttle.value() * 1_000_000 or None
         for m in moves:
             self._submitted[m.key] = None
+        self._starting = [m.key for m in moves]
         self._sent_at = time.time()
-        self.tasks.submit(TASK + "start", lambda: self._runner_now().start(moves, throttle))
+        self.tasks.submit(TASK + "start", lambda: runners.get().start(moves, throttle))
         self._say(f"Starting {len(moves)} moves…")
         self._show_plan()
 
     def cancel(self) -> None:
         running = {key for key in self._data.reassignments.keys} if self._data else set()
         keys = [m.key for m in self.plan.moves if m.key in self._submitted and m.key in running]
-        if keys:
-            self.tasks.submit(TASK + "cancel", lambda: self._runner_now().cancel(keys))
+        runners = self._runners
+        if keys and runners is not None:
+            self.tasks.submit(TASK + "cancel", lambda: runners.get().cancel(keys))
             self._say(f"Cancelling {len(keys)} moves…")
-
-    def _runner_now(self):  # on the tasks thread
-        if self._runner is None:
-            self._runner = self._runner_factory()
-        return self._runner
 
     def _on_done(self, name: str, result) -> None:
         if not name.startswith(TASK):
@@ -243,8 +261,8 @@ class ReassignView(QWidget):
         if not name.startswith(TASK):
             return
         if name == TASK + "start":
-            for key, reason in self._submitted.items():
-                if reason is None:
+            for key in self._starting:
+                if key in self._submitted:
                     self._submitted[key] = message
         if name == TASK + "clear" and self._throttled is None:
             self._throttled = self._clearing  # tried again after the next refresh
@@ -252,13 +270,16 @@ class ReassignView(QWidget):
         self._show_plan()
 
     def _maybe_clear_throttles(self) -> None:
-        if self._throttled is None or self._data is None or self._data.summary.taken_at < self._sent_at:
+        """Once no reassignment runs on a topic the console throttled (its own moves or anyone's),
+        the throttles it set go: left behind, they would slow the next recovery."""
+        d, runners = self._data, self._runners
+        if self._throttled is None or d is None or runners is None or d.summary.taken_at < self._sent_at:
             return
-        if any(s in (rp.RUNNING, SENT) for s in self.statuses()):
+        brokers, topics = self._throttled
+        if any(topic in topics for topic, _partition in d.reassignments.keys):
             return
-        brokers, topics = self._clearing = self._throttled
-        self._throttled = None
-        self.tasks.submit(TASK + "clear", lambda: self._runner_now().clear_throttles(brokers, topics))
+        self._clearing, self._throttled = self._throttled, None
+        self.tasks.submit(TASK + "clear", lambda: runners.get().clear_throttles(brokers, topics))
 
     # -- showing -------------------------------------------------------------------------------
 

@@ -40,10 +40,19 @@ class RackLayoutModel(QAbstractItemModel):
     # -- input ---------------------------------------------------------------------------------
 
     def set_state(self, data: ViewData | None, plan: Plan) -> None:
-        self.beginResetModel()
-        self._data, self._plan = data, plan
-        self._children = {}
+        """Show `data` with `plan` applied. When no broker, rack or replica list changed (most
+        refreshes), the tree is not reset: selection, expansion and a drag in progress stay, and
+        only the texts are refreshed."""
         brokers = sorted(data.summary.brokers, key=lambda b: (b.rack or NO_RACK, b.node_id)) if data else []
+        children = {i: self._compute_replicas(data, plan, b.node_id) for i, b in enumerate(brokers)}
+        shape = [(b.node_id, b.rack) for b in brokers]
+        if data is not None and self._data is not None and shape == [(b.node_id, b.rack) for b in self._brokers] \
+                and children == self._children:
+            self._data, self._plan, self._brokers = data, plan, brokers
+            self._texts_changed()
+            return
+        self.beginResetModel()
+        self._data, self._plan, self._children = data, plan, children
         self._brokers = brokers
         self._racks = sorted({b.rack or NO_RACK for b in brokers})
         rack_index = {r: i for i, r in enumerate(self._racks)}
@@ -54,6 +63,20 @@ class RackLayoutModel(QAbstractItemModel):
             self._rack_members[r].append(i)
             self._rack_of_broker.append(r)
         self.endResetModel()
+
+    def _texts_changed(self) -> None:
+        last = self.columnCount() - 1
+        for r in range(len(self._racks)):
+            rack = self.index(r, 0)
+            self.dataChanged.emit(rack, self.index(r, last))
+            n = self.rowCount(rack)
+            if n:
+                self.dataChanged.emit(self.index(0, 0, rack), self.index(n - 1, last, rack))
+            for b in range(n):
+                broker = self.index(b, 0, rack)
+                m = self.rowCount(broker)
+                if m:
+                    self.dataChanged.emit(self.index(0, 0, broker), self.index(m - 1, last, broker))
 
     def broker_index(self, node_id: int) -> QModelIndex:
         for i, b in enumerate(self._brokers):
@@ -80,24 +103,21 @@ class RackLayoutModel(QAbstractItemModel):
         return self._brokers[index.internalId() & 0xFFFFFF].node_id
 
     def _replicas(self, b: int) -> list[tuple[str, int, bool]]:
-        out = self._children.get(b)
-        if out is None:
-            out = self._children[b] = self._compute_replicas(self._brokers[b].node_id)
-        return out
+        return self._children.get(b, [])
 
-    def _compute_replicas(self, node_id: int) -> list[tuple[str, int, bool]]:
-        d = self._data
+    @staticmethod
+    def _compute_replicas(d: ViewData | None, plan: Plan, node_id: int) -> list[tuple[str, int, bool]]:
         if d is None:
             return []
         rows = d.partitions.rows
-        planned = {m.key: m for m in self._plan.moves}
+        planned = {m.key: m for m in plan.moves}
         out = []
         for i in d.broker_rows.get(node_id, ()):
             row = rows[i]
             m = planned.get((row[0], row[1]))
             if m is None or node_id in m.target:
                 out.append((row[0], row[1], False))
-        out.extend((m.state.topic, m.state.partition, True) for m in self._plan.moves
+        out.extend((m.state.topic, m.state.partition, True) for m in plan.moves
                    if node_id in m.target and node_id not in m.state.replicas)
         return out
 

@@ -109,3 +109,22 @@ def test_the_plan_exports_for_kafka_reassign_partitions(qtbot, tasks, tmp_path):
     view.export_json(tmp_path / "plan.json")
     assert json.loads((tmp_path / "plan.json").read_text())["partitions"] == [
         {"topic": "orders", "partition": 0, "replicas": [3, 2]}]
+
+
+def test_a_refresh_that_changes_no_replica_keeps_the_selection_for_a_drag(qtbot, tasks):
+    view = ReassignView(tasks)
+    qtbot.addWidget(view)
+    view.update_data(view_data())
+    model = view.layout_model
+    view.tree.expandAll()
+    picked = replica_index(model, 2, "orders-1")
+    view.tree.selectionModel().select(picked, view.tree.selectionModel().SelectionFlag.Select)
+    resets = []
+    model.modelReset.connect(lambda: resets.append(1))
+    with qtbot.waitSignal(model.dataChanged):
+        view.update_data(view_data())  # a new refresh: offsets and sizes may differ, replicas do not
+    assert resets == [] and view.tree.selectionModel().isSelected(picked)
+    view.update_data(view_data(alive=(1, 2)))  # broker 3 down: same replicas, new texts
+    assert resets == [] and model.data(model.index(2, 1)) == "1 broker, 1 down"
+    view.request_moves([("orders", 1, 3)], 1)  # the layout changes: rebuilt, expansion kept
+    assert resets == [1] and view.tree.isExpanded(model.broker_index(2))
