@@ -27,3 +27,18 @@ def _offsets_retention_starts_with_the_session(request):
     # When its test is collected, its minute of waiting passes while the other tests run.
     if request.config.stash.get(_RETENTION_COLLECTED, False):
         request.getfixturevalue("offsets_retention")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _console_data_in_a_temp_dir(tmp_path_factory):
+    # Windows and builder processes under test keep their history and profiles here, never in
+    # the user's own data directory (a test may point PARTITA_DATA_DIR elsewhere itself).
+    import os
+
+    old = os.environ.get("PARTITA_DATA_DIR")
+    os.environ["PARTITA_DATA_DIR"] = str(tmp_path_factory.mktemp("console-data"))
+    yield
+    if old is None:
+        os.environ.pop("PARTITA_DATA_DIR", None)
+    else:
+        os.environ["PARTITA_DATA_DIR"] = old

@@ -18,12 +18,11 @@ from . import stepwise
 from .bindings import QAction, QLabel, QMainWindow, QTabWidget, QTimer, QVBoxLayout, QWidget, Signal
 from .bridge import ClusterBridge, TaskRunner, wait_for_retired
 from .connection_dialog import ConnectionDialog
+from .history_view import HistoryView
 from .local_panel import LocalClusterPanel
 from .planner_view import ReassignView
 from .views import BrokersView, GroupsView, OverviewView, RackAuditView, TopicsView
 from .widgets import Banner
-
-VIEW_NAMES = ("overview", "brokers", "topics", "groups", "local")
 
 
 def _hms(t: float) -> str:
@@ -70,6 +69,7 @@ class MainWindow(QMainWindow):
         self.brokers = BrokersView()
         self.rack_audit = RackAuditView()
         self.reassign = ReassignView(self.tasks)
+        self.history = HistoryView(self.tasks)
         self.topics = TopicsView()
         self.groups = GroupsView()
         self.tabs = QTabWidget(self)
@@ -79,9 +79,11 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.reassign, "Reassign")
         self.tabs.addTab(self.topics, "Topics && partitions")
         self.tabs.addTab(self.groups, "Consumer groups")
+        self.tabs.addTab(self.history, "History")
         self.topics.model.layoutChanged.connect(self._push_sort_specs)
         self.views = {"overview": self.overview, "brokers": self.brokers, "rack_audit": self.rack_audit,
-                      "reassign": self.reassign, "topics": self.topics, "groups": self.groups}
+                      "reassign": self.reassign, "topics": self.topics, "groups": self.groups,
+                      "history": self.history}
         self.local_panel: LocalClusterPanel | None = None
         if local is not None:
             self.add_local_panel(local)
@@ -237,6 +239,7 @@ class MainWindow(QMainWindow):
         del old
         self.placeholder.hide()
         s = d.summary
+        self.history.set_cluster(s.cluster_id or s.bootstrap)  # the key the builder records under
         self.status.showMessage(
             f"{s.bootstrap} · refreshed {_hms(s.taken_at)} in {s.refresh_seconds:.2f} s · "
             f"{len(s.brokers)} brokers · {s.topic_count:,} topics · {s.partition_count:,} partitions · "

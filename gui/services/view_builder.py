@@ -23,9 +23,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.connection import Connection
 
+from partita.gui.domain.history import problem_rows
 from partita.gui.domain.view_data import build_view_data
 
-from . import slices
+from . import history, slices
+
+log = logging.getLogger(__name__)
 
 REFRESH = "refresh"
 BUILDER_NICENESS = 10
@@ -71,6 +74,7 @@ def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]
     client = None
     previous = None
     niced = False
+    store = _history_store()
     try:
         while True:
             try:
@@ -88,6 +92,8 @@ def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]
             except Exception as e:  # the reason goes to the banner; the next request tries again
                 conn.send_bytes(FAILED + (str(e) or type(e).__name__).encode())
                 continue
+            if store is not None:
+                _record(store, snapshot, view)
             # for the next refresh's events and rates, which need no groups (a third of a snapshot)
             previous = replace(snapshot, groups=())
             del snapshot
@@ -103,6 +109,8 @@ def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]
     except (BrokenPipeError, ConnectionResetError, EOFError):
         return  # the GUI process closed its end while we were sending: it wants no more
     finally:
+        if store is not None:
+            store.close()
         if client is not None:
             close = getattr(client, "close", None)
             if close is not None:
@@ -110,3 +118,22 @@ def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]
                     close()
                 except Exception:
                     pass
+
+
+def _history_store() -> history.HistoryStore | None:
+    if os.environ.get(history.ENV_OFF, "").lower() in ("off", "0", "no"):
+        return None
+    try:
+        return history.HistoryStore()
+    except Exception as e:  # a read-only or full disk: the console works on, without history
+        log.warning("no history this session: %s", e)
+        return None
+
+
+def _record(store: history.HistoryStore, snapshot, view) -> None:
+    try:
+        store.record(snapshot.cluster_id or snapshot.bootstrap, snapshot.taken_at, view.health,
+                     view.rates.messages_per_s if view.rates is not None else None,
+                     list(view.event_lines), problem_rows(view.partitions))
+    except Exception as e:
+        log.warning("history not written: %s", e)

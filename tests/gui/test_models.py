@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from partita.gui.domain import history as H
 from partita.gui.domain import rack_audit
 from partita.gui.domain import tables as T
 from partita.gui.domain.snapshot import Partition
@@ -30,6 +31,9 @@ def many_partitions(n=50, end=0):
         lambda s: T.group_members_table(s, "billing"),
         lambda s: T.rack_tables(rack_audit.audit(s))[0],
         lambda s: T.rack_tables(rack_audit.audit(s))[1],
+        lambda s: H.problems_table(H.problem_rows(T.partitions_table(s))),
+        lambda s: H.events_table([(s.taken_at, "broker down", "broker 3 down")] * 3, str),
+        T.reassignments_table,
     ],
 )
 def test_every_table_model_passes_qtmodeltester(qtmodeltester, build):

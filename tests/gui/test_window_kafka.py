@@ -167,7 +167,7 @@ def test_screenshot_mode_renders_every_view_and_exits(apache_kafka, tmp_path):
     out = tmp_path / "shots"
     r = _run_partita(["--bootstrap", apache_kafka.bootstrap, "--screenshot", str(out), "--interval", "1"], {})
     assert r.returncode == 0, r.stderr[-2000:]
-    for view in ("overview", "brokers", "rack_audit", "reassign", "topics", "groups"):
+    for view in ("overview", "brokers", "rack_audit", "reassign", "topics", "groups", "history"):
         png = out / f"{view}.png"
         assert png.exists() and png.stat().st_size > 10_000, view
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

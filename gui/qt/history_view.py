@@ -1,0 +1,176 @@
+"""History: replay an incident from the local SQLite history (partita.gui.services.history).
+
+The builder process records every refresh; this view reads the file on the task thread (never
+on the GUI thread) when it is shown, when the range changes or when asked. A plot of the
+health counts over the range, the events, and — for the moment picked (drag the line, or
+select an event) — the partitions that had a flag then.
+"""
+
+from __future__ import annotations
+
+import time
+
+from partita.gui.domain import history as H
+from partita.gui.services.history import HistoryStore
+
+from .bindings import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    pyqtgraph,
+)
+from .models import TableModel
+from .widgets import TablePanel
+
+TASK = "history:"
+RANGES = (("last hour", 3600.0), ("last 6 hours", 6 * 3600.0), ("last 24 hours", 86400.0),
+          ("last 7 days", 7 * 86400.0))
+SERIES = (("under_replicated", "under-replicated", "#9a6700"), ("offline", "offline", "#b3261e"),
+          ("under_min_isr", "under min ISR", "#6a1b9a"), ("brokers_down", "brokers down", "#1565c0"))
+
+
+def _clock(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def _load(cluster: str, since: float):
+    store = HistoryStore()
+    try:
+        return store.samples(cluster, since), store.events(cluster, since)
+    finally:
+        store.close()
+
+
+def _problems_at(cluster: str, at: float):
+    store = HistoryStore()
+    try:
+        return store.problems_at(cluster, at)
+    finally:
+        store.close()
+
+
+class HistoryView(QWidget):
+    def __init__(self, tasks, parent=None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.cluster: str | None = None
+        self.samples: list = []
+        self.events: list[tuple[float, str, str]] = []
+        self.moment: float | None = None
+
+        pg = pyqtgraph()
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+        self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.plot.setMouseEnabled(x=True, y=False)
+        self.plot.addLegend(offset=(10, 10))
+        self.curves = {key: self.plot.plot(name=label, pen=pg.mkPen(color, width=2), stepMode=None)
+                       for key, label, color in SERIES}
+        self.line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#444", width=1, style=Qt.PenStyle.DashLine))
+        self.line.sigPositionChangeFinished.connect(lambda line: self.pick(float(line.value())))
+        self.plot.addItem(self.line)
+        self.line.hide()
+
+        self.range = QComboBox(self)
+        for label, _seconds in RANGES:
+            self.range.addItem(label)
+        self.range.currentIndexChanged.connect(lambda _i: self.load())
+        self.reload = QPushButton("Reload", self)
+        self.reload.clicked.connect(self.load)
+        self.status = QLabel("", self)
+        self.events_model = TableModel(H.EVENT_COLUMNS, self)
+        self.events_panel = TablePanel(self.events_model, "Events")
+        self.events_panel.current_key_changed.connect(self._event_picked)
+        self.problems_model = TableModel(H.PROBLEM_COLUMNS, self)
+        self.problems_panel = TablePanel(self.problems_model, "Partitions with a flag at the moment picked",
+                                         "Filter (topic, flag: URP, OFFLINE, <MIN-ISR)")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("History of", self))
+        top.addWidget(self.range)
+        top.addWidget(self.reload)
+        top.addWidget(self.status, 1)
+        tables = QSplitter(Qt.Orientation.Horizontal, self)
+        tables.addWidget(self.events_panel)
+        tables.addWidget(self.problems_panel)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.plot)
+        split.addWidget(tables)
+        split.setSizes([300, 400])
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+        tasks.task_done.connect(self._on_done)
+        tasks.task_failed.connect(self._on_failed)
+
+    def set_cluster(self, cluster: str | None) -> None:
+        if cluster != self.cluster:
+            self.cluster = cluster
+            self.samples, self.events, self.moment = [], [], None
+            self._show()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        super().showEvent(event)
+        self.load()
+
+    def load(self) -> None:
+        if self.cluster is None:
+            self.status.setText("Not connected.")
+            return
+        cluster, since = self.cluster, time.time() - RANGES[self.range.currentIndex()][1]
+        self.status.setText("Reading the history…")
+        self.tasks.submit(TASK + "load", lambda: (cluster, _load(cluster, since)))
+
+    def pick(self, at: float) -> None:
+        """Show the flagged partitions as they were at `at`."""
+        if self.cluster is None:
+            return
+        self.moment = at
+        self.line.setValue(at)
+        self.line.show()
+        cluster = self.cluster
+        self.tasks.submit(TASK + "at", lambda: (cluster, at, _problems_at(cluster, at)))
+
+    def _event_picked(self, key) -> None:
+        if key is not None and 0 <= key < len(self.events):
+            self.pick(self.events[key][0])
+
+    def _on_done(self, name: str, result) -> None:
+        if not name.startswith(TASK):
+            return
+        if name == TASK + "load":
+            cluster, (samples, events) = result
+            if cluster == self.cluster:
+                self.samples, self.events = samples, events
+                self._show()
+        elif name == TASK + "at":
+            cluster, at, (stored_at, problems) = result
+            if cluster == self.cluster and at == self.moment:
+                self.problems_model.set_table(H.problems_table(problems))
+                when = _clock(at)
+                self.problems_panel.title.setText(
+                    f"<b>At {when}</b>: {len(problems):,} partitions with a flag"
+                    + ("" if stored_at is not None else " (no history from before then)"))
+
+    def _on_failed(self, name: str, message: str) -> None:
+        if name.startswith(TASK):
+            self.status.setText(f"<span style='color:#b3261e'>history unreadable: {message}</span>")
+
+    def _show(self) -> None:
+        samples = self.samples
+        xs = [s.at for s in samples]
+        for key, _label, _color in SERIES:
+            self.curves[key].setData(xs, [getattr(s, key) for s in samples])
+        self.events_model.set_table(H.events_table(self.events, _clock))
+        if samples:
+            self.status.setText(f"{len(samples):,} refreshes from {_clock(xs[0])} to {_clock(xs[-1])}; "
+                                f"{len(self.events):,} events. Drag the line or pick an event to see that moment.")
+            if self.moment is None:
+                self.pick(xs[-1])
+        else:
+            self.status.setText("No history of this cluster in that range yet.")
+            self.problems_model.set_table(H.problems_table([]))

@@ -1,0 +1,159 @@
+"""A cluster's history in SQLite on this machine, so an incident can be replayed afterwards
+without Prometheus or JMX.
+
+The builder process writes it after each refresh (it holds the snapshot; the GUI process never
+touches the file from its GUI thread), the History view reads it through the task thread. Per
+cluster (its id, else its bootstrap servers):
+
+  samples   one row per refresh: brokers up/down, partitions, under-replicated, offline,
+            under-min-ISR, messages/s
+  events    what changed between refreshes (broker down, leader and ISR changes, …), as the
+            overview lists them
+  problems  the partitions with a flag (URP, OFFLINE, <MIN-ISR), written only when that set
+            changes (zlib-compressed JSON: thousands of rows while a broker is down)
+
+Rows older than `retention_days` go, at most once an hour. WAL mode: the view reads while the
+builder writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from partita.gui.domain.health import HealthCounts
+
+from .profiles import data_dir
+
+RETENTION_DAYS = 7.0
+PRUNE_EVERY_S = 3600.0
+ENV_OFF = "PARTITA_HISTORY"  # =off: keep no history
+
+
+def default_path() -> Path:
+    return data_dir() / "history.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    at: float
+    brokers_up: int
+    brokers_down: int
+    partitions: int
+    under_replicated: int
+    offline: int
+    under_min_isr: int
+    messages_per_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterHistory:
+    cluster: str
+    first: float
+    last: float
+    samples: int
+
+
+class HistoryStore:
+    def __init__(self, path: Path | str | None = None, retention_days: float = RETENTION_DAYS) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self.retention_s = retention_days * 86400
+        conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        self.db = sqlite_utils.Database(conn)
+        self._create()
+        self._pruned_at = 0.0
+        self._last_problems: dict[str, bytes] = {}
+
+    def _create(self) -> None:
+        db = self.db
+        if "samples" not in db.table_names():
+            db["samples"].create({
+                "cluster": str, "at": float, "brokers_up": int, "brokers_down": int, "partitions": int,
+                "under_replicated": int, "offline": int, "under_min_isr": int, "messages_per_s": float,
+            })
+            db["samples"].create_index(["cluster", "at"])
+        if "events" not in db.table_names():
+            db["events"].create({"cluster": str, "at": float, "kind": str, "text": str})
+            db["events"].create_index(["cluster", "at"])
+        if "problems" not in db.table_names():
+            db["problems"].create({"cluster": str, "at": float, "partitions": bytes})
+            db["problems"].create_index(["cluster", "at"])
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- writing (the builder process) ---------------------------------------------------------
+
+    def record(self, cluster: str, at: float, counts: HealthCounts, messages_per_s: float | None,
+               events: list[tuple[float, str, str]], problems: list[tuple]) -> None:
+        """One refresh. `problems`: (topic, partition, leader, replicas, isr, flags) of every
+        flagged partition; stored when it differs from the last set stored for the cluster."""
+        blob = zlib.compress(json.dumps(problems, separators=(",", ":")).encode(), 6)
+        with self.db.conn:
+            self.db["samples"].insert({
+                "cluster": cluster, "at": at, "brokers_up": counts.brokers_up, "brokers_down": counts.brokers_down,
+                "partitions": counts.partitions, "under_replicated": counts.under_replicated,
+                "offline": counts.offline, "under_min_isr": counts.under_min_isr, "messages_per_s": messages_per_s,
+            })
+            if events:
+                self.db["events"].insert_all(
+                    {"cluster": cluster, "at": e_at, "kind": kind, "text": text} for e_at, kind, text in events)
+            last = self._last_problems.get(cluster)
+            if last is None:
+                row = self.db.execute(
+                    "select partitions from problems where cluster = ? order by at desc limit 1", [cluster]).fetchone()
+                last = row[0] if row else zlib.compress(b"[]", 6)
+            if blob != last:
+                self.db["problems"].insert({"cluster": cluster, "at": at, "partitions": blob})
+            self._last_problems[cluster] = blob
+        if at - self._pruned_at > PRUNE_EVERY_S:
+            self.prune(at - self.retention_s)
+            self._pruned_at = at
+
+    def prune(self, before: float) -> None:
+        with self.db.conn:
+            for table in ("samples", "events"):
+                self.db.execute(f"delete from {table} where at < ?", [before])
+            # keep, per cluster, the last problem set from before the cut: it is still the state then
+            self.db.execute(
+                "delete from problems where at < ? and rowid not in "
+                "(select rowid from problems p where at = (select max(at) from problems q "
+                " where q.cluster = p.cluster and q.at < ?))", [before, before])
+
+    # -- reading (the History view, on the task thread) ----------------------------------------
+
+    def clusters(self) -> list[ClusterHistory]:
+        rows = self.db.execute(
+            "select cluster, min(at), max(at), count(*) from samples group by cluster order by max(at) desc")
+        return [ClusterHistory(*r) for r in rows]
+
+    def samples(self, cluster: str, since: float = 0.0, until: float | None = None) -> list[Sample]:
+        rows = self.db.execute(
+            "select at, brokers_up, brokers_down, partitions, under_replicated, offline, under_min_isr, "
+            "messages_per_s from samples where cluster = ? and at >= ? and at <= ? order by at",
+            [cluster, since, until if until is not None else time.time() + 86400])
+        return [Sample(*r) for r in rows]
+
+    def events(self, cluster: str, since: float = 0.0, until: float | None = None) -> list[tuple[float, str, str]]:
+        return [tuple(r) for r in self.db.execute(
+            "select at, kind, text from events where cluster = ? and at >= ? and at <= ? order by at, rowid",
+            [cluster, since, until if until is not None else time.time() + 86400])]
+
+    def problems_at(self, cluster: str, at: float) -> tuple[float | None, list[tuple]]:
+        """The flagged partitions as they were at `at` (the last set stored before it), and when
+        that set was stored."""
+        row = self.db.execute(
+            "select at, partitions from problems where cluster = ? and at <= ? order by at desc limit 1",
+            [cluster, at]).fetchone()
+        if row is None:
+            return None, []
+        return row[0], [tuple(tuple(v) if isinstance(v, list) else v for v in p)
+                        for p in json.loads(zlib.decompress(row[1]))]

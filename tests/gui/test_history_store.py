@@ -1,0 +1,50 @@
+"""The local history: what a refresh leaves in SQLite and how an incident is read back."""
+
+from __future__ import annotations
+
+from partita.gui.domain.health import HealthCounts
+from partita.gui.services.history import HistoryStore
+
+
+def counts(down=0, urp=0, offline=0):
+    return HealthCounts(3 - down, down, 0, 2, 10, urp, offline, 0, ())
+
+
+P1 = ("orders", 0, 1, (1, 2), (1,), ("URP",))
+P2 = ("orders", 1, None, (3,), (3,), ("OFFLINE",))
+
+
+def test_samples_events_and_the_problem_partitions_at_a_moment(tmp_path):
+    store = HistoryStore(tmp_path / "h.db")
+    store.record("c1", 100.0, counts(), 5.0, [], [])
+    store.record("c1", 105.0, counts(down=1, urp=1, offline=1), 0.0,
+                 [(105.0, "broker down", "broker 3 down")], [P1, P2])
+    store.record("c1", 110.0, counts(down=1, urp=1, offline=1), 0.0, [], [P1, P2])  # same set: not stored again
+    store.record("c1", 115.0, counts(), 7.5, [(115.0, "broker up", "broker 3 up")], [])
+    store.record("other", 112.0, counts(down=2), None, [], [P1])
+    assert [(s.at, s.brokers_down, s.offline) for s in store.samples("c1")] == [
+        (100.0, 0, 0), (105.0, 1, 1), (110.0, 1, 1), (115.0, 0, 0)]
+    assert store.events("c1", since=101) == [(105.0, "broker down", "broker 3 down"), (115.0, "broker up", "broker 3 up")]
+    assert store.problems_at("c1", 99.0) == (None, [])
+    assert store.problems_at("c1", 112.0) == (105.0, [P1, P2])
+    assert store.problems_at("c1", 120.0) == (115.0, [])
+    assert store.problems_at("other", 120.0) == (112.0, [P1])
+    assert [(c.cluster, c.first, c.last, c.samples) for c in store.clusters()] == [
+        ("c1", 100.0, 115.0, 4), ("other", 112.0, 112.0, 1)]
+    assert store.db.execute("select count(*) from problems where cluster = 'c1'").fetchone()[0] == 2
+    store.close()
+    reopened = HistoryStore(tmp_path / "h.db")  # a new session knows the last set stored
+    reopened.record("c1", 120.0, counts(), None, [], [])
+    assert reopened.db.execute("select count(*) from problems where cluster = 'c1'").fetchone()[0] == 2
+
+
+def test_old_rows_go_but_the_state_at_the_cut_stays(tmp_path):
+    store = HistoryStore(tmp_path / "h.db", retention_days=1)
+    day = 86400.0
+    store.record("c", 1 * day, counts(urp=1), None, [(1 * day, "ISR shrink", "x")], [P1])
+    store.record("c", 2 * day, counts(urp=1), None, [], [P1])
+    store.record("c", 3 * day + 10, counts(), None, [], [])  # prunes what is older than a day before it
+    assert [s.at for s in store.samples("c")] == [3 * day + 10]
+    assert store.events("c") == []
+    assert store.problems_at("c", 2.5 * day) == (1 * day, [P1])  # the set in force at the cut
+    assert store.problems_at("c", 3 * day + 20) == (3 * day + 10, [])
