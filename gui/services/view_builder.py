@@ -92,13 +92,13 @@ def serve(conn, client_factory: Callable[[], object], log_levels: dict[str, int]
             except Exception as e:  # the reason goes to the banner; the next request tries again
                 conn.send_bytes(FAILED + (str(e) or type(e).__name__).encode())
                 continue
-            if store is not None:
+            for frame in slices.frames(view):
+                conn.send_bytes(frame)
+            if store is not None:  # after the frames: the views do not wait for the disk
                 _record(store, snapshot, view)
             # for the next refresh's events and rates, which need no groups (a third of a snapshot)
             previous = replace(snapshot, groups=())
             del snapshot
-            for frame in slices.frames(view):
-                conn.send_bytes(frame)
             del view
             if not niced:
                 # the first refresh is the one an operator waits for (a blank window); the later
