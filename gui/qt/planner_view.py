@@ -220,7 +220,12 @@ class ReassignView(QWidget):
         moves = [m for m, s in zip(self.plan.moves, statuses, strict=True) if s in (rp.PLANNED, rp.CANCELLED)
                  or s.startswith(rp.REFUSED)]
         runners = self._runners
-        if not moves or runners is None:
+        if runners is None:
+            self._say("Not connected to a cluster.", bad=True)
+            return
+        if not moves:
+            self._say("Nothing to run: every move in the plan is running or done." if self.plan
+                      else "Nothing to run: drag replicas onto other brokers first.")
             return
         throttle = self.throttle.value() * 1_000_000 or None
         for m in moves:

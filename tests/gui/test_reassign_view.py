@@ -128,3 +128,14 @@ def test_a_refresh_that_changes_no_replica_keeps_the_selection_for_a_drag(qtbot,
     assert resets == [] and model.data(model.index(2, 1)) == "1 broker, 1 down"
     view.request_moves([("orders", 1, 3)], 1)  # the layout changes: rebuilt, expansion kept
     assert resets == [1] and view.tree.isExpanded(model.broker_index(2))
+
+
+def test_run_says_why_it_does_nothing(qtbot, tasks):
+    view = ReassignView(tasks)
+    qtbot.addWidget(view)
+    view.run()
+    assert "Not connected" in view.message.text()
+    view.set_runner_factory(lambda: pytest.fail("no runner is made for nothing"))
+    view.update_data(view_data())
+    view.run()
+    assert view.message.text() == "Nothing to run: drag replicas onto other brokers first."
