@@ -46,6 +46,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the builder keeps its history as the console does (its cost is part of a refresh), but of
+# generated clusters: not in the user's own data directory
+if "PARTITA_DATA_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["PARTITA_DATA_DIR"] = tempfile.mkdtemp(prefix="console-scale-data-")
 
 from generated_cluster import GeneratedCluster, process_memory_mb  # noqa: E402  (bench/, on sys.path)
 
