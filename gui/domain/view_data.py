@@ -82,6 +82,9 @@ class ViewData:
     rack_risks: T.Table = T.empty(T.RACK_RISK_COLUMNS)
     rack_risk_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
     reassignments: T.Table = T.empty(T.REASSIGNMENT_COLUMNS)  # in progress, whoever started them
+    # equal for two refreshes of one builder when no partition and no replica list changed: the
+    # GUI thread compares this, not 50,000 rows (a new builder may give another value)
+    replica_layout: int = 0
     fetched_in: float = 0.0  # seconds to read the cluster and assemble the snapshot
     built_in: float = 0.0  # seconds to build everything here from the snapshot
 
@@ -165,6 +168,7 @@ def build_view_data(
         rack_risks=T.with_search(rack_risks),
         rack_risk_rows=rack_risk_rows,
         reassignments=T.reassignments_table(snapshot),
+        replica_layout=hash((tuple(partitions.keys), tuple(row[3][0] for row in partitions.rows))),
         fetched_in=fetched_in,
         built_in=time.perf_counter() - t0,
     )

@@ -36,23 +36,34 @@ class RackLayoutModel(QAbstractItemModel):
         self._rack_members: list[list[int]] = []  # per rack: indexes into _brokers
         self._rack_of_broker: list[int] = []
         self._children: dict[int, list[tuple[str, int, bool]]] = {}  # broker index -> (topic, partition, planned in)
+        self._planned_in: dict[int, list[tuple[str, int, bool]]] = {}  # node id -> replicas the plan adds
+        self._planned_out: dict[int, int] = {}  # node id -> replicas the plan removes
 
     # -- input ---------------------------------------------------------------------------------
 
     def set_state(self, data: ViewData | None, plan: Plan) -> None:
         """Show `data` with `plan` applied. When no broker, rack or replica list changed (most
-        refreshes), the tree is not reset: selection, expansion and a drag in progress stay, and
-        only the texts are refreshed."""
+        refreshes; the builder says so in ViewData.replica_layout), the tree is not
+        reset: selection, expansion and a drag in progress stay, and only texts are refreshed.
+        A broker's replicas are listed only once it is expanded: 150,000 replicas are not
+        walked on the GUI thread each refresh."""
         brokers = sorted(data.summary.brokers, key=lambda b: (b.rack or NO_RACK, b.node_id)) if data else []
-        children = {i: self._compute_replicas(data, plan, b.node_id) for i, b in enumerate(brokers)}
-        shape = [(b.node_id, b.rack) for b in brokers]
-        if data is not None and self._data is not None and shape == [(b.node_id, b.rack) for b in self._brokers] \
-                and children == self._children:
-            self._data, self._plan, self._brokers = data, plan, brokers
+        old = self._data
+        if (data is not None and old is not None and plan == self._plan
+                and [(b.node_id, b.rack) for b in brokers] == [(b.node_id, b.rack) for b in self._brokers]
+                and data.replica_layout == old.replica_layout):
+            self._data, self._brokers = data, brokers
             self._texts_changed()
             return
         self.beginResetModel()
-        self._data, self._plan, self._children = data, plan, children
+        self._data, self._plan, self._children = data, plan, {}
+        self._planned_in = {}
+        self._planned_out = {}
+        for m in plan.moves:
+            for b in m.adding:
+                self._planned_in.setdefault(b, []).append((m.state.topic, m.state.partition, True))
+            for b in m.removing:
+                self._planned_out[b] = self._planned_out.get(b, 0) + 1
         self._brokers = brokers
         self._racks = sorted({b.rack or NO_RACK for b in brokers})
         rack_index = {r: i for i, r in enumerate(self._racks)}
@@ -69,14 +80,23 @@ class RackLayoutModel(QAbstractItemModel):
         for r in range(len(self._racks)):
             rack = self.index(r, 0)
             self.dataChanged.emit(rack, self.index(r, last))
-            n = self.rowCount(rack)
+            n = len(self._rack_members[r])
             if n:
                 self.dataChanged.emit(self.index(0, 0, rack), self.index(n - 1, last, rack))
-            for b in range(n):
-                broker = self.index(b, 0, rack)
-                m = self.rowCount(broker)
-                if m:
-                    self.dataChanged.emit(self.index(0, 0, broker), self.index(m - 1, last, broker))
+            for row, b in enumerate(self._rack_members[r]):
+                listed = self._children.get(b)
+                if listed:  # only brokers whose replicas were listed can show them
+                    broker = self.index(row, 0, rack)
+                    self.dataChanged.emit(self.index(0, 0, broker), self.index(len(listed) - 1, last, broker))
+
+    def _count(self, b: int) -> int:
+        """A broker's replicas with the plan applied, without listing them."""
+        listed = self._children.get(b)
+        if listed is not None:
+            return len(listed)
+        node_id = self._brokers[b].node_id
+        rows = self._data.broker_rows.get(node_id, ()) if self._data is not None else ()
+        return len(rows) - self._planned_out.get(node_id, 0) + len(self._planned_in.get(node_id, ()))
 
     def broker_index(self, node_id: int) -> QModelIndex:
         for i, b in enumerate(self._brokers):
@@ -103,7 +123,10 @@ class RackLayoutModel(QAbstractItemModel):
         return self._brokers[index.internalId() & 0xFFFFFF].node_id
 
     def _replicas(self, b: int) -> list[tuple[str, int, bool]]:
-        return self._children.get(b, [])
+        listed = self._children.get(b)
+        if listed is None:
+            listed = self._children[b] = self._compute_replicas(self._data, self._plan, self._brokers[b].node_id)
+        return listed
 
     @staticmethod
     def _compute_replicas(d: ViewData | None, plan: Plan, node_id: int) -> list[tuple[str, int, bool]]:
@@ -160,6 +183,12 @@ class RackLayoutModel(QAbstractItemModel):
             return len(self._replicas(pid & 0xFFFFFF))
         return 0
 
+    def hasChildren(self, parent=QModelIndex()) -> bool:  # noqa: B008, N802
+        # the expand arrow of a collapsed broker must not list its replicas
+        if parent.isValid() and parent.internalId() & ~0xFFFFFF == _BROKER and parent.column() == 0:
+            return self._count(parent.internalId() & 0xFFFFFF) > 0
+        return super().hasChildren(parent)
+
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         return 2
 
@@ -198,7 +227,7 @@ class RackLayoutModel(QAbstractItemModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 if col == 0:
                     return f"broker {broker.node_id}"
-                parts = ["up" if broker.alive else "DOWN", f"{len(self._replicas(b)):,} replicas",
+                parts = ["up" if broker.alive else "DOWN", f"{self._count(b):,} replicas",
                          T.format_cell("bytes", broker.size_bytes)]
                 return " · ".join(p for p in parts if p)
             if role == Qt.ItemDataRole.ForegroundRole and not broker.alive:
