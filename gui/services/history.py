@@ -13,7 +13,8 @@ cluster (its id, else its bootstrap servers):
             changes (zlib-compressed JSON: thousands of rows while a broker is down)
 
 Rows older than `retention_days` go, at most once an hour. WAL mode: the view reads while the
-builder writes.
+builder writes. Plain sqlite3, not sqlite-utils (the profiles' store): sqlite-utils imports
+numpy when it is installed, 30 MB in a builder process that has to stay small.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-
-import sqlite_utils
 
 from partita.gui.domain.health import HealthCounts
 
@@ -64,31 +63,27 @@ class HistoryStore:
     def __init__(self, path: Path | str | None = None, retention_days: float = RETENTION_DAYS) -> None:
         self.path = Path(path) if path is not None else default_path()
         self.retention_s = retention_days * 86400
-        conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        self.db = sqlite_utils.Database(conn)
+        self.db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self._create()
         self._pruned_at = 0.0
         self._last_problems: dict[str, bytes] = {}
 
     def _create(self) -> None:
-        db = self.db
-        if "samples" not in db.table_names():
-            db["samples"].create({
-                "cluster": str, "at": float, "brokers_up": int, "brokers_down": int, "partitions": int,
-                "under_replicated": int, "offline": int, "under_min_isr": int, "messages_per_s": float,
-            })
-            db["samples"].create_index(["cluster", "at"])
-        if "events" not in db.table_names():
-            db["events"].create({"cluster": str, "at": float, "kind": str, "text": str})
-            db["events"].create_index(["cluster", "at"])
-        if "problems" not in db.table_names():
-            db["problems"].create({"cluster": str, "at": float, "partitions": bytes})
-            db["problems"].create_index(["cluster", "at"])
+        with self.db:
+            self.db.executescript(
+                "create table if not exists samples (cluster text, at real, brokers_up integer,"
+                " brokers_down integer, partitions integer, under_replicated integer, offline integer,"
+                " under_min_isr integer, messages_per_s real);"
+                "create index if not exists samples_at on samples (cluster, at);"
+                "create table if not exists events (cluster text, at real, kind text, text text);"
+                "create index if not exists events_at on events (cluster, at);"
+                "create table if not exists problems (cluster text, at real, partitions blob);"
+                "create index if not exists problems_at on problems (cluster, at);")
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.db.close()
 
     # -- writing (the builder process) ---------------------------------------------------------
 
@@ -97,29 +92,26 @@ class HistoryStore:
         """One refresh. `problems`: (topic, partition, leader, replicas, isr, flags) of every
         flagged partition; stored when it differs from the last set stored for the cluster."""
         blob = zlib.compress(json.dumps(problems, separators=(",", ":")).encode(), 6)
-        with self.db.conn:
-            self.db["samples"].insert({
-                "cluster": cluster, "at": at, "brokers_up": counts.brokers_up, "brokers_down": counts.brokers_down,
-                "partitions": counts.partitions, "under_replicated": counts.under_replicated,
-                "offline": counts.offline, "under_min_isr": counts.under_min_isr, "messages_per_s": messages_per_s,
-            })
-            if events:
-                self.db["events"].insert_all(
-                    {"cluster": cluster, "at": e_at, "kind": kind, "text": text} for e_at, kind, text in events)
+        with self.db:
+            self.db.execute("insert into samples values (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                cluster, at, counts.brokers_up, counts.brokers_down, counts.partitions, counts.under_replicated,
+                counts.offline, counts.under_min_isr, messages_per_s))
+            self.db.executemany("insert into events values (?, ?, ?, ?)",
+                                [(cluster, e_at, kind, text) for e_at, kind, text in events])
             last = self._last_problems.get(cluster)
             if last is None:
                 row = self.db.execute(
                     "select partitions from problems where cluster = ? order by at desc limit 1", [cluster]).fetchone()
                 last = row[0] if row else zlib.compress(b"[]", 6)
             if blob != last:
-                self.db["problems"].insert({"cluster": cluster, "at": at, "partitions": blob})
+                self.db.execute("insert into problems values (?, ?, ?)", (cluster, at, blob))
             self._last_problems[cluster] = blob
         if at - self._pruned_at > PRUNE_EVERY_S:
             self.prune(at - self.retention_s)
             self._pruned_at = at
 
     def prune(self, before: float) -> None:
-        with self.db.conn:
+        with self.db:
             for table in ("samples", "events"):
                 self.db.execute(f"delete from {table} where at < ?", [before])
             # keep, per cluster, the last problem set from before the cut: it is still the state then
