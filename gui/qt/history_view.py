@@ -38,6 +38,16 @@ def _clock(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
 
 
+def _gaps(xs: list[float]) -> set[int]:
+    """Indexes of samples that follow a pause in the recording (the console was closed or not
+    connected): more than three usual refresh intervals, and at least 30 s."""
+    if len(xs) < 3:
+        return set()
+    steps = sorted(b - a for a, b in zip(xs, xs[1:], strict=False))
+    limit = max(30.0, 3 * steps[len(steps) // 2])
+    return {i for i in range(1, len(xs)) if xs[i] - xs[i - 1] > limit}
+
+
 def _load(cluster: str, since: float):
     store = HistoryStore()
     try:
@@ -62,6 +72,7 @@ class HistoryView(QWidget):
         self.samples: list = []
         self.events: list[tuple[float, str, str]] = []
         self.moment: float | None = None
+        self.loading = False  # a read of the file is on the task thread
 
         pg = pyqtgraph()
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
@@ -123,6 +134,7 @@ class HistoryView(QWidget):
             return
         cluster, since = self.cluster, time.time() - RANGES[self.range.currentIndex()][1]
         self.status.setText("Reading the history…")
+        self.loading = True
         self.tasks.submit(TASK + "load", lambda: (cluster, _load(cluster, since)))
 
     def pick(self, at: float) -> None:
@@ -144,6 +156,7 @@ class HistoryView(QWidget):
             return
         if name == TASK + "load":
             cluster, (samples, events) = result
+            self.loading = False
             if cluster == self.cluster:
                 self.samples, self.events = samples, events
                 self._show()
@@ -158,13 +171,22 @@ class HistoryView(QWidget):
 
     def _on_failed(self, name: str, message: str) -> None:
         if name.startswith(TASK):
+            self.loading = False
             self.status.setText(f"<span style='color:#b3261e'>history unreadable: {message}</span>")
 
     def _show(self) -> None:
         samples = self.samples
         xs = [s.at for s in samples]
+        gaps = _gaps(xs)
         for key, _label, _color in SERIES:
-            self.curves[key].setData(xs, [getattr(s, key) for s in samples])
+            px, py = [], []
+            for i, s in enumerate(samples):
+                if i in gaps:  # the console was not watching: no line across that time
+                    px.append(s.at)
+                    py.append(float("nan"))
+                px.append(s.at)
+                py.append(getattr(s, key))
+            self.curves[key].setData(px, py, connect="finite")
         self.events_model.set_table(H.events_table(self.events, _clock))
         if samples:
             self.status.setText(f"{len(samples):,} refreshes from {_clock(xs[0])} to {_clock(xs[-1])}; "

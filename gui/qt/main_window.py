@@ -291,6 +291,12 @@ class MainWindow(QMainWindow):
             if name == "overview":
                 self.overview.throughput.redraw_now()
                 QApplication.processEvents()
+            if name == "history":  # its read of the file runs on the task thread
+                deadline = time.monotonic() + 5
+                while self.history.loading and time.monotonic() < deadline:
+                    QApplication.processEvents()
+                    time.sleep(0.01)
+                QApplication.processEvents()
             path = directory / f"{name}.png"
             self.grab().save(str(path))
             out.append(path)

@@ -48,3 +48,10 @@ def test_old_rows_go_but_the_state_at_the_cut_stays(tmp_path):
     assert store.events("c") == []
     assert store.problems_at("c", 2.5 * day) == (1 * day, [P1])  # the set in force at the cut
     assert store.problems_at("c", 3 * day + 20) == (3 * day + 10, [])
+
+
+def test_the_plot_breaks_where_the_console_was_not_recording():
+    from partita.gui.qt.history_view import _gaps
+
+    assert _gaps([0, 5, 10, 15, 100, 105, 110]) == {4}
+    assert _gaps([0, 5, 10]) == set() and _gaps([]) == set()
