@@ -82,7 +82,11 @@ def main() -> int:
     for th in threads:
         th.start()
     time.sleep(8)
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    # this run's history only (the History view), not the user's own
+    import tempfile
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               PARTITA_DATA_DIR=tempfile.mkdtemp(prefix="console-screenshots-data-"))
     console = subprocess.Popen(
         [sys.executable, "-m", "partita.gui.app", "--local", args.name, "--screenshot", str(args.out),
          "--interval", "1", "--screenshot-wait", "16"],

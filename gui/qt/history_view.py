@@ -39,12 +39,12 @@ def _clock(at: float) -> str:
 
 
 def _gaps(xs: list[float]) -> set[int]:
-    """Indexes of samples that follow a pause in the recording (the console was closed or not
-    connected): more than three usual refresh intervals, and at least 30 s."""
+    """Indexes of samples that follow a pause in the recording (the console closed, not
+    connected, or the cluster not answering): more than three usual refresh intervals."""
     if len(xs) < 3:
         return set()
     steps = sorted(b - a for a, b in zip(xs, xs[1:], strict=False))
-    limit = max(30.0, 3 * steps[len(steps) // 2])
+    limit = max(2.0, 3 * steps[len(steps) // 2])
     return {i for i in range(1, len(xs)) if xs[i] - xs[i - 1] > limit}
 
 
