@@ -101,3 +101,12 @@ def raw_request(address: str, api_key: int, version: int, entity):
             conn.close()
 
     return asyncio.run(call())
+
+
+def wait_for(condition, what: str, timeout: float = 60.0):
+    """Polls `condition` until it returns something true, and returns that."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return result

@@ -6,7 +6,6 @@ that requests a client would not send (a null against an empty assignment list) 
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from kio.schema.create_partitions.v3 import request as cp
 from kio.schema.create_topics.v5 import request as ct
 from kio.static.primitive import i16, i32
 
-from tests.engine.helpers import admin, create_topic, produce, raw_request
+from tests.engine.helpers import admin, create_topic, produce, raw_request, wait_for
 
 
 def name(prefix: str) -> str:
@@ -49,14 +48,6 @@ def create_partitions(cluster, topic: str, count: int, assignments=None, validat
 
 def partition_count(cluster, topic: str) -> int:
     return len(admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions)
-
-
-def wait_for(condition, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return result
 
 
 EXCESSIVE = "Excessively large number of partitions per request."

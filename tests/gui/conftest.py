@@ -26,6 +26,29 @@ def wait_snapshot(client, predicate, timeout=60.0, interval=0.5):
 
 
 @pytest.fixture
+def connected_window(qtbot):
+    """connected_window(cluster): a main window refreshing twice a second from `cluster`, its
+    first data in; closed at the end of the test."""
+    from partita.gui.qt.main_window import MainWindow
+    from partita.gui.services.settings import ConnectionSettings
+
+    made = []
+
+    def connect(cluster):
+        window = MainWindow(interval=0.5, request_timeout=4.0, max_backoff=1.0)
+        qtbot.addWidget(window)
+        window.show()
+        made.append(window)
+        with qtbot.waitSignal(window.first_data_arrived, timeout=30000):
+            window.connect_to(ConnectionSettings(bootstrap=cluster.bootstrap))
+        return window
+
+    yield connect
+    for window in made:
+        window.close()
+
+
+@pytest.fixture
 def topic_name():
     return f"console-{uuid.uuid4().hex[:8]}"
 

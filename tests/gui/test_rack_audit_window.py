@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from partita.gui.qt.main_window import MainWindow
-from partita.gui.services.settings import ConnectionSettings
 from tests.engine.helpers import wait_for_leaders
 
 from .test_window_kafka import model_rows, wait_until
@@ -25,41 +23,34 @@ def _risks(window, rack: str) -> dict[tuple[str, str], str]:
     return {(r["Topic"], r["Partition"]): r["If it fails"] for r in model_rows(window.rack_audit.risks_model)}
 
 
-def test_the_audit_names_what_a_rack_failure_takes_offline_and_it_does(make_engine, qtbot):
+def test_the_audit_names_what_a_rack_failure_takes_offline_and_it_does(make_engine, connected_window, qtbot):
     cluster = make_engine(brokers=4, racks=["a", "b", "c"])  # brokers 1 and 4 share rack a
     _create(cluster, "doubled", [[1, 4]], min_isr=1)  # both copies in rack a
     _create(cluster, "spread", [[1, 2, 3]], min_isr=2)
     _create(cluster, "pair", [[2, 3], [4, 2]], min_isr=2)
-    window = MainWindow(interval=0.5, request_timeout=4.0, max_backoff=1.0)
-    qtbot.addWidget(window)
-    window.show()
-    try:
-        with qtbot.waitSignal(window.first_data_arrived, timeout=30000):
-            window.connect_to(ConnectionSettings(bootstrap=cluster.bootstrap))
-        wait_until(qtbot, lambda: window.rack_audit.model.rowCount() == 3)
-        racks = {r["Rack"]: r for r in model_rows(window.rack_audit.model)}
-        assert racks["a"]["Brokers"] == "1,4" and racks["a"]["Offline"] == "1"
-        assert racks["a"]["If it fails"] == "OFFLINE"
-        assert _risks(window, "a") == {("doubled", "0"): "OFFLINE", ("pair", "1"): "<MIN-ISR"}
-        assert _risks(window, "b") == {("pair", "0"): "<MIN-ISR", ("pair", "1"): "<MIN-ISR"}
-        assert racks["c"]["Offline"] == "0" and racks["c"]["acks=all refused"] == "1"
+    window = connected_window(cluster)
+    wait_until(qtbot, lambda: window.rack_audit.model.rowCount() == 3)
+    racks = {r["Rack"]: r for r in model_rows(window.rack_audit.model)}
+    assert racks["a"]["Brokers"] == "1,4" and racks["a"]["Offline"] == "1"
+    assert racks["a"]["If it fails"] == "OFFLINE"
+    assert _risks(window, "a") == {("doubled", "0"): "OFFLINE", ("pair", "1"): "<MIN-ISR"}
+    assert _risks(window, "b") == {("pair", "0"): "<MIN-ISR", ("pair", "1"): "<MIN-ISR"}
+    assert racks["c"]["Offline"] == "0" and racks["c"]["acks=all refused"] == "1"
 
-        cluster.kill(1)
-        cluster.kill(4)
+    cluster.kill(1)
+    cluster.kill(4)
 
-        def partitions() -> dict[tuple[str, str], dict]:
-            window.topics.topics.select_key(None)
-            return {(r["Topic"], r["Partition"]): r for r in model_rows(window.topics.model)}
+    def partitions() -> dict[tuple[str, str], dict]:
+        window.topics.topics.select_key(None)
+        return {(r["Topic"], r["Partition"]): r for r in model_rows(window.topics.model)}
 
-        # what the audit said of rack a, now seen in the partitions: offline, and short of min ISR
-        wait_until(qtbot, lambda: "OFFLINE" in partitions()[("doubled", "0")]["Flags"], timeout=30)
-        wait_until(qtbot, lambda: "<MIN-ISR" in partitions()[("pair", "1")]["Flags"], timeout=30)
-        after = partitions()
-        assert "OFFLINE" not in after[("spread", "0")]["Flags"] and after[("spread", "0")]["Leader"] in ("2", "3")
-        assert "<MIN-ISR" not in after[("spread", "0")]["Flags"]
-        # and the audit moves on: rack a is down, so now losing b would take spread below its minimum
-        wait_until(qtbot, lambda: model_rows(window.rack_audit.model)[0]["Down"] == "2")
-        assert _risks(window, "b")[("spread", "0")] == "<MIN-ISR"
-        assert ("doubled", "0") not in _risks(window, "a")  # already offline: nobody's risk any more
-    finally:
-        window.close()
+    # what the audit said of rack a, now seen in the partitions: offline, and short of min ISR
+    wait_until(qtbot, lambda: "OFFLINE" in partitions()[("doubled", "0")]["Flags"], timeout=30)
+    wait_until(qtbot, lambda: "<MIN-ISR" in partitions()[("pair", "1")]["Flags"], timeout=30)
+    after = partitions()
+    assert "OFFLINE" not in after[("spread", "0")]["Flags"] and after[("spread", "0")]["Leader"] in ("2", "3")
+    assert "<MIN-ISR" not in after[("spread", "0")]["Flags"]
+    # and the audit moves on: rack a is down, so now losing b would take spread below its minimum
+    wait_until(qtbot, lambda: model_rows(window.rack_audit.model)[0]["Down"] == "2")
+    assert _risks(window, "b")[("spread", "0")] == "<MIN-ISR"
+    assert ("doubled", "0") not in _risks(window, "a")  # already offline: nobody's risk any more

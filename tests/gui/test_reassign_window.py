@@ -7,8 +7,6 @@ from confluent_kafka import Producer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from partita.gui.qt.bindings import Qt
-from partita.gui.qt.main_window import MainWindow
-from partita.gui.services.settings import ConnectionSettings
 from tests.engine.helpers import create_topic
 
 from .test_reassign_view import replica_index
@@ -39,54 +37,47 @@ def _fill(bootstrap: str, topic: str, records: int) -> None:
     producer.flush(30)
 
 
-def test_drag_run_follow_and_cancel_a_reassignment(make_engine, qtbot, topic_name):
+def test_drag_run_follow_and_cancel_a_reassignment(make_engine, connected_window, qtbot, topic_name):
     cluster = make_engine(brokers=2, racks=["a", "b"], log_dirs=1)
     fast, slow = f"{topic_name}-fast", f"{topic_name}-slow"
     for topic in (fast, slow):
         create_topic(cluster, topic, partitions=1, replication_factor=1)
     _fill(cluster.bootstrap, slow, 10_000)  # 10 MB: ten seconds at the throttle below
-    window = MainWindow(interval=0.5, request_timeout=4.0, max_backoff=1.0)
-    qtbot.addWidget(window)
-    window.show()
+    window = connected_window(cluster)
     view = window.reassign
-    try:
-        with qtbot.waitSignal(window.first_data_arrived, timeout=30000):
-            window.connect_to(ConnectionSettings(bootstrap=cluster.bootstrap))
-        window.tabs.setCurrentWidget(view)
-        wait_until(qtbot, lambda: view.layout_model.rowCount() == 2)
-        model = view.layout_model
+    window.tabs.setCurrentWidget(view)
+    wait_until(qtbot, lambda: view.layout_model.rowCount() == 2)
+    model = view.layout_model
 
-        def drag(topic: str) -> tuple[int, int]:
-            source = next(b for b in (1, 2) if any(
-                model.data(model.index(r, 0, model.broker_index(b))) == f"{topic}-0"
-                for r in range(model.rowCount(model.broker_index(b)))))
-            target = 3 - source
-            mime = model.mimeData([replica_index(model, source, f"{topic}-0")])
-            assert model.dropMimeData(mime, Qt.DropAction.MoveAction, -1, -1, model.broker_index(target))
-            return source, target
+    def drag(topic: str) -> tuple[int, int]:
+        source = next(b for b in (1, 2) if any(
+            model.data(model.index(r, 0, model.broker_index(b))) == f"{topic}-0"
+            for r in range(model.rowCount(model.broker_index(b)))))
+        target = 3 - source
+        mime = model.mimeData([replica_index(model, source, f"{topic}-0")])
+        assert model.dropMimeData(mime, Qt.DropAction.MoveAction, -1, -1, model.broker_index(target))
+        return source, target
 
-        # unthrottled: runs to the end, and the tree follows the partition to its new broker
-        _, target = drag(fast)
-        view.throttle.setValue(0)
-        view.run()
-        wait_until(qtbot, lambda: _status(window, fast) == "done", timeout=30)
-        assert f"{fast}-0" in [model.data(model.index(r, 0, model.broker_index(target)))
-                               for r in range(model.rowCount(model.broker_index(target)))]
-        view.clear()
+    # unthrottled: runs to the end, and the tree follows the partition to its new broker
+    _, target = drag(fast)
+    view.throttle.setValue(0)
+    view.run()
+    wait_until(qtbot, lambda: _status(window, fast) == "done", timeout=30)
+    assert f"{fast}-0" in [model.data(model.index(r, 0, model.broker_index(target)))
+                           for r in range(model.rowCount(model.broker_index(target)))]
+    view.clear()
 
-        # throttled to 1 MB/s: still running when cancelled
-        source, target = drag(slow)
-        view.throttle.setValue(1)
-        view.run()
-        wait_until(qtbot, lambda: _status(window, slow) == "running", timeout=30)
-        assert window.reassign.running_model.rowCount() == 1
-        assert _set_configs(cluster.bootstrap, target)["follower.replication.throttled.rate"] == "1000000"
-        view.cancel()
-        wait_until(qtbot, lambda: _status(window, slow) == "cancelled", timeout=30)
-        assert window.latest.partition_state((slow, 0)).replicas == (source,)
-        # nothing runs any more: the console removes the throttles it set
-        wait_until(qtbot, lambda: "follower.replication.throttled.rate" not in _set_configs(cluster.bootstrap, target),
-                   timeout=30)
-        assert "throttles removed" in view.message.text()
-    finally:
-        window.close()
+    # throttled to 1 MB/s: still running when cancelled
+    source, target = drag(slow)
+    view.throttle.setValue(1)
+    view.run()
+    wait_until(qtbot, lambda: _status(window, slow) == "running", timeout=30)
+    assert window.reassign.running_model.rowCount() == 1
+    assert _set_configs(cluster.bootstrap, target)["follower.replication.throttled.rate"] == "1000000"
+    view.cancel()
+    wait_until(qtbot, lambda: _status(window, slow) == "cancelled", timeout=30)
+    assert window.latest.partition_state((slow, 0)).replicas == (source,)
+    # nothing runs any more: the console removes the throttles it set
+    wait_until(qtbot, lambda: "follower.replication.throttled.rate" not in _set_configs(cluster.bootstrap, target),
+               timeout=30)
+    assert "throttles removed" in view.message.text()

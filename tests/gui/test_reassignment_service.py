@@ -3,8 +3,6 @@ cancelled, refused with the cluster's reason, throttles removed — on the engin
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from confluent_kafka import Producer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
@@ -13,7 +11,7 @@ from partita.gui.domain import reassignment as rp
 from partita.gui.services.cluster_client import ClusterClient, KafkaReader
 from partita.gui.services.reassignment import FOLLOWER_REPLICAS, LEADER_REPLICAS, ReassignmentRunner
 from partita.gui.services.settings import ConnectionSettings
-from tests.engine.helpers import create_topic
+from tests.engine.helpers import create_topic, wait_for
 
 
 def _snapshot(cluster):
@@ -39,14 +37,6 @@ def _dynamic(cluster, kind: ConfigResourceType, name_: str) -> dict[str, str]:
         kp.close()
 
 
-def _wait(condition, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return result
-
-
 def test_a_throttled_move_runs_is_seen_running_and_cancels_back_on_the_engine(make_engine, topic_name):
     cluster = make_engine(brokers=2, racks=["a", "b"], log_dirs=1)
     topic = topic_name
@@ -69,10 +59,10 @@ def test_a_throttled_move_runs_is_seen_running_and_cancels_back_on_the_engine(ma
         assert _dynamic(cluster, ConfigResourceType.TOPIC, topic) == {
             LEADER_REPLICAS: f"0:{source}", FOLLOWER_REPLICAS: f"0:{target}"}
         # the next refresh lists it in progress: 3 MB at 100 kB/s take half a minute
-        running = _wait(lambda: _snapshot(cluster).reassignments, "the move to be listed")
+        running = wait_for(lambda: _snapshot(cluster).reassignments, "the move to be listed")
         assert [(r.topic, r.partition, r.adding, r.removing) for r in running] == [(topic, 0, (target,), (source,))]
         assert runner.cancel([(topic, 0)]) == {}
-        after = _wait(lambda: (snap := _snapshot(cluster)).reassignments == () and snap, "the move to end")
+        after = wait_for(lambda: (snap := _snapshot(cluster)).reassignments == () and snap, "the move to end")
         assert after.partitions_by_key[(topic, 0)].replicas == (source,)
         runner.clear_throttles(started.throttled_brokers, started.throttled_topics)
         assert "follower.replication.throttled.rate" not in _dynamic(cluster, ConfigResourceType.BROKER, str(target))
@@ -99,7 +89,7 @@ def test_moves_run_to_the_end_and_an_impossible_one_is_refused_with_the_reason(t
         started = runner.start([*plan.moves, impossible])
         assert list(started.refused) == [(topic, 1)]
         assert started.refused[(topic, 1)].startswith("InvalidReplicationAssignmentError")
-        done = _wait(lambda: (snap := _snapshot(cluster)).partitions_by_key[(topic, 0)].replicas == (target,)
+        done = wait_for(lambda: (snap := _snapshot(cluster)).partitions_by_key[(topic, 0)].replicas == (target,)
                      and snap.reassignments == () and snap, "the move to finish")
         [m] = plan.moves
         assert rp.move_status(m, _state(done, topic, 0), False, None, submitted=True) == rp.DONE
