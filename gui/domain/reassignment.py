@@ -116,6 +116,55 @@ def set_replicas(plan: Plan, state: PartitionState, replicas: tuple[int, ...]) -
     return Plan((*kept, move))
 
 
+def spread(plan: Plan, states: Iterable[PartitionState], brokers: tuple[Broker, ...],
+           load: Mapping[int, int]) -> tuple[Plan, list[str]]:
+    """Adds moves that spread each partition's replicas over as many racks as it can use: a
+    replica that shares its rack with another (the later one in the list, so the preferred
+    leader stays) moves to the least loaded live broker of a rack the partition lacks. `load`:
+    replicas per broker now; the plan's own moves count too. Returns the plan and, for the
+    partitions it could not help, why."""
+    rack_of = {b.node_id: b.rack for b in brokers}
+    live_racks = {b.rack for b in brokers if b.alive and b.rack}
+    if not live_racks or any(b.rack is None for b in brokers):
+        return plan, ["spreading needs every broker to have a rack"]
+    counts = dict(load)
+    for m in plan.moves:
+        for b in m.adding:
+            counts[b] = counts.get(b, 0) + 1
+        for b in m.removing:
+            counts[b] = counts.get(b, 0) - 1
+    ids = [b.node_id for b in brokers]
+    notes = []
+    for s in states:
+        name = f"{s.topic}-{s.partition}"
+        current = plan.replicas_of(s)
+        could = min(len(current), len(live_racks))
+        while len({rack_of.get(b) for b in current}) < could:
+            seen: set[str | None] = set()
+            doubled = []  # replicas in a rack an earlier replica is in already
+            for b in current:
+                rack = rack_of.get(b)
+                if rack in seen:
+                    doubled.append(b)
+                else:
+                    seen.add(rack)
+            used = {rack_of.get(b) for b in current}
+            candidates = [b.node_id for b in brokers if b.alive and b.rack not in used and b.node_id not in current]
+            if not doubled or not candidates:
+                break
+            target = min(candidates, key=lambda b: (counts.get(b, 0), b))
+            source = doubled[-1]
+            plan = move_replica(plan, s, source, target, ids)
+            counts[target] = counts.get(target, 0) + 1
+            counts[source] = counts.get(source, 0) - 1
+            current = plan.replicas_of(s)
+        if len({rack_of.get(b) for b in current}) < could:
+            notes.append(f"{name}: no live broker in a rack it lacks")
+        elif current == s.replicas:
+            notes.append(f"{name}: already in {could} racks; only more replicas would lower its risk")
+    return plan, notes
+
+
 # -- cost --------------------------------------------------------------------------------------
 
 

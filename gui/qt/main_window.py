@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.rack_audit = RackAuditView()
         self.reassign = ReassignView(self.tasks)
         self.history = HistoryView(self.tasks)
+        self.rack_audit.fix_requested.connect(self._plan_rack_fixes)
         self.topics = TopicsView()
         self.groups = GroupsView()
         self.tabs = QTabWidget(self)
@@ -210,6 +211,10 @@ class MainWindow(QMainWindow):
         self.tasks.task_done.connect(on_done)
         self.tasks.task_failed.connect(on_failed)
         self.tasks.submit("local:startup", local.up)
+
+    def _plan_rack_fixes(self, keys) -> None:
+        self.reassign.plan_spread(keys)
+        self.tabs.setCurrentWidget(self.reassign)
 
     # -- results -------------------------------------------------------------------------------
 

@@ -186,6 +186,26 @@ class ReassignView(QWidget):
         self._rebuild_tree()
         self._show_plan()
 
+    def plan_spread(self, keys: list[tuple[str, int]]) -> None:
+        """Adds moves that spread these partitions over the racks they lack (the rack audit's
+        "Plan fixes"), each onto the least loaded live broker of a missing rack."""
+        d = self._data
+        if d is None:
+            return
+        states = [s for key in dict.fromkeys(keys) if (s := d.partition_state(key)) is not None]
+        load = {node: len(rows) for node, rows in d.broker_rows.items()}
+        before = self.plan
+        self.plan, notes = rp.spread(self.plan, states, d.summary.brokers, load)
+        moved = [s.key for s in states if self.plan.target_of(s.key) != before.target_of(s.key)]
+        for key in moved:
+            self._submitted.pop(key, None)
+        text = f"Planned moves for {len(moved)} of {len(states)} partitions at risk."
+        if notes:
+            text += f" {len(notes)} left as they are: " + "; ".join(notes[:3]) + ("; …" if len(notes) > 3 else "")
+        self._say(text)
+        self._rebuild_tree()
+        self._show_plan()
+
     def remove_current(self) -> None:
         key = self.plan_panel.current_key()
         if key is not None:

@@ -10,13 +10,16 @@ from partita.gui.domain.view_data import ViewData, rows_of
 
 from .bindings import (
     QGridLayout,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QSplitter,
     Qt,
     QTabWidget,
     QTimer,
     QVBoxLayout,
     QWidget,
+    Signal,
     pyqtgraph,
 )
 from .models import TableModel
@@ -186,7 +189,10 @@ class BrokersView(QWidget):
 
 
 class RackAuditView(QWidget):
-    """What the failure of each rack would do; selecting a rack lists the partitions it would hurt."""
+    """What the failure of each rack would do; selecting a rack lists the partitions it would hurt,
+    and the partitions can be handed to the reassignment planner to be spread over the racks."""
+
+    fix_requested = Signal(object)  # [(topic, partition)] at risk in the selected rack
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -200,15 +206,28 @@ class RackAuditView(QWidget):
             "leader election off (the default) an out-of-sync replica cannot take over.", self)
         self.note.setObjectName("rack-audit-note")
         self.note.setWordWrap(True)
+        self.fix_button = QPushButton("Plan fixes in Reassign", self)
+        self.fix_button.setToolTip("moves that spread these partitions' replicas over the racks they lack")
+        self.fix_button.setEnabled(False)
+        self.fix_button.clicked.connect(lambda: self.fix_requested.emit(self.keys_at_risk()))
         self._data: ViewData | None = None
         self.racks.current_key_changed.connect(lambda _k: self._update_risks())
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.racks)
         split.addWidget(self.risks)
         split.setSizes([200, 500])
+        top = QHBoxLayout()
+        top.addWidget(self.note, 1)
+        top.addWidget(self.fix_button)
         lay = QVBoxLayout(self)
-        lay.addWidget(self.note)
+        lay.addLayout(top)
         lay.addWidget(split, 1)
+
+    def keys_at_risk(self) -> list[tuple[str, int]]:
+        if self._data is None:
+            return []
+        first, end = self._data.rack_risk_rows.get(self.racks.current_key(), (0, 0))
+        return [(row[1], row[2]) for row in self._data.rack_risks.rows[first:end]]
 
     def update_data(self, d: ViewData) -> None:
         self._data = d
@@ -230,6 +249,7 @@ class RackAuditView(QWidget):
         else:
             self.risks.title.setText(f"<b>If {rack} failed</b>: {end - first:,} partitions hurt")
         self.risks_model.set_table(rows_of(self._data.rack_risks, range(first, end)))
+        self.fix_button.setEnabled(end > first)
 
 
 class TopicsView(QWidget):

@@ -54,3 +54,25 @@ def test_the_audit_names_what_a_rack_failure_takes_offline_and_it_does(make_engi
     wait_until(qtbot, lambda: model_rows(window.rack_audit.model)[0]["Down"] == "2")
     assert _risks(window, "b")[("spread", "0")] == "<MIN-ISR"
     assert ("doubled", "0") not in _risks(window, "a")  # already offline: nobody's risk any more
+
+
+def test_the_audit_hands_its_partitions_to_the_planner_and_running_the_plan_clears_the_risk(
+        make_engine, connected_window, qtbot):
+    cluster = make_engine(brokers=4, racks=["a", "b", "c"])  # brokers 1 and 4 share rack a
+    _create(cluster, "doubled", [[1, 4], [4, 1]], min_isr=1)
+    window = connected_window(cluster)
+    wait_until(qtbot, lambda: window.rack_audit.model.rowCount() == 3)
+    assert _risks(window, "a") == {("doubled", "0"): "OFFLINE", ("doubled", "1"): "OFFLINE"}
+    window.rack_audit.fix_button.click()
+    assert window.tabs.currentWidget() is window.reassign
+    plan = {m.key: m.target for m in window.reassign.plan.moves}
+    # the later replica of each moves out of rack a, each to a different broker of b and c
+    assert plan[("doubled", 0)][0] == 1 and plan[("doubled", 1)][0] == 4
+    assert {plan[("doubled", 0)][1], plan[("doubled", 1)][1]} == {2, 3}
+    assert "Planned moves for 2 of 2 partitions at risk." in window.reassign.message.text()
+    window.reassign.throttle.setValue(0)
+    window.reassign.run()
+    wait_until(qtbot, lambda: window.reassign.statuses() == ["done", "done"], timeout=30)
+    wait_until(qtbot, lambda: model_rows(window.rack_audit.model)[0]["Offline"] == "0", timeout=30)
+    # two replicas in two racks: losing a now leaves a copy in another rack
+    assert _risks(window, "a") == {("doubled", "0"): "ONE COPY", ("doubled", "1"): "ONE COPY"}

@@ -91,3 +91,28 @@ def test_status_of_a_move():
     assert rp.move_status(m, s, False, None, submitted=True) == rp.CANCELLED
     assert rp.move_status(m, s, False, "INVALID_REPLICA_ASSIGNMENT", submitted=True).startswith("refused: ")
     assert rp.refresh_states(rp.Plan((m,)), {}).moves == ()
+
+
+def test_spreading_moves_the_later_doubled_replica_to_the_least_loaded_broker_of_a_missing_rack():
+    doubled = state("doubled", 0, (1, 4), min_isr=1)  # rack a twice
+    triple = state("triple", 0, (1, 2, 5))  # a, b, b: rack c missing, broker 6 (c) is down
+    fine = state("fine", 0, (1, 2, 3))
+    load = {1: 10, 2: 3, 3: 7, 4: 9, 5: 1, 6: 0}
+    plan, notes = rp.spread(rp.Plan(), [doubled, triple, fine], BROKERS, load)
+    # 4 (the later one in rack a) goes to broker 5, the least loaded live broker of a rack it lacks
+    assert plan.target_of(doubled.key) == (1, 5)
+    # 5 (the later one in rack b) goes to 3: rack c's only live broker (6 is down)
+    assert plan.target_of(triple.key) == (1, 2, 3)
+    assert plan.target_of(fine.key) is None
+    assert notes == ["fine-0: already in 3 racks; only more replicas would lower its risk"]
+    changes = {c.domain: c for c in rp.rack_changes(plan, BROKERS)}
+    assert changes["a"].before[0] == 1 and changes["a"].after[0] == 0  # doubled-0 no longer offline with rack a
+
+
+def test_spreading_counts_its_own_moves_as_load_and_says_when_it_cannot_help():
+    a = state("x", 0, (1, 4), min_isr=1)
+    b = state("y", 0, (4, 1), min_isr=1)
+    plan, notes = rp.spread(rp.Plan(), [a, b], BROKERS, {2: 0, 3: 0, 5: 5})
+    assert plan.target_of(a.key) == (1, 2) and plan.target_of(b.key) == (4, 3)  # 2 took one: 3 is next
+    rackless = tuple(Broker(i, "h", i, None) for i in (1, 2))
+    assert rp.spread(rp.Plan(), [a], rackless, {}) == (rp.Plan(), ["spreading needs every broker to have a rack"])
