@@ -10,6 +10,7 @@ progress, and a move's status is read from that and from the partition's replica
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -182,7 +183,7 @@ class ReassignView(QWidget):
             else:
                 self._submitted.pop(state.key, None)  # edited after it was sent: a new move
         self.plan = plan
-        self._say("; ".join(problems), bad=True) if problems else self._say("")
+        self._say("; ".join(problems), bad=bool(problems))
         self._rebuild_tree()
         self._show_plan()
 
@@ -260,9 +261,11 @@ class ReassignView(QWidget):
         running = {key for key in self._data.reassignments.keys} if self._data else set()
         keys = [m.key for m in self.plan.moves if m.key in self._submitted and m.key in running]
         runners = self._runners
-        if keys and runners is not None:
-            self.tasks.submit(TASK + "cancel", lambda: runners.get().cancel(keys))
-            self._say(f"Cancelling {len(keys)} moves…")
+        if not keys or runners is None:
+            self._say("Nothing of the plan is running.")
+            return
+        self.tasks.submit(TASK + "cancel", lambda: runners.get().cancel(keys))
+        self._say(f"Cancelling {len(keys)} moves…")
 
     def _on_done(self, name: str, result) -> None:
         if not name.startswith(TASK):
@@ -372,6 +375,7 @@ class ReassignView(QWidget):
                 tree.expand(index)
 
     def _say(self, text: str, bad: bool = False) -> None:
+        text = html.escape(text)  # the cluster's own words are not markup
         self.message.setText(f"<span style='color:#b3261e'>{text}</span>" if bad and text else text)
 
 
