@@ -304,7 +304,14 @@ def move_status(move: Move, current: PartitionState | None, in_progress: bool, e
         return RUNNING
     if current is not None and current.replicas == move.target:
         return DONE
-    return CANCELLED if submitted else PLANNED
+    if not submitted:
+        return PLANNED
+    if current is not None and set(current.replicas) == {*move.state.replicas, *move.target} \
+            and current.replicas != move.state.replicas:
+        # no longer listed, but the partition still has old and new replicas: the metadata the
+        # refresh read is a moment older than the list of reassignments (it ends either way)
+        return RUNNING
+    return CANCELLED
 
 
 def _ids(ids) -> str:

@@ -121,4 +121,7 @@ def kafka_python_config(s: ConnectionSettings, **extra) -> dict:
         **_security(s, 2),
     }
     conf.update(extra)
+    # finding a first broker waits 30 s by default: an unreachable cluster would hold up the
+    # thread that asked (the console's task thread) that long
+    conf.setdefault("bootstrap_timeout_ms", conf["request_timeout_ms"])
     return conf
