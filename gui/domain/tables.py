@@ -225,12 +225,14 @@ TOPIC_COLUMNS = (
     Column("URP", "int", "under-replicated partitions"),
     Column("Offline", "int"),
     Column("Messages", "int", "sum of end minus start offsets"),
+    Column("Msgs/s", "rate", "messages per second since the last refresh (end offsets)"),
     Column("Size", "bytes"),
     Column("Internal", "bool"),
 )
 
 
-def topics_table(s: ClusterSnapshot) -> Table:
+def topics_table(s: ClusterSnapshot, per_s: dict[str, float] | None = None) -> Table:
+    """`per_s`: messages per second by topic (rates.Rates.by_topic); a topic not in it wrote none."""
     alive = s.alive_broker_ids
     rows = []
     for t in sorted(s.topics, key=_topic_order):
@@ -255,6 +257,7 @@ def topics_table(s: ClusterSnapshot) -> Table:
                 urp,
                 off,
                 msgs,
+                None if per_s is None else per_s.get(t.name, 0.0),
                 size if known_size else None,
                 t.internal,
             )
@@ -465,7 +468,7 @@ def sorted_rows(table: Table, column: int, descending: bool) -> list[int]:
     order = None
     if kind in ("int", "bytes", "bool"):
         order = _numeric_order(vals, descending)
-    if order is None and kind in ("int", "text", "bytes", "bool", "ids", "flags", "replicas"):
+    if order is None and kind in ("int", "rate", "text", "bytes", "bool", "ids", "flags", "replicas"):
         try:
             order = sorted(range(len(vals)), key=vals.__getitem__, reverse=descending)
         except TypeError:  # mixed types in one column
@@ -562,6 +565,8 @@ def format_cell(kind: str, value: Any) -> str:
         return " ".join(value)
     if kind == "bytes":
         return _human_bytes(value)
+    if kind == "rate":
+        return f"{value:,.1f}"
     if kind == "bool":
         return "yes" if value else ""
     return str(value)

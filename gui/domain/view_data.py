@@ -151,16 +151,17 @@ def build_view_data(
     health = hl.health_counts(snapshot)
     events = ev.diff(previous, snapshot)
     racks, rack_risks, rack_risk_rows = T.rack_tables(ra.audit(snapshot))
+    rates = rt.rates(previous, snapshot) if previous is not None else None
     return ViewData(
         summary=ClusterSummary.of(snapshot),
         overview=T.overview_table(snapshot, health),
         brokers=T.brokers_table(snapshot),
-        topics=T.with_search(T.topics_table(snapshot)),
+        topics=T.with_search(T.topics_table(snapshot, dict(rates.by_topic) if rates is not None else None)),
         partitions=partitions,
         groups=T.with_search(T.groups_table(snapshot, lags)),
         group_details=group_details,
         health=health,
-        rates=rt.rates(previous, snapshot) if previous is not None else None,
+        rates=rates,
         event_lines=tuple(ev.summarize(events)),
         topic_rows=topic_rows,
         broker_rows=broker_rows,

@@ -25,7 +25,7 @@ WARN = QColor(190, 120, 0)
 BAD_BG = QColor(255, 228, 228)
 WARN_BG = QColor(255, 243, 214)
 
-_NUMERIC = {"int", "bytes"}
+_NUMERIC = {"int", "bytes", "rate"}
 _ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _DISPLAY = Qt.ItemDataRole.DisplayRole

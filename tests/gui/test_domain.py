@@ -176,3 +176,19 @@ def test_sorted_rows_is_stable_both_ways_with_blanks_last():
     assert tables.sorted_rows(t, 0, True) == [0, 3, 2, 4, 1]
     assert tables.sorted_rows(t, 1, False) == [2, 3, 0, 4, 1]
     assert tables.sorted_rows(t, 2, True) == [0, 3, 1, 2, 4]
+
+
+def test_topics_show_messages_per_second_from_the_previous_refresh():
+    from partita.gui.domain.view_data import build_view_data
+
+    before = snapshot(taken_at=100.0)
+    after = snapshot(taken_at=110.0, partitions=[
+        Partition("orders", 0, 1, (1, 2, 3), (1, 2, 3), start_offset=0, end_offset=300),
+        Partition("orders", 1, 2, (2, 3, 1), (2, 3, 1), start_offset=10, end_offset=50),
+        Partition("orders", 2, 3, (3, 1, 2), (3, 1, 2), start_offset=0, end_offset=0),
+    ])
+    first = build_view_data(before, None)
+    assert first.topics.rows[0][7] is None  # no earlier refresh: no rate yet
+    row = build_view_data(after, before).topics.rows[0]
+    assert tables.TOPIC_COLUMNS[7].title == "Msgs/s" and row[7] == 20.0  # (300 - 100) / 10 s
+    assert tables.format_cell("rate", 1234.56) == "1,234.6"
