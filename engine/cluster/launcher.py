@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import platformdirs
 
 from partita.engine.cluster import layout
-from partita.engine.cluster.processes import pid_alive
+from partita.engine.cluster.processes import module_command, pid_alive
 from partita.engine.cluster.rpc import RpcClient
 
 
@@ -173,7 +172,7 @@ def up(
     layout.description_path(cluster_dir).unlink(missing_ok=True)
     with open(logs / "supervisor.log", "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "partita.engine.cluster.supervisor", str(cluster_dir),
+            [*module_command("partita.engine.cluster.supervisor"), str(cluster_dir),
              *([str(owner_pid)] if owner_pid is not None else [])],
             stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
         )

@@ -1,13 +1,26 @@
-"""Is a local process still running, and tell me when it ends. (The local engine's brokers
-all live on this machine.)"""
+"""Is a local process still running, and tell me when it ends (the local engine's brokers
+all live on this machine); the command that starts one of our Python modules as a process."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Callable
 
 OWNER_POLL_S = 1.0
+
+# In a frozen bundle (PyInstaller) sys.executable is the bundle's program, not a Python that
+# understands -m: its entry script (packaging/entry.py) runs the module named after this flag.
+FROZEN_RUN_MODULE = "--partita-run-module"
+
+
+def module_command(module: str) -> list[str]:
+    """The start of a command line that runs `module` as __main__ in a new process, as
+    `python -m module` does; append the module's own arguments."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, FROZEN_RUN_MODULE, module]
+    return [sys.executable, "-m", module]
 
 
 def pid_alive(pid: int) -> bool:

@@ -21,7 +21,7 @@ from partita.engine.broker.config import BrokerConfig
 from partita.engine.cluster import layout
 from partita.engine.cluster.controller import Controller, ControllerError
 from partita.engine.cluster.metadata import MetadataImage
-from partita.engine.cluster.processes import on_exit
+from partita.engine.cluster.processes import module_command, on_exit
 from partita.engine.cluster.rpc import RpcError, RpcSession, serve_session
 from partita.engine.cluster.store import MetadataStore
 
@@ -135,7 +135,7 @@ class Supervisor:
         logs.mkdir(exist_ok=True)
         log_file = open(logs / f"broker-{node_id}.log", "ab")  # noqa: SIM115 - handed to the child
         bp.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "partita.engine.broker", str(config_path),
+            *module_command("partita.engine.broker"), str(config_path),
             stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,
         )
         log_file.close()

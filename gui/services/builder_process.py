@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
+from partita.engine.cluster.processes import module_command
+
 from . import slices, view_builder
 
 log = logging.getLogger(__name__)
@@ -48,8 +50,7 @@ class _Child:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if isinstance(p, str) and p))
         try:
             self.popen = subprocess.Popen(
-                [sys.executable, "-c", "from partita.gui.services.view_builder import main; main()",
-                 str(theirs.fileno())],
+                [*module_command("partita.gui.services.view_builder"), str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 env=env,

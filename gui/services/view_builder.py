@@ -137,3 +137,11 @@ def _record(store: history.HistoryStore, snapshot, view) -> None:
                      list(view.event_lines), problem_rows(view.partitions))
     except Exception as e:
         log.warning("history not written: %s", e)
+
+
+if __name__ == "__main__":
+    # builder_process starts us with module_command (python -m, or the frozen bundle's runner):
+    # serve from the module under its own name, so loggers and pickles name it as when imported
+    from partita.gui.services.view_builder import main as _main
+
+    _main()
