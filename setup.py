@@ -1,4 +1,5 @@
-"""Maps the source folders engine/ and gui/ onto the packages partita.engine and partita.gui.
+"""Maps the source folders engine/, gui/ and resources/ onto the packages partita.engine,
+partita.gui and partita.resources (data files only: the icon and the desktop entry).
 
 Metadata lives in pyproject.toml; only the package list is computed here, so a new
 subpackage needs no edit anywhere.
@@ -6,7 +7,7 @@ subpackage needs no edit anywhere.
 
 from setuptools import find_packages, setup
 
-ROOTS = {"engine": "partita.engine", "gui": "partita.gui"}
+ROOTS = {"engine": "partita.engine", "gui": "partita.gui", "resources": "partita.resources"}
 
 packages, package_dir = [], {}
 for folder, dotted in ROOTS.items():

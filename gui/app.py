@@ -29,6 +29,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def icon_path() -> Path | None:
+    """The application icon, from the package data of partita.resources (a venv install, editable
+    or not, and the desktop bundle all carry it); None when it is not there."""
+    from importlib.resources import files
+
+    try:
+        icon = files("partita.resources") / "icons" / "partita.svg"
+    except ModuleNotFoundError:
+        return None
+    return Path(str(icon)) if icon.is_file() else None
+
+
 def tune_gc() -> None:
     """Keep the collector's full passes off the refresh path.
 
@@ -59,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     # while Qt loads and the window is built, not after
     builder_process.prestart()
 
-    from partita.gui.qt.bindings import QApplication, QTimer
+    from partita.gui.qt.bindings import QApplication, QIcon, QTimer
     from partita.gui.qt.main_window import MainWindow
     from partita.gui.services.local_cluster import LocalCluster
     from partita.gui.services.profiles import ProfileStore
@@ -68,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Partita")
     app.setOrganizationName("Partita")
+    icon = icon_path()
+    if icon is not None:
+        app.setWindowIcon(QIcon(str(icon)))
+        app.setDesktopFileName("partita")  # Wayland: match the window to partita.desktop
 
     settings = None
     local = None
