@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if icon is not None:
         app.setWindowIcon(QIcon(str(icon)))
         app.setDesktopFileName("partita")  # Wayland: match the window to partita.desktop
+    else:
+        logging.getLogger(__name__).warning("no application icon: partita.resources is not installed")
 
     settings = None
     local = None
