@@ -76,7 +76,8 @@ def test_drag_run_follow_and_cancel_a_reassignment(make_engine, connected_window
     assert _set_configs(cluster.bootstrap, target)["follower.replication.throttled.rate"] == "1000000"
     view.cancel()
     wait_until(qtbot, lambda: _status(window, slow) == "cancelled", timeout=30)
-    assert window.latest.partition_state((slow, 0)).replicas == (source,)
+    # window.latest is set once every view has the refresh, a moment after this view has it
+    wait_until(qtbot, lambda: window.latest.partition_state((slow, 0)).replicas == (source,), timeout=10)
     # nothing runs any more: the console removes the throttles it set
     wait_until(qtbot, lambda: "follower.replication.throttled.rate" not in _set_configs(cluster.bootstrap, target),
                timeout=30)
