@@ -35,7 +35,7 @@ def icon_path() -> Path | None:
     from importlib.resources import files
 
     try:
-        icon = files("partita.resources") / "icons" / "partita.svg"
+        icon = files("partita.resources") / "partita.svg"
     except ModuleNotFoundError:
         return None
     return Path(str(icon)) if icon.is_file() else None
