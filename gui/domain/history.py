@@ -7,7 +7,11 @@ from .tables import Column, Table
 # (topic, partition, leader, replicas, isr, flags): a partition with a flag, as stored
 ProblemRow = tuple[str, int, int | None, tuple[int, ...], tuple[int, ...], tuple[str, ...]]
 
+LAGGING_GROUPS = 10  # the most lagging groups a refresh keeps (every LAG_EVERY_S at most)
+LAG_EVERY_S = 30.0
+
 EVENT_COLUMNS = (Column("Time"), Column("Event"), Column("What"))
+LAG_COLUMNS = (Column("Group"), Column("Total lag", "int"))
 PROBLEM_COLUMNS = (
     Column("Topic"),
     Column("Partition", "int"),
@@ -21,6 +25,20 @@ PROBLEM_COLUMNS = (
 def problem_rows(partitions: Table) -> list[ProblemRow]:
     """The flagged partitions of a partitions table (tables.partitions_table)."""
     return [(r[0], r[1], r[2], r[3][0], r[4], r[7]) for r in partitions.rows if r[7]]
+
+
+def lag_of_groups(groups: Table) -> tuple[int | None, list[tuple[str, int]]]:
+    """The total lag of every group (None when no group's lag is known) and the groups with
+    lag, most first, at most LAGGING_GROUPS of them (from tables.groups_table)."""
+    lags = [(r[0], r[7]) for r in groups.rows if r[7] is not None]
+    if not lags:
+        return None, []
+    lagging = sorted((g for g in lags if g[1] > 0), key=lambda g: (-g[1], g[0]))[:LAGGING_GROUPS]
+    return sum(lag for _, lag in lags), lagging
+
+
+def lag_table(groups: list[tuple[str, int]]) -> Table:
+    return Table(LAG_COLUMNS, [g for g, _ in groups], [tuple(g) for g in groups])
 
 
 def events_table(events: list[tuple[float, str, str]], clock) -> Table:

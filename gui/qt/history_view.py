@@ -20,6 +20,7 @@ from .bindings import (
     QPushButton,
     QSplitter,
     Qt,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
     pyqtgraph,
@@ -48,6 +49,20 @@ def _gaps(xs: list[float]) -> set[int]:
     return {i for i in range(1, len(xs)) if xs[i] - xs[i - 1] > limit}
 
 
+def _broken(samples, gaps: set[int], value) -> tuple[list[float], list[float]]:
+    """x and y of one series, with a gap (NaN) before each sample that follows a pause, and
+    where the value is unknown."""
+    xs, ys = [], []
+    for i, s in enumerate(samples):
+        if i in gaps:  # the console was not watching: no line across that time
+            xs.append(s.at)
+            ys.append(float("nan"))
+        v = value(s)
+        xs.append(s.at)
+        ys.append(float("nan") if v is None else v)
+    return xs, ys
+
+
 def _load(cluster: str, since: float):
     store = HistoryStore()
     try:
@@ -56,10 +71,10 @@ def _load(cluster: str, since: float):
         store.close()
 
 
-def _problems_at(cluster: str, at: float):
+def _moment(cluster: str, at: float):
     store = HistoryStore()
     try:
-        return store.problems_at(cluster, at)
+        return store.problems_at(cluster, at), store.lagging_at(cluster, at)
     finally:
         store.close()
 
@@ -86,6 +101,13 @@ class HistoryView(QWidget):
         self.line.sigPositionChangeFinished.connect(lambda line: self.pick(float(line.value())))
         self.plot.addItem(self.line)
         self.line.hide()
+        # consumer lag has its own scale (millions of messages beside a handful of partitions)
+        self.lag_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+        self.lag_plot.showGrid(x=True, y=True, alpha=0.3)
+        self.lag_plot.setMouseEnabled(x=True, y=False)
+        self.lag_plot.setLabel("left", "consumer lag")
+        self.lag_plot.setXLink(self.plot)
+        self.lag_curve = self.lag_plot.plot(pen=pg.mkPen("#2e7d32", width=2))
 
         self.range = QComboBox(self)
         for label, _seconds in RANGES:
@@ -100,6 +122,11 @@ class HistoryView(QWidget):
         self.problems_model = TableModel(H.PROBLEM_COLUMNS, self)
         self.problems_panel = TablePanel(self.problems_model, "Partitions with a flag at the moment picked",
                                          "Filter (topic, flag: URP, OFFLINE, <MIN-ISR)")
+        self.lag_model = TableModel(H.LAG_COLUMNS, self)
+        self.lag_panel = TablePanel(self.lag_model, "Most lagging groups at the moment picked")
+        self.moment_tabs = QTabWidget(self)
+        self.moment_tabs.addTab(self.problems_panel, "Flagged partitions")
+        self.moment_tabs.addTab(self.lag_panel, "Lagging groups")
         top = QHBoxLayout()
         top.addWidget(QLabel("History of", self))
         top.addWidget(self.range)
@@ -107,11 +134,12 @@ class HistoryView(QWidget):
         top.addWidget(self.status, 1)
         tables = QSplitter(Qt.Orientation.Horizontal, self)
         tables.addWidget(self.events_panel)
-        tables.addWidget(self.problems_panel)
+        tables.addWidget(self.moment_tabs)
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.plot)
+        split.addWidget(self.lag_plot)
         split.addWidget(tables)
-        split.setSizes([300, 400])
+        split.setSizes([250, 120, 350])
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 1)
@@ -145,7 +173,7 @@ class HistoryView(QWidget):
         self.line.setValue(at)
         self.line.show()
         cluster = self.cluster
-        self.tasks.submit(TASK + "at", lambda: (cluster, at, _problems_at(cluster, at)))
+        self.tasks.submit(TASK + "at", lambda: (cluster, at, _moment(cluster, at)))
 
     def _event_picked(self, key) -> None:
         if key is not None and 0 <= key < len(self.events):
@@ -161,13 +189,17 @@ class HistoryView(QWidget):
                 self.samples, self.events = samples, events
                 self._show()
         elif name == TASK + "at":
-            cluster, at, (stored_at, problems) = result
+            cluster, at, ((stored_at, problems), (lag_at, lagging)) = result
             if cluster == self.cluster and at == self.moment:
                 self.problems_model.set_table(H.problems_table(problems))
+                self.lag_model.set_table(H.lag_table(lagging))
                 when = _clock(at)
                 self.problems_panel.title.setText(
                     f"<b>At {when}</b>: {len(problems):,} partitions with a flag"
                     + ("" if stored_at is not None else " (no history from before then)"))
+                self.lag_panel.title.setText(
+                    f"<b>At {_clock(lag_at)}</b>: the most lagging groups" if lag_at is not None
+                    else f"<b>At {when}</b>: no lag kept from before then")
 
     def _on_failed(self, name: str, message: str) -> None:
         if name.startswith(TASK):
@@ -179,14 +211,8 @@ class HistoryView(QWidget):
         xs = [s.at for s in samples]
         gaps = _gaps(xs)
         for key, _label, _color in SERIES:
-            px, py = [], []
-            for i, s in enumerate(samples):
-                if i in gaps:  # the console was not watching: no line across that time
-                    px.append(s.at)
-                    py.append(float("nan"))
-                px.append(s.at)
-                py.append(getattr(s, key))
-            self.curves[key].setData(px, py, connect="finite")
+            self.curves[key].setData(*_broken(samples, gaps, lambda s, key=key: getattr(s, key)), connect="finite")
+        self.lag_curve.setData(*_broken(samples, gaps, lambda s: s.total_lag), connect="finite")
         self.events_model.set_table(H.events_table(self.events, _clock))
         if samples:
             self.status.setText(f"{len(samples):,} refreshes from {_clock(xs[0])} to {_clock(xs[-1])}; "
@@ -196,3 +222,4 @@ class HistoryView(QWidget):
         else:
             self.status.setText("No history of this cluster in that range yet.")
             self.problems_model.set_table(H.problems_table([]))
+            self.lag_model.set_table(H.lag_table([]))

@@ -11,6 +11,8 @@ cluster (its id, else its bootstrap servers):
             overview lists them
   problems  the partitions with a flag (URP, OFFLINE, <MIN-ISR), written only when that set
             changes (zlib-compressed JSON: thousands of rows while a broker is down)
+  lags      the most lagging consumer groups, every 30 s at most (the total lag of all
+            groups is in every sample)
 
 Rows older than `retention_days` go, at most once an hour. WAL mode: the view reads while the
 builder writes. Plain sqlite3, not sqlite-utils (the profiles' store): sqlite-utils imports
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from partita.gui.domain.health import HealthCounts
+from partita.gui.domain.history import LAG_EVERY_S
 
 from .profiles import data_dir
 
@@ -49,6 +52,7 @@ class Sample:
     offline: int
     under_min_isr: int
     messages_per_s: float | None
+    total_lag: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class HistoryStore:
         self._create()
         self._pruned_at = 0.0
         self._last_problems: dict[str, bytes] = {}
+        self._lags_at: dict[str, float] = {}
 
     def _create(self) -> None:
         with self.db:
@@ -80,7 +85,12 @@ class HistoryStore:
                 "create table if not exists events (cluster text, at real, kind text, text text);"
                 "create index if not exists events_at on events (cluster, at);"
                 "create table if not exists problems (cluster text, at real, partitions blob);"
-                "create index if not exists problems_at on problems (cluster, at);")
+                "create index if not exists problems_at on problems (cluster, at);"
+                "create table if not exists lags (cluster text, at real, grp text, lag integer);"
+                "create index if not exists lags_at on lags (cluster, at);")
+            columns = {row[1] for row in self.db.execute("pragma table_info(samples)")}
+            if "total_lag" not in columns:  # a history written before lag was kept
+                self.db.execute("alter table samples add column total_lag integer")
 
     def close(self) -> None:
         self.db.close()
@@ -88,14 +98,23 @@ class HistoryStore:
     # -- writing (the builder process) ---------------------------------------------------------
 
     def record(self, cluster: str, at: float, counts: HealthCounts, messages_per_s: float | None,
-               events: list[tuple[float, str, str]], problems: list[tuple]) -> None:
+               events: list[tuple[float, str, str]], problems: list[tuple], total_lag: int | None = None,
+               lagging: list[tuple[str, int]] = ()) -> None:
         """One refresh. `problems`: (topic, partition, leader, replicas, isr, flags) of every
-        flagged partition; stored when it differs from the last set stored for the cluster."""
+        flagged partition; stored when it differs from the last set stored for the cluster.
+        `lagging`: (group, lag) of the most lagging groups, kept every LAG_EVERY_S at most."""
         blob = zlib.compress(json.dumps(problems, separators=(",", ":")).encode(), 6)
         with self.db:
-            self.db.execute("insert into samples values (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
-                cluster, at, counts.brokers_up, counts.brokers_down, counts.partitions, counts.under_replicated,
-                counts.offline, counts.under_min_isr, messages_per_s))
+            self.db.execute(
+                "insert into samples (cluster, at, brokers_up, brokers_down, partitions, under_replicated, offline,"
+                " under_min_isr, messages_per_s, total_lag) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                    cluster, at, counts.brokers_up, counts.brokers_down, counts.partitions,
+                    counts.under_replicated, counts.offline, counts.under_min_isr, messages_per_s, total_lag))
+            if at - self._lags_at.get(cluster, float("-inf")) >= LAG_EVERY_S:
+                self._lags_at[cluster] = at
+                # no group lagging is kept too (one row without a group), or an old list would stand
+                self.db.executemany("insert into lags values (?, ?, ?, ?)",
+                                    [(cluster, at, group, lag) for group, lag in lagging] or [(cluster, at, None, None)])
             self.db.executemany("insert into events values (?, ?, ?, ?)",
                                 [(cluster, e_at, kind, text) for e_at, kind, text in events])
             last = self._last_problems.get(cluster)
@@ -112,7 +131,7 @@ class HistoryStore:
 
     def prune(self, before: float) -> None:
         with self.db:
-            for table in ("samples", "events"):
+            for table in ("samples", "events", "lags"):
                 self.db.execute(f"delete from {table} where at < ?", [before])
             # keep, per cluster, the last problem set from before the cut: it is still the state then
             self.db.execute(
@@ -130,7 +149,7 @@ class HistoryStore:
     def samples(self, cluster: str, since: float = 0.0, until: float | None = None) -> list[Sample]:
         rows = self.db.execute(
             "select at, brokers_up, brokers_down, partitions, under_replicated, offline, under_min_isr, "
-            "messages_per_s from samples where cluster = ? and at >= ? and at <= ? order by at",
+            "messages_per_s, total_lag from samples where cluster = ? and at >= ? and at <= ? order by at",
             [cluster, since, until if until is not None else time.time() + 86400])
         return [Sample(*r) for r in rows]
 
@@ -149,3 +168,12 @@ class HistoryStore:
             return None, []
         return row[0], [tuple(tuple(v) if isinstance(v, list) else v for v in p)
                         for p in json.loads(zlib.decompress(row[1]))]
+
+    def lagging_at(self, cluster: str, at: float) -> tuple[float | None, list[tuple[str, int]]]:
+        """The most lagging groups as last kept at or before `at` (and when that was)."""
+        row = self.db.execute("select max(at) from lags where cluster = ? and at <= ?", [cluster, at]).fetchone()
+        if row is None or row[0] is None:
+            return None, []
+        rows = self.db.execute("select grp, lag from lags where cluster = ? and at = ? and grp is not null"
+                               " order by lag desc, grp", [cluster, row[0]])
+        return row[0], [tuple(r) for r in rows]

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.connection import Connection
 
-from partita.gui.domain.history import problem_rows
+from partita.gui.domain.history import lag_of_groups, problem_rows
 from partita.gui.domain.view_data import build_view_data
 
 from . import history, slices
@@ -132,9 +132,10 @@ def _history_store() -> history.HistoryStore | None:
 
 def _record(store: history.HistoryStore, snapshot, view) -> None:
     try:
+        total_lag, lagging = lag_of_groups(view.groups)
         store.record(snapshot.cluster_id or snapshot.bootstrap, snapshot.taken_at, view.health,
                      view.rates.messages_per_s if view.rates is not None else None,
-                     list(view.event_lines), problem_rows(view.partitions))
+                     list(view.event_lines), problem_rows(view.partitions), total_lag, lagging)
     except Exception as e:
         log.warning("history not written: %s", e)
 

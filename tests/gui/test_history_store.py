@@ -55,3 +55,41 @@ def test_the_plot_breaks_where_the_console_was_not_recording():
 
     assert _gaps([0, 5, 10, 15, 100, 105, 110]) == {4}
     assert _gaps([0, 5, 10]) == set() and _gaps([]) == set()
+
+
+def test_lag_is_a_total_per_refresh_and_the_most_lagging_groups_every_30_s(tmp_path):
+    store = HistoryStore(tmp_path / "h.db")
+    store.record("c", 100.0, counts(), None, [], [], 500, [("billing", 400), ("audit", 100)])
+    store.record("c", 110.0, counts(), None, [], [], 900, [("billing", 900)])  # 10 s later: groups not kept
+    store.record("c", 131.0, counts(), None, [], [], 0, [])
+    assert [(s.at, s.total_lag) for s in store.samples("c")] == [(100.0, 500), (110.0, 900), (131.0, 0)]
+    assert store.lagging_at("c", 99.0) == (None, [])
+    assert store.lagging_at("c", 120.0) == (100.0, [("billing", 400), ("audit", 100)])
+    assert store.lagging_at("c", 140.0) == (131.0, [])  # none lagging then: kept as such
+
+
+def test_a_history_from_before_lag_was_kept_opens_and_gains_the_column(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "h.db")
+    old.execute("create table samples (cluster text, at real, brokers_up integer, brokers_down integer,"
+                " partitions integer, under_replicated integer, offline integer, under_min_isr integer,"
+                " messages_per_s real)")
+    old.execute("insert into samples values ('c', 1.0, 3, 0, 10, 0, 0, 0, 2.5)")
+    old.commit()
+    old.close()
+    store = HistoryStore(tmp_path / "h.db")
+    store.record("c", 2.0, counts(), 1.0, [], [], 7, [])
+    assert [(s.at, s.total_lag) for s in store.samples("c")] == [(1.0, None), (2.0, 7)]
+
+
+def test_the_most_lagging_groups_come_from_the_groups_table():
+    from partita.gui.domain import history as H
+    from partita.gui.domain import tables as T
+
+    from .factories import group, snapshot
+
+    s = snapshot(groups=[group("billing"), group("idle", offsets=())])
+    total, lagging = H.lag_of_groups(T.groups_table(s))
+    assert total == 40 and lagging == [("billing", 40)]  # orders-0: 100 - 60, orders-1: 50 - 50
+    assert H.lag_of_groups(T.groups_table(snapshot())) == (None, [])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from partita.gui.services.history import HistoryStore
 from tests.engine.helpers import create_topic
 
+from .conftest import consume_and_commit, produce
 from .test_window_kafka import model_rows, wait_until
 
 
@@ -15,6 +16,8 @@ def test_a_broker_failure_can_be_replayed_from_the_history(make_engine, connecte
     monkeypatch.setenv("PARTITA_DATA_DIR", str(tmp_path))  # the builder process inherits it
     cluster = make_engine(brokers=3, racks=["a", "b", "c"])
     create_topic(cluster, topic_name, partitions=3, replication_factor=3)
+    produce(cluster.bootstrap, topic_name, 100)
+    consume_and_commit(cluster.bootstrap, topic_name, "replayed-group", 40).close()  # behind by the rest
     window = connected_window(cluster)
     history = window.history
     cluster.kill(3)
@@ -37,6 +40,12 @@ def test_a_broker_failure_can_be_replayed_from_the_history(make_engine, connecte
     assert {(topic_name, str(p)) for p in range(3)} <= set(flagged)
     assert all("URP" in r["Flags"] and "3" not in r["ISR"].split(",")
                for (t, _), r in flagged.items() if t == topic_name)
+    # the group's lag: a total in every refresh, the group itself among the most lagging, as the
+    # groups view shows it live
+    [live] = [r for r in model_rows(window.groups.model) if r["Group"] == "replayed-group"]
+    assert int(live["Total lag"]) > 0 and history.samples[-1].total_lag == int(live["Total lag"])
+    wait_until(qtbot, lambda: model_rows(history.lag_model) == [{"Group": "replayed-group",
+                                                                  "Total lag": live["Total lag"]}], timeout=20)
     # and the file is the builder's, under the cluster's id
     store = HistoryStore(tmp_path / "history.db")
     try:
