@@ -64,19 +64,13 @@ def _broken(samples, gaps: set[int], value) -> tuple[list[float], list[float]]:
 
 
 def _load(cluster: str, since: float):
-    store = HistoryStore()
-    try:
+    with HistoryStore() as store:
         return store.samples(cluster, since), store.events(cluster, since)
-    finally:
-        store.close()
 
 
 def _moment(cluster: str, at: float):
-    store = HistoryStore()
-    try:
+    with HistoryStore() as store:
         return store.problems_at(cluster, at), store.lagging_at(cluster, at)
-    finally:
-        store.close()
 
 
 class HistoryView(QWidget):

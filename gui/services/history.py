@@ -95,6 +95,12 @@ class HistoryStore:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     # -- writing (the builder process) ---------------------------------------------------------
 
     def record(self, cluster: str, at: float, counts: HealthCounts, messages_per_s: float | None,

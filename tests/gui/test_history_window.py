@@ -47,8 +47,5 @@ def test_a_broker_failure_can_be_replayed_from_the_history(make_engine, connecte
     wait_until(qtbot, lambda: model_rows(history.lag_model) == [{"Group": "replayed-group",
                                                                   "Total lag": live["Total lag"]}], timeout=20)
     # and the file is the builder's, under the cluster's id
-    store = HistoryStore(tmp_path / "history.db")
-    try:
+    with HistoryStore(tmp_path / "history.db") as store:
         assert [c.cluster for c in store.clusters()] == [window.latest.summary.cluster_id]
-    finally:
-        store.close()
