@@ -86,6 +86,18 @@ class Reassignment(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class ZooKeeperState:
+    """What an older (ZooKeeper-mode) cluster keeps in ZooKeeper, when the connection names it."""
+
+    address: str
+    error: str | None = None  # None: read this refresh
+    controller_id: int | None = None
+    registered: tuple[tuple[int, str | None], ...] = ()  # broker id, rack: /brokers/ids
+    reassigning: int = 0  # partitions in /admin/reassign_partitions (how Kafka < 2.4 reassigns)
+    cluster_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Topic:
     name: str
     partitions: tuple[Partition, ...]
@@ -141,6 +153,7 @@ class ClusterSnapshot:
     refresh_seconds: float = 0.0
     requests: int | None = field(default=None, compare=False)
     reassignments: tuple[Reassignment, ...] = ()
+    zookeeper: ZooKeeperState | None = None
 
     # -- cached lookups (cached_property works on a frozen dataclass: it writes __dict__ directly)
 

@@ -70,6 +70,17 @@ def overview_table(s: ClusterSnapshot, h: health.HealthCounts | None = None) -> 
     ]
     if h.brokers_unreachable:
         rows.insert(6, ("Brokers unreachable from here", h.brokers_unreachable))
+    zk = s.zookeeper
+    if zk is not None:
+        if zk.error is not None:
+            rows.append(("ZooKeeper", f"{zk.address}: {zk.error}"))
+        else:
+            rows.append(("ZooKeeper", f"{zk.address}: connected"))
+            rows.append(("Controller (ZooKeeper)", "none" if zk.controller_id is None else str(zk.controller_id)))
+            rows.append(("Brokers registered (ZooKeeper)", ", ".join(
+                f"{i} ({rack})" if rack else str(i) for i, rack in zk.registered) or "none"))
+            if zk.reassigning:
+                rows.append(("Reassigning (ZooKeeper)", f"{zk.reassigning} partitions"))
     for state, n in h.groups_by_state:
         rows.append((f"Groups {state}", n))
     for w in s.warnings:

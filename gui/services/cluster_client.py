@@ -36,9 +36,11 @@ from partita.gui.domain.snapshot import (
     Partition,
     Reassignment,
     Topic,
+    ZooKeeperState,
 )
 
 from .settings import ConnectionSettings, confluent_config, kafka_python_config
+from .zookeeper import ZooKeeperReader
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ class RawCluster:
     unreachable: list[int] = field(default_factory=list)
     # partition reassignments in progress: (topic, partition) -> (replicas, adding, removing)
     reassignments: dict[tuple[str, int], tuple[list[int], list[int], list[int]]] = field(default_factory=dict)
+    zookeeper: ZooKeeperState | None = None  # when the connection names the cluster's ZooKeeper
 
 
 # -- raw → snapshot ----------------------------------------------------------------------------
@@ -219,6 +222,7 @@ def assemble(
             Reassignment(t, p, tuple(replicas), tuple(adding), tuple(removing))
             for (t, p), (replicas, adding, removing) in sorted(raw.reassignments.items())
         ),
+        zookeeper=raw.zookeeper,
     )
 
 
@@ -288,6 +292,7 @@ class KafkaReader:
         self._last_groups: list[RawGroup] | None = None
         self._auth_error: str | None = None  # librdkafka's last authentication error, from error_cb
         self._reassignments_ok: bool | None = None  # None: not asked yet
+        self._zookeeper = ZooKeeperReader(settings.zookeeper, timeout) if settings.zookeeper else None
 
     # connections are made lazily, on the poller's thread
 
@@ -340,6 +345,8 @@ class KafkaReader:
         return self._kp
 
     def close(self) -> None:
+        if self._zookeeper is not None:
+            self._zookeeper.close()
         kp, self._kp, self._admin = self._kp, None, None
         if kp is not None:
             try:
@@ -491,6 +498,7 @@ class KafkaReader:
             registered=[r for r in self._registered if r[0] not in alive],
             unreachable=sorted(self._unreachable & alive),
             reassignments=reassignments,
+            zookeeper=self._zookeeper.read() if self._zookeeper is not None else None,
         )
 
     def _read_racks(self, kp) -> None:
