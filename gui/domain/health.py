@@ -32,6 +32,13 @@ def is_under_min_isr(p: Partition, min_isr: int | None) -> bool:
     return len(p.isr) < m
 
 
+def leads_elsewhere(p: Partition, alive: frozenset[int]) -> bool:
+    """The leader is not the preferred replica (the first), which is alive and in sync: a
+    preferred leader election would move it back (after a failover or a reassignment)."""
+    preferred = p.replicas[0] if p.replicas else None
+    return preferred is not None and p.leader != preferred and preferred in alive and preferred in p.isr
+
+
 def partition_flags(p: Partition, alive: frozenset[int], min_isr: int | None) -> tuple[str, ...]:
     flags = []
     if is_offline(p, alive):
@@ -54,6 +61,7 @@ class HealthCounts:
     offline: int
     under_min_isr: int
     groups_by_state: tuple[tuple[str, int], ...]
+    not_preferred_leader: int = 0  # partitions a preferred leader election would move back
 
 
 def _topic_partitions(snapshot: ClusterSnapshot) -> list[tuple[Topic, Partition]]:
@@ -75,13 +83,14 @@ def under_min_isr_partitions(snapshot: ClusterSnapshot) -> list[Partition]:
 
 def health_counts(snapshot: ClusterSnapshot) -> HealthCounts:
     alive = snapshot.alive_broker_ids
-    urp = offline = under_min = 0
+    urp = offline = under_min = elsewhere = 0
     for t in snapshot.topics:
         m = t.min_insync_replicas
         for p in t.partitions:
             urp += len(p.isr) < len(p.replicas)
             offline += p.leader == NO_LEADER or p.leader not in alive
             under_min += is_under_min_isr(p, m)
+            elsewhere += leads_elsewhere(p, alive)
     states = Counter(g.state for g in snapshot.groups)
     return HealthCounts(
         brokers_up=sum(1 for b in snapshot.brokers if b.alive),
@@ -93,6 +102,7 @@ def health_counts(snapshot: ClusterSnapshot) -> HealthCounts:
         offline=offline,
         under_min_isr=under_min,
         groups_by_state=tuple(sorted(states.items())),
+        not_preferred_leader=elsewhere,
     )
 
 

@@ -66,6 +66,7 @@ def overview_table(s: ClusterSnapshot, h: health.HealthCounts | None = None) -> 
         ("Under-replicated partitions", h.under_replicated),
         ("Offline partitions", h.offline),
         ("Under-min-ISR partitions", h.under_min_isr),
+        ("Leaders not on their preferred replica", h.not_preferred_leader),
         ("Consumer groups", len(s.groups)),
     ]
     if h.brokers_unreachable:

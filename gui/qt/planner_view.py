@@ -109,6 +109,11 @@ class ReassignView(QWidget):
         self.export_button = QPushButton("Export JSON…", self)
         self.export_button.setToolTip("the plan as kafka-reassign-partitions --reassignment-json-file reads it")
         self.export_button.clicked.connect(self._choose_export)
+        self.elect_button = QPushButton("Elect preferred leaders", self)
+        self.elect_button.setToolTip("move leadership back to each partition's first replica where it is in sync "
+                                     "(after a failover, or a reassignment that changed the first replica)")
+        self.elect_button.clicked.connect(self.elect_preferred)
+        self.elect_button.setEnabled(False)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         self.remove_button.clicked.connect(self.remove_current)
@@ -117,7 +122,8 @@ class ReassignView(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(QLabel("Throttle:", self))
         buttons.addWidget(self.throttle)
-        for b in (self.run_button, self.cancel_button, self.remove_button, self.clear_button, self.export_button):
+        for b in (self.run_button, self.cancel_button, self.remove_button, self.clear_button, self.export_button,
+                  self.elect_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         right = QWidget(self)
@@ -160,6 +166,9 @@ class ReassignView(QWidget):
         self.plan = rp.refresh_states(self.plan, states)
         self._rebuild_tree()
         self.running_model.set_table(d.reassignments)
+        n = d.health.not_preferred_leader
+        self.elect_button.setText(f"Elect preferred leaders ({n:,})" if n else "Elect preferred leaders")
+        self.elect_button.setEnabled(n > 0)
         self._show_plan()
         self._maybe_clear_throttles()
 
@@ -267,6 +276,22 @@ class ReassignView(QWidget):
         self.tasks.submit(TASK + "cancel", lambda: runners.get().cancel(keys))
         self._say(f"Cancelling {len(keys)} moves…")
 
+    def elect_preferred(self) -> None:
+        """A preferred leader election for every partition whose first replica is alive, in sync
+        and not leading."""
+        d, runners = self._data, self._runners
+        if d is None or runners is None:
+            self._say("Not connected to a cluster.", bad=True)
+            return
+        alive = {b.node_id for b in d.summary.brokers if b.alive}
+        keys = [(row[0], row[1]) for row in d.partitions.rows
+                if row[3][0] and row[2] != row[3][0][0] and row[3][0][0] in alive and row[3][0][0] in row[4]]
+        if not keys:
+            self._say("Every leader is on its preferred replica.")
+            return
+        self.tasks.submit(TASK + "elect", lambda: runners.get().elect_preferred(keys))
+        self._say(f"Electing preferred leaders for {len(keys):,} partitions…")
+
     def _on_done(self, name: str, result) -> None:
         if not name.startswith(TASK):
             return
@@ -283,6 +308,8 @@ class ReassignView(QWidget):
             self._say("Cancel sent" + (f"; refused: {result}" if result else ""), bad=bool(result))
         elif name == TASK + "clear":
             self._say("Moves over; throttles removed")
+        elif name == TASK + "elect":
+            self._say("Preferred leaders elected" + (f"; not moved: {result}" if result else ""), bad=bool(result))
         self._show_plan()
 
     def _on_failed(self, name: str, message: str) -> None:

@@ -111,6 +111,31 @@ class ReassignmentRunner:
         return {(tp.topic, tp.partition): _reason(err) for tp, err in results.items()
                 if err is not None and err.__name__ != "NoReassignmentInProgressError"}
 
+    def elect_preferred(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """A preferred leader election (kafka-leader-election --election-type PREFERRED) for these
+        partitions; returns those the cluster would not move, with its reason."""
+        by_topic: dict[str, list[int]] = {}
+        for topic, partition in keys:
+            by_topic.setdefault(topic, []).append(partition)
+        if not by_topic:
+            return {}
+        try:
+            response = self._admin().elect_leaders(0, by_topic, timeout_ms=int(self.timeout * 1000),
+                                                   raise_errors=False)
+        except ReassignmentFailed:
+            raise
+        except Exception as e:
+            raise ReassignmentFailed(f"the controller did not take the election: {_reason(e)}") from e
+        from kafka import errors
+
+        refused = {}
+        for result in response.replica_election_results:
+            for p in result.partition_result:
+                err = errors.for_code(p.error_code)
+                if err is not errors.NoError and err.__name__ != "ElectionNotNeededError":
+                    refused[(result.topic, p.partition_id)] = _reason(err)
+        return refused
+
     def clear_throttles(self, brokers: Iterable[int], topics: Iterable[str]) -> None:
         kp = self._admin()
         delete = 1  # AlterConfigOp.DELETE

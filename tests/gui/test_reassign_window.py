@@ -82,3 +82,23 @@ def test_drag_run_follow_and_cancel_a_reassignment(make_engine, connected_window
     wait_until(qtbot, lambda: "follower.replication.throttled.rate" not in _set_configs(cluster.bootstrap, target),
                timeout=30)
     assert "throttles removed" in view.message.text()
+
+
+def test_leaders_go_back_to_their_preferred_replicas_on_request(make_engine, connected_window, qtbot, topic_name):
+    # the engine moves them back by itself every leader.imbalance.check.interval.seconds, as Kafka
+    # does; switched off here, the console's election is what moves them
+    cluster = make_engine(brokers=3, racks=["a", "b", "c"], settings={"auto.leader.rebalance.enable": "false"})
+    create_topic(cluster, topic_name, partitions=3, replication_factor=3)
+    cluster.kill(1)
+    cluster.start(1)
+    window = connected_window(cluster)
+    view = window.reassign
+
+    def on_preferred() -> list[bool]:
+        return [r[2] == r[3][0][0] for r in window.latest.partitions.rows if r[0] == topic_name]
+
+    wait_until(qtbot, lambda: view.elect_button.isEnabled() and sum(on_preferred()) < 3, timeout=30)
+    assert "Leaders not on their preferred replica" in dict(window.latest.overview.rows)
+    view.elect_preferred()
+    wait_until(qtbot, lambda: all(on_preferred()) and not view.elect_button.isEnabled(), timeout=30)
+    assert view.message.text() == "Preferred leaders elected"
