@@ -32,11 +32,11 @@ def is_under_min_isr(p: Partition, min_isr: int | None) -> bool:
     return len(p.isr) < m
 
 
-def leads_elsewhere(p: Partition, alive: frozenset[int]) -> bool:
+def leader_not_preferred(leader: int | None, replicas, isr, alive) -> bool:
     """The leader is not the preferred replica (the first), which is alive and in sync: a
     preferred leader election would move it back (after a failover or a reassignment)."""
-    preferred = p.replicas[0] if p.replicas else None
-    return preferred is not None and p.leader != preferred and preferred in alive and preferred in p.isr
+    preferred = replicas[0] if replicas else None
+    return preferred is not None and leader != preferred and preferred in alive and preferred in isr
 
 
 def partition_flags(p: Partition, alive: frozenset[int], min_isr: int | None) -> tuple[str, ...]:
@@ -90,7 +90,7 @@ def health_counts(snapshot: ClusterSnapshot) -> HealthCounts:
             urp += len(p.isr) < len(p.replicas)
             offline += p.leader == NO_LEADER or p.leader not in alive
             under_min += is_under_min_isr(p, m)
-            elsewhere += leads_elsewhere(p, alive)
+            elsewhere += leader_not_preferred(p.leader, p.replicas, p.isr, alive)
     states = Counter(g.state for g in snapshot.groups)
     return HealthCounts(
         brokers_up=sum(1 for b in snapshot.brokers if b.alive),

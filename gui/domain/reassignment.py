@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from . import rack_audit as ra
 from .snapshot import NO_LEADER, Broker, ClusterSnapshot, Partition, Topic
@@ -73,8 +74,14 @@ class Plan:
     def __len__(self) -> int:
         return len(self.moves)
 
+    @cached_property
+    def _positions(self) -> dict[tuple[str, int], int]:
+        # "Plan fixes" can plan thousands of moves one by one: each lookup stays O(1)
+        return {m.key: i for i, m in enumerate(self.moves)}
+
     def target_of(self, key: tuple[str, int]) -> tuple[int, ...] | None:
-        return next((m.target for m in self.moves if m.key == key), None)
+        i = self._positions.get(key)
+        return None if i is None else self.moves[i].target
 
     def replicas_of(self, state: PartitionState) -> tuple[int, ...]:
         """The replicas the plan gives a partition (its current ones when unplanned)."""
@@ -104,16 +111,13 @@ def move_replica(plan: Plan, state: PartitionState, source: int, target: int, br
 def set_replicas(plan: Plan, state: PartitionState, replicas: tuple[int, ...]) -> Plan:
     if len(set(replicas)) != len(replicas) or not replicas:
         raise PlanError(f"{state.topic}-{state.partition}: a replica list needs distinct brokers")
-    kept = tuple(m for m in plan.moves if m.key != state.key)
-    if replicas == state.replicas:
-        return Plan(kept)
-    existing = [i for i, m in enumerate(plan.moves) if m.key == state.key]
+    moves, i = plan.moves, plan._positions.get(state.key)
+    if replicas == state.replicas:  # back where it is: no move
+        return plan if i is None else Plan(moves[:i] + moves[i + 1:])
     move = Move(state, replicas)
-    if existing:  # keep its place in the list
-        moves = list(plan.moves)
-        moves[existing[0]] = move
-        return Plan(tuple(moves))
-    return Plan((*kept, move))
+    if i is None:
+        return Plan((*moves, move))
+    return Plan((*moves[:i], move, *moves[i + 1:]))  # keeps its place in the list
 
 
 def spread(plan: Plan, states: Iterable[PartitionState], brokers: tuple[Broker, ...],
@@ -133,8 +137,8 @@ def spread(plan: Plan, states: Iterable[PartitionState], brokers: tuple[Broker, 
             counts[b] = counts.get(b, 0) + 1
         for b in m.removing:
             counts[b] = counts.get(b, 0) - 1
-    ids = [b.node_id for b in brokers]
     notes = []
+    changed: dict[tuple[str, int], Move] = {}  # merged into the plan once, at the end
     for s in states:
         name = f"{s.topic}-{s.partition}"
         current = plan.replicas_of(s)
@@ -154,15 +158,16 @@ def spread(plan: Plan, states: Iterable[PartitionState], brokers: tuple[Broker, 
                 break
             target = min(candidates, key=lambda b: (counts.get(b, 0), b))
             source = doubled[-1]
-            plan = move_replica(plan, s, source, target, ids)
+            current = tuple(target if b == source else b for b in current)  # in place, as move_replica
             counts[target] = counts.get(target, 0) + 1
             counts[source] = counts.get(source, 0) - 1
-            current = plan.replicas_of(s)
+            changed[s.key] = Move(s, current)
         if len({rack_of.get(b) for b in current}) < could:
             notes.append(f"{name}: no live broker in a rack it lacks")
         elif current == s.replicas:
             notes.append(f"{name}: already in {could} racks; only more replicas would lower its risk")
-    return plan, notes
+    kept = tuple(changed.pop(m.key, m) for m in plan.moves)  # an edited move keeps its place
+    return Plan(tuple(m for m in (*kept, *changed.values()) if m.target != m.state.replicas)), notes
 
 
 # -- cost --------------------------------------------------------------------------------------
@@ -217,13 +222,15 @@ class RackChange:
     before: tuple[int, ...]  # per effect (rack_audit.EFFECTS order)
     after: tuple[int, ...]
 
+    # Offline and acks=all-refused partitions, worst first. "One copy left" does not count: moving
+    # a replica of a two-replica partition only moves that exposure from one rack to another.
     @property
     def worse(self) -> bool:
-        return self.after > self.before  # compared worst effect first
+        return self.after[:2] > self.before[:2]
 
     @property
     def better(self) -> bool:
-        return self.after < self.before
+        return self.after[:2] < self.before[:2]
 
 
 def rack_changes(plan: Plan, brokers: tuple[Broker, ...]) -> list[RackChange]:

@@ -93,7 +93,10 @@ class ViewData:
         topic, partition = key
         first, end = self.topic_rows.get(topic, (0, 0))
         rows = self.partitions.rows
-        for i in range(first, end):
+        # a topic's rows are in partition order, so partition n is row first + n unless some are missing
+        guess = first + partition
+        candidates = (guess,) if first <= guess < end and rows[guess][1] == partition else range(first, end)
+        for i in candidates:
             row = rows[i]
             if row[1] == partition:
                 return PartitionState(topic, partition, row[2], row[3][0], row[4], row[10], self.min_isr_of(topic))

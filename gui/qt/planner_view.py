@@ -17,6 +17,7 @@ from pathlib import Path
 
 from partita.gui.domain import reassignment as rp
 from partita.gui.domain import tables as T
+from partita.gui.domain.health import leader_not_preferred
 from partita.gui.domain.view_data import ViewData
 
 from .bindings import (
@@ -285,7 +286,7 @@ class ReassignView(QWidget):
             return
         alive = {b.node_id for b in d.summary.brokers if b.alive}
         keys = [(row[0], row[1]) for row in d.partitions.rows
-                if row[3][0] and row[2] != row[3][0][0] and row[3][0][0] in alive and row[3][0][0] in row[4]]
+                if leader_not_preferred(row[2], row[3][0], row[4], alive)]
         if not keys:
             self._say("Every leader is on its preferred replica.")
             return
@@ -418,7 +419,7 @@ def _risk_text(changes: list[rp.RackChange], warnings: list[str]) -> str:
                 parts.append(f"{abs(after - before)} {'more' if after > before else 'fewer'} {word}")
         if parts:
             line = f"if rack {c.domain} failed: {', '.join(parts)} of the planned partitions"
-            lines.append(f"<span style='color:#b3261e'>{line}</span>" if c.after[:2] > c.before[:2] else line)
+            lines.append(f"<span style='color:#b3261e'>{line}</span>" if c.worse else line)
     net = sum(c.after[2] - c.before[2] for c in changes)
     if net:
         lines.append(f"rack failures that would leave a planned partition one copy: {abs(net)} "

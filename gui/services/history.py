@@ -72,7 +72,7 @@ class HistoryStore:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self._create()
         self._pruned_at = 0.0
-        self._last_problems: dict[str, bytes] = {}
+        self._last_problems: dict[str, bytes] = {}  # per cluster, the last set stored (JSON)
         self._lags_at: dict[str, float] = {}
 
     def _create(self) -> None:
@@ -109,7 +109,7 @@ class HistoryStore:
         """One refresh. `problems`: (topic, partition, leader, replicas, isr, flags) of every
         flagged partition; stored when it differs from the last set stored for the cluster.
         `lagging`: (group, lag) of the most lagging groups, kept every LAG_EVERY_S at most."""
-        blob = zlib.compress(json.dumps(problems, separators=(",", ":")).encode(), 6)
+        listed = json.dumps(problems, separators=(",", ":")).encode()
         with self.db:
             self.db.execute(
                 "insert into samples (cluster, at, brokers_up, brokers_down, partitions, under_replicated, offline,"
@@ -127,10 +127,10 @@ class HistoryStore:
             if last is None:
                 row = self.db.execute(
                     "select partitions from problems where cluster = ? order by at desc limit 1", [cluster]).fetchone()
-                last = row[0] if row else zlib.compress(b"[]", 6)
-            if blob != last:
-                self.db.execute("insert into problems values (?, ?, ?)", (cluster, at, blob))
-            self._last_problems[cluster] = blob
+                last = zlib.decompress(row[0]) if row else b"[]"
+            if listed != last:  # compressed only when it is stored
+                self.db.execute("insert into problems values (?, ?, ?)", (cluster, at, zlib.compress(listed, 6)))
+            self._last_problems[cluster] = listed
         if at - self._pruned_at > PRUNE_EVERY_S:
             self.prune(at - self.retention_s)
             self._pruned_at = at

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from partita.gui.domain.reassignment import Move
 
+from .cluster_client import _reason as cluster_reason
 from .settings import ConnectionSettings, kafka_python_config
 
 log = logging.getLogger(__name__)
@@ -162,4 +163,4 @@ class ReassignmentRunner:
 def _reason(e) -> str:
     if isinstance(e, type):  # an error class, as kafka-python reports per-partition errors
         return f"{e.__name__}: {getattr(e, 'description', '')}".rstrip(": ")
-    return str(e) or type(e).__name__
+    return cluster_reason(e)
