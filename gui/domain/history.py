@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .tables import Column, Table
+from .tables import GROUP_TOTAL_LAG, Column, Table
 
 # (topic, partition, leader, replicas, isr, flags): a partition with a flag, as stored
 ProblemRow = tuple[str, int, int | None, tuple[int, ...], tuple[int, ...], tuple[str, ...]]
@@ -30,7 +30,7 @@ def problem_rows(partitions: Table) -> list[ProblemRow]:
 def lag_of_groups(groups: Table) -> tuple[int | None, list[tuple[str, int]]]:
     """The total lag of every group (None when no group's lag is known) and the groups with
     lag, most first, at most LAGGING_GROUPS of them (from tables.groups_table)."""
-    lags = [(r[0], r[7]) for r in groups.rows if r[7] is not None]
+    lags = [(r[0], r[GROUP_TOTAL_LAG]) for r in groups.rows if r[GROUP_TOTAL_LAG] is not None]
     if not lags:
         return None, []
     lagging = sorted((g for g in lags if g[1] > 0), key=lambda g: (-g[1], g[0]))[:LAGGING_GROUPS]

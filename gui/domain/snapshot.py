@@ -134,6 +134,8 @@ class Group:
     members: tuple[GroupMember, ...] = ()
     offsets: tuple[CommittedOffset, ...] = ()
     error: str | None = None
+    # "classic" (JoinGroup/SyncGroup) or "consumer" (KIP-848: the broker assigns, Kafka 4+)
+    group_type: str = "classic"
 
 
 @dataclass(frozen=True)

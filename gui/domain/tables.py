@@ -333,6 +333,8 @@ def _partition_number(p) -> int:
 GROUP_COLUMNS = (
     Column("Group"),
     Column("State"),
+    Column("Type", tip="classic: the members agree on an assignment (JoinGroup/SyncGroup); "
+                       "consumer: the broker assigns (KIP-848, Kafka 4+)"),
     Column("Protocol type"),
     Column("Assignor"),
     Column("Coordinator", "int"),
@@ -340,6 +342,7 @@ GROUP_COLUMNS = (
     Column("Partitions", "int", "partitions with a committed offset"),
     Column("Total lag", "int"),
 )
+GROUP_TOTAL_LAG = len(GROUP_COLUMNS) - 1  # the column other tables read (history.lag_of_groups)
 
 
 def groups_table(s: ClusterSnapshot, lags: dict[str, int | None] | None = None) -> Table:
@@ -350,6 +353,7 @@ def groups_table(s: ClusterSnapshot, lags: dict[str, int | None] | None = None) 
             (
                 g.group_id,
                 g.state,
+                g.group_type,
                 g.protocol_type,
                 g.protocol,
                 g.coordinator,

@@ -45,6 +45,7 @@ from .zookeeper import ZooKeeperReader
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_S = 10.0
+CLASSIC_GROUP, CONSUMER_GROUP = "classic", "consumer"  # ListGroups v5's group types (KIP-848)
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 
 
@@ -75,6 +76,7 @@ class RawGroup:
     members: list[tuple[str, str | None, str, str, list[tuple[str, int]]]] = field(default_factory=list)
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     error: str | None = None
+    group_type: str = "classic"
 
 
 @dataclass
@@ -204,7 +206,8 @@ def assemble(
         )
         # 100,000 of these at scale: made by the tuple constructor, without a Python call each
         offsets = tuple(map(make_offset, [(t, p, o) for (t, p), o in sorted(g.offsets.items())]))
-        groups.append(Group(g.group_id, g.state, g.protocol_type, g.protocol, g.coordinator, members, offsets, g.error))
+        groups.append(Group(g.group_id, g.state, g.protocol_type, g.protocol, g.coordinator, members, offsets, g.error,
+                            g.group_type))
 
     return ClusterSnapshot(
         taken_at=taken_at,
@@ -563,7 +566,8 @@ class KafkaReader:
         if not ids:
             return []
         groups = {
-            g["group_id"]: RawGroup(g["group_id"], g.get("group_state") or "Unknown", g.get("protocol_type") or "")
+            g["group_id"]: RawGroup(g["group_id"], g.get("group_state") or "Unknown", g.get("protocol_type") or "",
+                                    group_type=(g.get("group_type") or CLASSIC_GROUP).lower())
             for g in listed
             if g["group_id"] in ids
         }
@@ -574,6 +578,30 @@ class KafkaReader:
         for gid, node in coordinators.items():
             if gid in groups:
                 groups[gid].coordinator = node
+        # DescribeGroups describes classic groups only: Kafka 4 answers it for a KIP-848 group with
+        # GROUP_ID_NOT_FOUND ("not a classic group"); those are described by ConsumerGroupDescribe
+        classic = [gid for gid in ids if groups[gid].group_type != CONSUMER_GROUP]
+        assigned_by_broker = [gid for gid in ids if groups[gid].group_type == CONSUMER_GROUP]
+        if classic:
+            self._describe_classic_groups(kp, groups, classic, warnings)
+        if assigned_by_broker:
+            self._describe_consumer_groups(groups, assigned_by_broker, warnings)
+        try:
+            offsets = _chunked(kp.list_group_offsets, ids)
+        except Exception:
+            # one bad group fails a whole batch: fall back to one group at a time
+            offsets = {}
+            for gid in ids:
+                try:
+                    offsets.update(kp.list_group_offsets([gid]))
+                except Exception as e:
+                    groups[gid].error = _reason(e)
+        for gid, tps in offsets.items():
+            if gid in groups:
+                groups[gid].offsets = {(tp.topic, tp.partition): om.offset for tp, om in tps.items() if om.offset >= 0}
+        return list(groups.values())
+
+    def _describe_classic_groups(self, kp, groups: dict[str, RawGroup], ids: list[str], warnings: list[str]) -> None:
         try:
             described = _chunked(kp.describe_groups, ids)
         except Exception as e:
@@ -594,20 +622,31 @@ class KafkaReader:
                 g.members.append((m["member_id"], m.get("group_instance_id"), m.get("client_id", ""), m.get("client_host", ""), tps))
             if d.get("error"):
                 g.error = str(d["error"])
+
+    def _describe_consumer_groups(self, groups: dict[str, RawGroup], ids: list[str], warnings: list[str]) -> None:
+        """KIP-848 groups, through confluent-kafka's describe_consumer_groups (ConsumerGroupDescribe;
+        kafka-python has no such request): the state, the broker-side assignor and each member's
+        current assignment."""
+        t = self.timeout
         try:
-            offsets = _chunked(kp.list_group_offsets, ids)
-        except Exception:
-            # one bad group fails a whole batch: fall back to one group at a time
-            offsets = {}
-            for gid in ids:
-                try:
-                    offsets.update(kp.list_group_offsets([gid]))
-                except Exception as e:
-                    groups[gid].error = _reason(e)
-        for gid, tps in offsets.items():
-            if gid in groups:
-                groups[gid].offsets = {(tp.topic, tp.partition): om.offset for tp, om in tps.items() if om.offset >= 0}
-        return list(groups.values())
+            futures = self._confluent().describe_consumer_groups(ids, request_timeout=t)
+        except Exception as e:
+            warnings.append(f"describe consumer groups: {_reason(e)}")
+            return
+        for gid, future in futures.items():
+            g = groups[gid]
+            try:
+                d = future.result(timeout=t + 1)
+            except Exception as e:
+                g.error = _reason(e)
+                continue
+            g.state = _state_name(d.state) or g.state
+            g.protocol = d.partition_assignor or ""
+            if d.coordinator is not None and d.coordinator.id >= 0:
+                g.coordinator = d.coordinator.id
+            for m in d.members:
+                tps = [(tp.topic, tp.partition) for tp in (m.assignment.topic_partitions if m.assignment else ())]
+                g.members.append((m.member_id, m.group_instance_id, m.client_id or "", m.host or "", tps))
 
     def _read_version(self, kp, alive: set[int]) -> str | None:
         for node in sorted(alive):
@@ -624,6 +663,14 @@ def _is_connection_error(e: BaseException) -> bool:
     return name in ("KafkaConnectionError", "NodeNotReadyError", "ConnectionError", "ConnectionRefusedError") or (
         "ECONNREFUSED" in str(e) or "onnection refused" in str(e)
     )
+
+
+def _state_name(state) -> str | None:
+    """confluent-kafka's ConsumerGroupState.RECONCILING as Kafka spells it in ListGroups: Reconciling."""
+    name = getattr(state, "name", None)
+    if not name or name == "UNKNOWN":
+        return None
+    return "".join(part.title() for part in name.split("_"))
 
 
 def _chunked(call, ids: list[str], size: int = 1000) -> dict:

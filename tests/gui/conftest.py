@@ -72,8 +72,9 @@ def produce(bootstrap, topic, n, partitions=None):
     assert p.flush(30) == 0
 
 
-def consume_and_commit(bootstrap, topic, group, n, timeout=60):
-    """Consume n messages in group and commit synchronously; returns the consumer (still in the group)."""
+def consume_and_commit(bootstrap, topic, group, n, timeout=60, group_protocol="classic"):
+    """Consume n messages in group and commit synchronously; returns the consumer (still in the group).
+    group_protocol "consumer": the KIP-848 protocol (the broker assigns)."""
     from confluent_kafka import Consumer
 
     c = Consumer(
@@ -83,6 +84,7 @@ def consume_and_commit(bootstrap, topic, group, n, timeout=60):
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
             "client.id": f"{group}-client",
+            "group.protocol": group_protocol,
         }
     )
     c.subscribe([topic])

@@ -43,12 +43,14 @@ def test_sees_three_brokers_with_racks_and_a_new_rf3_topic(apache_kafka_cluster,
     assert all(p.start_offset == 0 for p in t.partitions)
 
 
-def test_group_lag_equals_produced_minus_committed(apache_kafka_cluster, client, topic_name):
+@pytest.mark.parametrize("group_protocol", ["classic", "consumer"])
+def test_group_lag_equals_produced_minus_committed(apache_kafka_cluster, client, topic_name, group_protocol):
+    # "consumer": a KIP-848 group (Kafka 4), which DescribeGroups does not describe ("not a classic group")
     bootstrap = apache_kafka_cluster.bootstrap
     create_topic(bootstrap, topic_name, partitions=3, rf=3)
     produce(bootstrap, topic_name, 300, partitions=3)
     group_id = f"{topic_name}-grp"
-    consumer = consume_and_commit(bootstrap, topic_name, group_id, 300)
+    consumer = consume_and_commit(bootstrap, topic_name, group_id, 300, group_protocol=group_protocol)
     try:
         produce(bootstrap, topic_name, 30, partitions=3)
         s = wait_snapshot(
@@ -62,7 +64,9 @@ def test_group_lag_equals_produced_minus_committed(apache_kafka_cluster, client,
         committed = sum(o.offset for o in g.offsets)
         assert committed == 300
         assert health.group_lag(s, g) == 330 - 300
-        assert g.state == "Stable" and g.protocol_type == "consumer"
+        assert g.state == "Stable" and g.protocol_type == "consumer" and g.error is None
+        assert g.group_type == group_protocol
+        assert g.protocol == ("range" if group_protocol == "classic" else "uniform")  # the assignor
         assert g.members[0].client_id == f"{group_id}-client"
         assert {tp for m in g.members for tp in m.assignment} == {(topic_name, i) for i in range(3)}
         assert g.coordinator in (1, 2, 3)

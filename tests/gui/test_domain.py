@@ -145,6 +145,8 @@ def test_brokers_overview_groups_tables():
     assert ov["Brokers down"] == 1 and ov["Racks"] == "a, b, c"
     g = tables.groups_table(s)
     assert g.rows[0][-1] == 40
+    row = dict(zip((c.title for c in g.columns), g.rows[0], strict=True))
+    assert (row["Type"], row["Protocol type"], row["Assignor"]) == ("classic", "consumer", "range")
     gp = tables.group_partitions_table(s, "billing")
     assert [r[4] for r in gp.rows] == [40, 0]
     assert tables.group_members_table(s, "billing").rows[0][4] == "orders: 0,1"
