@@ -294,6 +294,7 @@ class KafkaReader:
         self._unreachable: set[int] = set()
         self._last_groups: list[RawGroup] | None = None
         self._auth_error: str | None = None  # librdkafka's last authentication error, from error_cb
+        self._all_brokers_down = False  # librdkafka said so (error_cb) since this refresh began
         self._reassignments_ok: bool | None = None  # None: not asked yet
         self._zookeeper = ZooKeeperReader(settings.zookeeper, timeout) if settings.zookeeper else None
 
@@ -302,10 +303,14 @@ class KafkaReader:
     def _on_error(self, err) -> None:
         # librdkafka reports a rejected password only here (and only from poll()); a Metadata
         # request to that broker just fails with "transport failure" or times out
+        from confluent_kafka import KafkaError
+
         from .connection_test import _is_auth
 
         if _is_auth(err):
             self._auth_error = err.str()
+        elif err.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._all_brokers_down = True
 
     def _confluent(self):
         if self._admin is None:
@@ -321,6 +326,13 @@ class KafkaReader:
         admin.poll(0)
         if self._auth_error:
             raise ClusterUnreachable(f"Authentication failed: {self._auth_error}") from cause
+
+    def _raise_if_all_brokers_down(self, admin, cause: BaseException) -> None:
+        # every broker refused or dropped its connection: a second try would only wait out its
+        # timeout as well, and the operator would learn of the outage that much later
+        admin.poll(0)
+        if self._all_brokers_down:
+            raise ClusterUnreachable(f"{_reason(cause)} (all brokers are down)") from cause
 
     def _kafka_python(self):
         if self._kp is None:
@@ -366,6 +378,7 @@ class KafkaReader:
         admin = self._confluent()
         self._auth_error = None
         admin.poll(0)  # serve error_cb: the errors queued since the last refresh
+        self._all_brokers_down = False  # but only an outage seen during this refresh counts
         t = self.timeout
         try:
             # Metadata goes to any broker. (DescribeCluster through librdkafka goes to the controller,
@@ -378,6 +391,7 @@ class KafkaReader:
                 # answer: one more try, which librdkafka sends to a broker it can still reach;
                 # a refused password stays refused, so that is said at once
                 self._raise_if_authentication_failed(admin, first)
+                self._raise_if_all_brokers_down(admin, first)
                 md = admin.list_topics(timeout=t)
         except Exception as e:
             self._raise_if_authentication_failed(admin, e)

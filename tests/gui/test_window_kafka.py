@@ -132,26 +132,6 @@ def test_group_lag_in_model_equals_produced_minus_committed(apache_kafka_cluster
         consumer.close()
 
 
-def test_unreachable_cluster_shows_banner_keeps_last_state_and_recovers(apache_kafka, window, qtbot):
-    with qtbot.waitSignal(window.first_data_arrived, timeout=60000):
-        window.connect_to(ConnectionSettings(bootstrap=apache_kafka.bootstrap))
-    wait_until(qtbot, lambda: window.brokers.model.rowCount() == 1)
-    before = window.latest
-    apache_kafka.stop(1)
-    try:
-        wait_until(qtbot, lambda: window.banner.isVisible(), timeout=60)
-        text = window.banner.label.text()
-        assert "unreachable" in text and "last known state" in text and "Retrying" in text
-        # the last known state stays on screen
-        assert window.brokers.model.rowCount() == 1
-        assert window.latest is before
-        assert model_rows(window.brokers.model)[0]["State"] == "up"
-    finally:
-        apache_kafka.start(1)
-        apache_kafka.wait_ready()
-    wait_until(qtbot, lambda: not window.banner.isVisible() and window.latest is not before, timeout=90)
-
-
 def _run_partita(args, env_extra, timeout=150):
     import os
     import subprocess
