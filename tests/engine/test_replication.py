@@ -178,8 +178,9 @@ def test_failover_loses_no_acknowledged_record(make_engine):
 
 @pytest.mark.kafka
 def test_failover_on_real_kafka_for_reference(apache_kafka_cluster):
-    # two kills, not the engine's three: each restarts a JVM (~15 s), and the suite must stay within CI's 10 min
-    result = run_failover(apache_kafka_cluster, name("failover-ref"), kills=2, down_s=3.0)
+    # one kill, not the engine's three: each restarts a JVM under load (~10 s), and the suite must stay
+    # within CI's 10 min; one shows the scenario holds on Kafka (nothing acknowledged lost, order kept)
+    result = run_failover(apache_kafka_cluster, name("failover-ref"), kills=1, down_s=3.0)
     assert result.lost == 0
     assert result.out_of_order_partitions() == []
 
