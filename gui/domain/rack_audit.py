@@ -2,9 +2,10 @@
 Kafka does not know the datacenter's fault domains unless told, so a replica list can sit in
 one rack without anything saying so.
 
-A fault domain is a rack; a broker without a rack is a domain of its own. For each domain,
-every partition with a replica there is judged as if that domain went down now, on top of
-whatever is already down:
+A fault domain is a rack; a broker without a rack is a domain of its own. Judged per broker
+instead (`per_broker`), the same audit answers the question before a restart or a patch:
+what would stopping this one broker now do? For each domain, every partition with a replica
+there is judged as if that domain went down now, on top of whatever is already down:
 
 - offline: no in-sync replica would be left outside it. With unclean leader election off
   (Kafka's default) an out-of-sync replica may not take over, so the partition has no leader
@@ -33,6 +34,10 @@ EFFECTS = (OFFLINE, REFUSES_ACKS_ALL, ONE_COPY_LEFT)  # worst first
 
 def domain_name(rack: str | None, node_id: int) -> str:
     return rack if rack else f"broker {node_id} (no rack)"
+
+
+def broker_domain(node_id: int) -> str:
+    return f"broker {node_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +88,13 @@ def _judge(leader: int, replicas: tuple[int, ...], isr: tuple[int, ...], min_isr
     return tuple(out)
 
 
-def audit(s: ClusterSnapshot) -> list[DomainAudit]:
-    """Every fault domain of the cluster, in name order, with the partitions its loss would hurt."""
-    domain_of = {b.node_id: domain_name(b.rack, b.node_id) for b in s.brokers}
+def audit(s: ClusterSnapshot, per_broker: bool = False) -> list[DomainAudit]:
+    """Every fault domain of the cluster with the partitions its loss would hurt: the racks in
+    name order, or (`per_broker`) each broker on its own, in id order."""
+    if per_broker:
+        domain_of = {b.node_id: broker_domain(b.node_id) for b in s.brokers}
+    else:
+        domain_of = {b.node_id: domain_name(b.rack, b.node_id) for b in s.brokers}
     alive = s.alive_broker_ids
     members: dict[str, list[int]] = {}
     for b in s.brokers:
@@ -112,7 +121,7 @@ def audit(s: ClusterSnapshot) -> list[DomainAudit]:
                     risks[d][i].append(
                         PartitionRisk(d, t.name, p.partition, EFFECTS[i], p.replicas, p.isr, survivors, needed))
     out = []
-    for d in sorted(members):
+    for d in sorted(members, key=lambda d: min(members[d]) if per_broker else d):
         ids = tuple(sorted(members[d]))
         out.append(DomainAudit(d, ids, sum(1 for i in ids if i not in alive), touched[d],
                                tuple(len(found) for found in risks[d]),

@@ -130,36 +130,37 @@ def brokers_table(s: ClusterSnapshot) -> Table:
 
 # the partitions view's own flags, so a risk reads as what the partition would then show
 RISK_FLAGS = {ra.OFFLINE: ("OFFLINE",), ra.REFUSES_ACKS_ALL: ("<MIN-ISR",), ra.ONE_COPY_LEFT: ("ONE COPY",)}
-_RISK_TIP = ("OFFLINE: no in-sync replica left outside the rack (no leader until it returns); "
+_RISK_TIP = ("OFFLINE: no in-sync replica left outside it (no leader until it returns); "
              "<MIN-ISR: fewer in-sync replicas left than min.insync.replicas, acks=all writes refused; "
              "ONE COPY: writes go on, on one in-sync replica")
+_DOMAIN_TIP = "a rack (a broker without one counts as its own), or one broker when judging brokers"
 
 RACK_COLUMNS = (
-    Column("Rack", tip="a fault domain: a rack, or a broker without one"),
+    Column("Fault domain", tip=_DOMAIN_TIP),
     Column("Brokers", "ids"),
-    Column("Down", "int", "brokers of the rack already down"),
-    Column("Partitions", "int", "partitions with a replica in the rack"),
-    Column("Offline", "int", "partitions that would go offline if the rack failed"),
-    Column("acks=all refused", "int", "partitions that would refuse acks=all writes if the rack failed"),
+    Column("Down", "int", "of its brokers, already down"),
+    Column("Partitions", "int", "partitions with a replica in it"),
+    Column("Offline", "int", "partitions that would go offline if it failed"),
+    Column("acks=all refused", "int", "partitions that would refuse acks=all writes if it failed"),
     Column("One copy left", "int", "partitions that would be left with one in-sync replica"),
     Column("If it fails", "flags", _RISK_TIP),
 )
 
 RACK_RISK_COLUMNS = (
-    Column("Rack"),
+    Column("Fault domain", tip=_DOMAIN_TIP),
     Column("Topic"),
     Column("Partition", "int"),
     Column("If it fails", "flags", _RISK_TIP),
     Column("Replicas", "ids"),
     Column("ISR", "ids"),
-    Column("Left in sync", "ids", "in-sync replicas outside the rack"),
+    Column("Left in sync", "ids", "in-sync replicas outside it"),
     Column("min.insync.replicas", "int", "counted up to the replica count, as Kafka 4 does"),
 )
 
 
 def rack_tables(audits: list[ra.DomainAudit]) -> tuple[Table, Table, dict[str, tuple[int, int]]]:
-    """The racks summary, every partition at risk (grouped by rack, worst first), and each
-    rack's rows in the second table."""
+    """The fault domains' summary, every partition at risk (grouped by domain, worst first), and
+    each domain's rows in the second table."""
     summary, risks, keys = [], [], []
     ranges: dict[str, tuple[int, int]] = {}
     for d in audits:

@@ -81,6 +81,10 @@ class ViewData:
     racks: T.Table = T.empty(T.RACK_COLUMNS)
     rack_risks: T.Table = T.empty(T.RACK_RISK_COLUMNS)
     rack_risk_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # the same audit, one broker at a time ("what would stopping broker 2 now do?")
+    broker_failures: T.Table = T.empty(T.RACK_COLUMNS)
+    broker_failure_risks: T.Table = T.empty(T.RACK_RISK_COLUMNS)
+    broker_failure_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
     reassignments: T.Table = T.empty(T.REASSIGNMENT_COLUMNS)  # in progress, whoever started them
     # equal for two refreshes of one builder when no partition and no replica list changed: the
     # GUI thread compares this, not 50,000 rows (a new builder may give another value)
@@ -154,6 +158,7 @@ def build_view_data(
     health = hl.health_counts(snapshot)
     events = ev.diff(previous, snapshot)
     racks, rack_risks, rack_risk_rows = T.rack_tables(ra.audit(snapshot))
+    brokers_failing, broker_risks, broker_risk_rows = T.rack_tables(ra.audit(snapshot, per_broker=True))
     rates = rt.rates(previous, snapshot) if previous is not None else None
     return ViewData(
         summary=ClusterSummary.of(snapshot),
@@ -171,6 +176,9 @@ def build_view_data(
         racks=racks,
         rack_risks=T.with_search(rack_risks),
         rack_risk_rows=rack_risk_rows,
+        broker_failures=brokers_failing,
+        broker_failure_risks=T.with_search(broker_risks),
+        broker_failure_rows=broker_risk_rows,
         reassignments=T.reassignments_table(snapshot),
         replica_layout=hash((tuple(partitions.keys), tuple(row[3][0] for row in partitions.rows))),
         fetched_in=fetched_in,

@@ -9,6 +9,7 @@ from partita.gui.domain import tables as T
 from partita.gui.domain.view_data import ViewData, rows_of
 
 from .bindings import (
+    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -189,25 +190,31 @@ class BrokersView(QWidget):
 
 
 class RackAuditView(QWidget):
-    """What the failure of each rack would do; selecting a rack lists the partitions it would hurt,
-    and the partitions can be handed to the reassignment planner to be spread over the racks."""
+    """What the failure of each rack, or of each broker, would do; selecting one lists the
+    partitions it would hurt, and a rack's can be handed to the reassignment planner to be
+    spread over the racks."""
 
     fix_requested = Signal(object)  # [(topic, partition)] at risk in the selected rack
+
+    RACKS, BROKERS = "each rack", "each broker (before a restart)"
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.model = TableModel(T.RACK_COLUMNS)
-        self.racks = TablePanel(self.model, "If a rack failed now")
+        self.racks = TablePanel(self.model, "If it failed now")
         self.risks_model = TableModel(T.RACK_RISK_COLUMNS)
         self.risks = TablePanel(self.risks_model, "Partitions at risk", "Filter (topic, flag: OFFLINE, <MIN-ISR)")
+        self.domain = QComboBox(self)
+        self.domain.addItems([self.RACKS, self.BROKERS])
+        self.domain.setToolTip("judge the failure of one rack at a time, or of one broker at a time")
+        self.domain.currentIndexChanged.connect(lambda _i: self._show())
         self.note = QLabel(
-            "Each rack (a broker without a rack counts as its own) is judged as if it failed now, on top of "
-            "what is already down. Kafka only spreads replicas over racks it is told about; with unclean "
-            "leader election off (the default) an out-of-sync replica cannot take over.", self)
+            "Each rack (a broker without a rack counts as its own), or each broker, is judged as if it failed now, "
+            "on top of what is already down. Kafka only spreads replicas over racks it is told about; with "
+            "unclean leader election off (the default) an out-of-sync replica cannot take over.", self)
         self.note.setObjectName("rack-audit-note")
         self.note.setWordWrap(True)
         self.fix_button = QPushButton("Plan fixes in Reassign", self)
-        self.fix_button.setToolTip("moves that spread these partitions' replicas over the racks they lack")
         self.fix_button.setEnabled(False)
         self.fix_button.clicked.connect(lambda: self.fix_requested.emit(self.keys_at_risk()))
         self._data: ViewData | None = None
@@ -217,39 +224,63 @@ class RackAuditView(QWidget):
         split.addWidget(self.risks)
         split.setSizes([200, 500])
         top = QHBoxLayout()
+        top.addWidget(QLabel("Fail", self))
+        top.addWidget(self.domain)
         top.addWidget(self.note, 1)
         top.addWidget(self.fix_button)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 1)
 
+    @property
+    def per_broker(self) -> bool:
+        return self.domain.currentText() == self.BROKERS
+
+    def _tables(self, d: ViewData) -> tuple[T.Table, T.Table, dict[str, tuple[int, int]]]:
+        if self.per_broker:
+            return d.broker_failures, d.broker_failure_risks, d.broker_failure_rows
+        return d.racks, d.rack_risks, d.rack_risk_rows
+
     def keys_at_risk(self) -> list[tuple[str, int]]:
         if self._data is None:
             return []
-        first, end = self._data.rack_risk_rows.get(self.racks.current_key(), (0, 0))
-        return [(row[1], row[2]) for row in self._data.rack_risks.rows[first:end]]
+        _summary, risks, rows = self._tables(self._data)
+        first, end = rows.get(self.racks.current_key(), (0, 0))
+        return [(row[1], row[2]) for row in risks.rows[first:end]]
 
     def update_data(self, d: ViewData) -> None:
         self._data = d
-        self.model.set_table(d.racks)
-        if self.racks.current_key() is None and d.racks.keys:
-            self.racks.select_key(d.racks.keys[0])
+        self._show()
+
+    def _show(self) -> None:
+        if self._data is None:
+            return
+        summary, _risks, _rows = self._tables(self._data)
+        self.model.set_table(summary)
+        if self.racks.current_key() not in summary.keys and summary.keys:
+            self.racks.select_key(summary.keys[0])
         else:
             self._update_risks()
 
     def _update_risks(self) -> None:
         if self._data is None:
             return
-        rack = self.racks.current_key()
-        first, end = self._data.rack_risk_rows.get(rack, (0, 0))
-        if rack is None:
+        _summary, risks, rows = self._tables(self._data)
+        domain = self.racks.current_key()
+        first, end = rows.get(domain, (0, 0))
+        if domain is None:
             self.risks.title.setText("<b>Partitions at risk</b>")
         elif first == end:
-            self.risks.title.setText(f"<b>If {rack} failed</b>: every partition keeps enough in-sync replicas")
+            self.risks.title.setText(f"<b>If {domain} failed</b>: every partition keeps enough in-sync replicas")
         else:
-            self.risks.title.setText(f"<b>If {rack} failed</b>: {end - first:,} partitions hurt")
-        self.risks_model.set_table(rows_of(self._data.rack_risks, range(first, end)))
-        self.fix_button.setEnabled(end > first)
+            self.risks.title.setText(f"<b>If {domain} failed</b>: {end - first:,} partitions hurt")
+        self.risks_model.set_table(rows_of(risks, range(first, end)))
+        # moving replicas between racks cannot protect a partition from losing one broker: that
+        # takes more replicas (or a restart once the others are back in sync)
+        self.fix_button.setEnabled(end > first and not self.per_broker)
+        self.fix_button.setToolTip(
+            "a broker's loss is not fixed by moving replicas: add replicas, or wait until the ISR is full"
+            if self.per_broker else "moves that spread these partitions' replicas over the racks they lack")
 
 
 class TopicsView(QWidget):

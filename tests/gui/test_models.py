@@ -31,6 +31,8 @@ def many_partitions(n=50, end=0):
         lambda s: T.group_members_table(s, "billing"),
         lambda s: T.rack_tables(rack_audit.audit(s))[0],
         lambda s: T.rack_tables(rack_audit.audit(s))[1],
+        lambda s: T.rack_tables(rack_audit.audit(s, per_broker=True))[0],
+        lambda s: T.rack_tables(rack_audit.audit(s, per_broker=True))[1],
         lambda s: H.problems_table(H.problem_rows(T.partitions_table(s))),
         lambda s: H.events_table([(s.taken_at, "broker down", "broker 3 down")] * 3, str),
         T.reassignments_table,

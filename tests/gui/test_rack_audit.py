@@ -92,3 +92,18 @@ def test_risks_are_sorted_worst_first():
     ], min_isr=1)
     a = by_domain(s)["a"]
     assert [(r.topic, r.effect) for r in a.risks] == [("b", ra.OFFLINE), ("z", ra.ONE_COPY_LEFT)]
+
+
+def test_judged_per_broker_a_partition_doubled_in_one_rack_survives_either_broker():
+    # the question before a restart: one broker, not its whole rack
+    s = cluster({1: "a", 2: "b", 3: "c", 4: "a", 10: "b"}, [
+        Partition("t", 0, 1, (1, 4), (1, 4)),
+        Partition("t", 1, 2, (2, 3), (2, 3)),
+        Partition("t", 2, 10, (10,), (10,)),
+    ])
+    audits = {d.domain: d for d in ra.audit(s, per_broker=True)}
+    assert list(audits) == ["broker 1", "broker 2", "broker 3", "broker 4", "broker 10"]  # in id order
+    assert effects(audits["broker 1"]) == {("t", 0): ra.REFUSES_ACKS_ALL}  # rack a would take it offline
+    assert effects(by_domain(s)["a"]) == {("t", 0): ra.OFFLINE}
+    assert audits["broker 1"].brokers == (1,) and audits["broker 1"].partitions_with_a_replica == 1
+    assert effects(audits["broker 10"]) == {("t", 2): ra.OFFLINE}

@@ -30,12 +30,22 @@ def test_the_audit_names_what_a_rack_failure_takes_offline_and_it_does(make_engi
     _create(cluster, "pair", [[2, 3], [4, 2]], min_isr=2)
     window = connected_window(cluster)
     wait_until(qtbot, lambda: window.rack_audit.model.rowCount() == 3)
-    racks = {r["Rack"]: r for r in model_rows(window.rack_audit.model)}
+    racks = {r["Fault domain"]: r for r in model_rows(window.rack_audit.model)}
     assert racks["a"]["Brokers"] == "1,4" and racks["a"]["Offline"] == "1"
     assert racks["a"]["If it fails"] == "OFFLINE"
     assert _risks(window, "a") == {("doubled", "0"): "OFFLINE", ("pair", "1"): "<MIN-ISR"}
     assert _risks(window, "b") == {("pair", "0"): "<MIN-ISR", ("pair", "1"): "<MIN-ISR"}
     assert racks["c"]["Offline"] == "0" and racks["c"]["acks=all refused"] == "1"
+
+    # one broker at a time (before a restart): broker 1 alone takes nothing offline, its rack does
+    window.rack_audit.domain.setCurrentText(window.rack_audit.BROKERS)
+    assert [r["Fault domain"] for r in model_rows(window.rack_audit.model)] == [f"broker {i}" for i in (1, 2, 3, 4)]
+    assert _risks(window, "broker 1") == {("doubled", "0"): "ONE COPY"}
+    assert _risks(window, "broker 2") == {("pair", "0"): "<MIN-ISR", ("pair", "1"): "<MIN-ISR"}
+    assert not window.rack_audit.fix_button.isEnabled()  # moving replicas cannot help against one broker
+    window.rack_audit.domain.setCurrentText(window.rack_audit.RACKS)
+    assert _risks(window, "a") == {("doubled", "0"): "OFFLINE", ("pair", "1"): "<MIN-ISR"}
+    assert window.rack_audit.fix_button.isEnabled()
 
     cluster.kill(1)
     cluster.kill(4)

@@ -49,7 +49,7 @@ def test_window_shows_brokers_racks_topic_partitions_and_failover(apache_kafka_c
     brokers = model_rows(window.brokers.model)
     assert [(b["Id"], b["Rack"], b["State"]) for b in brokers] == [("1", "a", "up"), ("2", "b", "up"), ("3", "c", "up")]
     racks = model_rows(window.rack_audit.model)
-    assert [(r["Rack"], r["Brokers"], r["Down"]) for r in racks] == [("a", "1", "0"), ("b", "2", "0"), ("c", "3", "0")]
+    assert [(r["Fault domain"], r["Brokers"], r["Down"]) for r in racks] == [("a", "1", "0"), ("b", "2", "0"), ("c", "3", "0")]
 
     topics_panel = window.topics
     assert topics_panel.topics.select_key(topic_name)
