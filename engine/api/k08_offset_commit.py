@@ -1,4 +1,4 @@
-"""OffsetCommit (key 8), versions 2–8.
+"""OffsetCommit (key 8), versions 2–9.
 
 Commits (offset, leader epoch (v6+), metadata) per partition for a group, as
 OffsetCommitValue records in the group's `__consumer_offsets` partition; answered once
@@ -9,7 +9,10 @@ partition: ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS,
 FENCED_INSTANCE_ID, OFFSET_METADATA_TOO_LARGE (offset.metadata.max.bytes),
 UNKNOWN_TOPIC_OR_PARTITION (topic not in the metadata), coordinator errors. v2–4
 retention_time_ms, when set, becomes the offset's expire timestamp (OffsetCommitValue
-v1, as Kafka writes it). Not implemented: v0–1 (kio lacks them), v9+ (KIP-848).
+v1, as Kafka writes it). In a KIP-848 consumer group (v9) the generation is the member
+epoch: STALE_MEMBER_EPOCH when it is not the member's, UNKNOWN_MEMBER_ID for a stranger
+(and for generation -1 while the group has members), UNSUPPORTED_VERSION for one of its
+members committing below v9. Not implemented: v0–1 (kio lacks them), v10 (topic ids).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
 
-@api(8, 2, 8)
+@api(8, 2, 9)
 async def handle_offset_commit(request, ctx):
     version = ctx.api_version
     m = codec.response_module(8, version)
@@ -41,6 +44,7 @@ async def handle_offset_commit(request, ctx):
             millis(getattr(request, "retention_time", None)) if version <= 4 else -1,
             offsets,
             partition_exists=lambda name, index: image.partition(name, index) is not None,
+            api_version=version,
         )
     topics = results_by_topic(m.OffsetCommitResponseTopic, m.OffsetCommitResponsePartition, request.topics, results)
     return codec.build(m.OffsetCommitResponse, throttle_time=timedelta(0), topics=topics)

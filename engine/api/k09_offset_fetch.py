@@ -1,4 +1,4 @@
-"""OffsetFetch (key 9), versions 1–8.
+"""OffsetFetch (key 9), versions 1–9.
 
 A group's committed offsets: for the partitions asked for (-1, leader epoch -1 and ""
 metadata where nothing is committed), or every committed partition when topics is null
@@ -6,7 +6,9 @@ metadata where nothing is committed), or every committed partition when topics i
 errors are the top-level error from v2 (v8: per group) and each partition's error in v1.
 With require_stable (v7+), a partition whose transactional offsets await their
 transaction's marker answers UNSTABLE_OFFSET_COMMIT (the consumer retries), as Kafka.
-Not implemented: v9+ (KIP-848 member epochs).
+v9 members of a KIP-848 consumer group send their member id and epoch: a stranger gets
+UNKNOWN_MEMBER_ID, another epoch STALE_MEMBER_EPOCH (the admin client sends neither). Not
+implemented: v10 (topic ids).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
 
 
-@api(9, 1, 8)
+@api(9, 1, 9)
 async def handle_offset_fetch(request, ctx):
     version = ctx.api_version
     m = codec.response_module(9, version)
@@ -27,7 +29,8 @@ async def handle_offset_fetch(request, ctx):
     if version >= 8:
         groups = []
         for g in request.groups:
-            error, topics = _fetch(manager, g.group_id, g.topics)
+            error, topics = _fetch(manager, g.group_id, g.topics, getattr(g, "member_id", None),
+                                   getattr(g, "member_epoch", -1))
             unstable = _unstable(manager, request, g.group_id)
             groups.append(codec.build(
                 m.OffsetFetchResponseGroup, group_id=g.group_id, error_code=error,
@@ -59,11 +62,11 @@ def _unstable(manager, request, group_id):
     return lambda topic, partition: manager.has_pending_txn_offset(group_id, topic, partition)
 
 
-def _fetch(manager, group_id, requested):
+def _fetch(manager, group_id, requested, member_id=None, member_epoch=-1):
     if manager is None:
         return ErrorCode.coordinator_not_available, []
     wanted = None if requested is None else [(t.name, list(t.partition_indexes)) for t in requested]
-    return manager.fetch_offsets(group_id, wanted)
+    return manager.fetch_offsets(group_id, wanted, member_id, member_epoch)
 
 
 def _topics(topic_cls, partition_cls, topics, partition_error, unstable=None):

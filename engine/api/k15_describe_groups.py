@@ -4,7 +4,9 @@ Per group: state (Empty, PreparingRebalance, CompletingRebalance, Stable, Dead),
 protocol type, and — when Stable — the chosen protocol and each member's metadata and
 assignment (other states list members without them, as Kafka does). A group this broker
 does not coordinate answers NOT_COORDINATOR; an unknown group is Dead, with no error
-before v6 and GROUP_ID_NOT_FOUND ("Group <id> not found.") from v6, as in Kafka 4.
+before v6 and GROUP_ID_NOT_FOUND ("Group <id> not found.") from v6, as in Kafka 4. A KIP-848
+consumer group is not a classic one: Dead, and from v6 GROUP_ID_NOT_FOUND ("Group <id> is not
+a classic group.").
 v4+ members carry their group instance id. Authorized operations (v3+, when asked) are
 all a group allows (READ, DELETE, DESCRIBE): there are no ACLs.
 """
@@ -35,7 +37,8 @@ async def handle_describe_groups(request, ctx):
             error, summary = manager.describe_group(group_id)
         message = None
         if error == ErrorCode.none and summary is not None and summary.state == "Dead" and ctx.api_version >= 6:
-            error, message, summary = ErrorCode.group_id_not_found, f"Group {group_id} not found.", None
+            message = summary.not_found or f"Group {group_id} not found."
+            error, summary = ErrorCode.group_id_not_found, None
         members = () if summary is None else tuple(
             codec.build(m.DescribedGroupMember, member_id=mid, group_instance_id=iid, client_id=client,
                         client_host=host, member_metadata=md, member_assignment=assignment)

@@ -1,8 +1,8 @@
 """DeleteGroups (key 42), versions 0–2.
 
 Deletes empty groups: tombstones for each committed offset and for the group metadata
-are written to `__consumer_offsets` (acks=all), then the group is gone. A group with
-members answers NON_EMPTY_GROUP; an unknown one GROUP_ID_NOT_FOUND; a group this broker
+are written to `__consumer_offsets` (acks=all), then the group is gone; KIP-848 consumer
+groups likewise once they have no members. A group with members answers NON_EMPTY_GROUP; an unknown one GROUP_ID_NOT_FOUND; a group this broker
 does not coordinate NOT_COORDINATOR.
 """
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from partita.engine.groups import records as rec
+from partita.engine.groups.consumer_protocol import ConsumerGroup, ConsumerProtocol
 from partita.engine.groups.hashing import OFFSETS_TOPIC, partition_for
 from partita.engine.groups.state import (
     Group,
@@ -69,6 +70,10 @@ class GroupConfig:
     offsets_retention_ms: int = 7 * 24 * 3600 * 1000
     offsets_retention_check_interval_ms: int = 600000
     commit_timeout_ms: int = 5000
+    consumer_heartbeat_interval_ms: int = 5000
+    consumer_session_timeout_ms: int = 45000
+    consumer_max_size: int = 2**31 - 1
+    consumer_assignors: tuple[str, ...] = ("uniform", "range")
 
     @classmethod
     def from_settings(cls, setting: Callable[[str, str], str]) -> GroupConfig:
@@ -90,7 +95,22 @@ class GroupConfig:
             offsets_retention_check_interval_ms=num("offsets.retention.check.interval.ms",
                                                     d.offsets_retention_check_interval_ms),
             commit_timeout_ms=num("offsets.commit.timeout.ms", d.commit_timeout_ms),
+            consumer_heartbeat_interval_ms=num("group.consumer.heartbeat.interval.ms",
+                                               d.consumer_heartbeat_interval_ms),
+            consumer_session_timeout_ms=num("group.consumer.session.timeout.ms", d.consumer_session_timeout_ms),
+            consumer_max_size=num("group.consumer.max.size", d.consumer_max_size),
+            consumer_assignors=_assignors(setting("group.consumer.assignors", ",".join(d.consumer_assignors))),
         )
+
+
+def _assignors(value: str) -> tuple[str, ...]:
+    """group.consumer.assignors: names (or Kafka's class names) of the server assignors, the
+    first the default; the engine knows "uniform" and "range"."""
+    known = {"org.apache.kafka.coordinator.group.assignor.UniformAssignor": "uniform",
+             "org.apache.kafka.coordinator.group.assignor.RangeAssignor": "range"}
+    names = [known.get(n.strip(), n.strip().lower()) for n in (value or "").split(",") if n.strip()]
+    names = [n for n in names if n in ("uniform", "range")]
+    return tuple(dict.fromkeys(names)) or ("uniform", "range")
 
 
 class Store(Protocol):
@@ -120,6 +140,7 @@ class GroupSummary:
     protocol_type: str
     protocol_data: str
     members: tuple[tuple[str, str | None, str, str, bytes, bytes], ...]  # id, instance, client, host, md, assignment
+    not_found: str | None = None  # why a Dead group is not found (DescribeGroups v6+), if not simply unknown
 
 
 # producer id -> group id -> (topic, partition) -> offset: transactional commits awaiting their marker
@@ -146,6 +167,7 @@ class GroupManager:
         self._loaders: dict[int, _Loader] = {}
         self._tasks: set[asyncio.Task] = set()
         self.pending_txn_offsets: TxnOffsets = {}
+        self.consumer = ConsumerProtocol(self)
 
     # ======================================================================================
     # coordination: which groups are ours
@@ -270,6 +292,9 @@ class GroupManager:
 
     def _drop_group(self, group: Group, error: ErrorCode) -> None:
         """The group leaves this coordinator (unload, deletion): answer whoever waits."""
+        if isinstance(group, ConsumerGroup):
+            self.consumer.drop(group)
+            return
         for member in list(group.members.values()):
             group.complete_join(member, JoinResult(error, member.member_id))
             group.complete_sync(member, SyncResult(error))
@@ -284,6 +309,19 @@ class GroupManager:
         self._cancel_sync_timer(group)
         if group.state != GroupState.DEAD:
             group.previous_state, group.state = group.state, GroupState.DEAD
+
+    def classic_group_is_empty(self, group: Group) -> bool:
+        """An empty classic group (offsets only) that a consumer-protocol member may replace."""
+        return group.state in (GroupState.EMPTY, GroupState.DEAD) and not group.members and not group.pending_members
+
+    def discard_classic_group(self, group: Group) -> None:
+        self._drop_group(group, E.coordinator_not_available)
+
+    def _replace_empty_consumer_group(self, group: ConsumerGroup) -> None:
+        """A classic member joins an empty consumer group: it becomes a classic group, offsets kept."""
+        self.consumer.drop(group)
+        classic = self.groups[group.group_id] = Group(group.group_id, self.now_ms())
+        classic.offsets = group.offsets
 
     # ======================================================================================
     # timers
@@ -420,6 +458,13 @@ class GroupManager:
             return JoinResult(E.invalid_session_timeout, member_id)
         unknown = member_id == ""
         group = self.groups.get(group_id)
+        if isinstance(group, ConsumerGroup):
+            if not group.is_empty:
+                # Kafka 4.1 lets classic members join a consumer group (KIP-848's mixed groups);
+                # the engine does not.
+                return JoinResult(E.inconsistent_group_protocol, member_id)
+            self._replace_empty_consumer_group(group)
+            group = None
         if group is None:
             if not unknown:
                 return JoinResult(E.unknown_member_id, member_id)
@@ -698,7 +743,7 @@ class GroupManager:
         if error != E.none:
             return SyncResult(error)
         group = self.groups.get(group_id)
-        if group is None:
+        if group is None or isinstance(group, ConsumerGroup):
             return SyncResult(E.unknown_member_id)
         if group.state == GroupState.DEAD:
             return SyncResult(E.coordinator_not_available)
@@ -779,7 +824,7 @@ class GroupManager:
         if error != E.none:
             return error
         group = self.groups.get(group_id)
-        if group is None:
+        if group is None or isinstance(group, ConsumerGroup):
             return E.unknown_member_id
         if group.state == GroupState.DEAD:
             return E.coordinator_not_available
@@ -804,6 +849,8 @@ class GroupManager:
         group = self.groups.get(group_id)
         if group is None:
             return E.unknown_member_id, []
+        if isinstance(group, ConsumerGroup):
+            return E.none, [(m, i, E.unknown_member_id) for m, i in leaving]
         if group.state == GroupState.DEAD:
             return E.coordinator_not_available, []
         results = []
@@ -855,12 +902,15 @@ class GroupManager:
         retention_ms: int,
         offsets: list[tuple[str, int, int, int, str | None]],  # topic, partition, offset, leader epoch, metadata
         partition_exists: Callable[[str, int], bool] = lambda t, p: True,
+        api_version: int = 9,
     ) -> dict[tuple[str, int], ErrorCode]:
         keys = [(t, p) for t, p, *_ in offsets]
         error = E.invalid_group_id if not group_id else self.check(group_id)
         if error != E.none:
             return dict.fromkeys(keys, error)
         group = self.groups.get(group_id)
+        if isinstance(group, ConsumerGroup) and api_version < 9 and member_id in group.members:
+            return dict.fromkeys(keys, E.unsupported_version)  # Kafka: members of consumer groups commit with v9+
         if group is None:
             if generation >= 0:
                 return dict.fromkeys(keys, E.illegal_generation)
@@ -975,12 +1025,17 @@ class GroupManager:
             results[key] = E.none
         return results, pending, records
 
-    def fetch_offsets(self, group_id: str, topics: list[tuple[str, list[int]]] | None
+    def fetch_offsets(self, group_id: str, topics: list[tuple[str, list[int]]] | None,
+                      member_id: str | None = None, member_epoch: int = -1,
                       ) -> tuple[ErrorCode, list[tuple[str, list[tuple[int, OffsetAndMetadata | None]]]]]:
         error = self.check(group_id)
         if error != E.none:
             return error, []
         group = self.groups.get(group_id)
+        if isinstance(group, ConsumerGroup):
+            error = group.validate_offset_fetch(member_id, member_epoch)
+            if error != E.none:
+                return error, []
         offsets = group.offsets if group is not None and group.state != GroupState.DEAD else {}
         if topics is None:
             by_topic: dict[str, list] = {}
@@ -1030,6 +1085,9 @@ class GroupManager:
         if error != E.none:
             return error, GroupSummary(group_id, "", "", "", ())
         group = self.groups.get(group_id)
+        if isinstance(group, ConsumerGroup):
+            return E.none, GroupSummary(group_id, GroupState.DEAD.value, "", "", (),
+                                        f"Group {group_id} is not a classic group.")
         if group is None or group.state == GroupState.DEAD:
             return E.none, GroupSummary(group_id, GroupState.DEAD.value, "", "", ())
         stable = group.state == GroupState.STABLE
@@ -1042,15 +1100,24 @@ class GroupManager:
                                     (group.protocol_name or "") if stable else "", members)
 
     def list_groups(self, states: Iterable[str] = ()) -> tuple[ErrorCode, list[tuple[str, str, str]]]:
+        error, groups = self.list_typed_groups(states, ("classic",))
+        return error, [g[:3] for g in groups]
+
+    def list_typed_groups(self, states: Iterable[str] = (), types: Iterable[str] = ()
+                          ) -> tuple[ErrorCode, list[tuple[str, str, str, str]]]:
+        """(group id, protocol type, state, group type "classic" or "consumer") of every group
+        in one of `states` and `types` (empty: any), compared without regard to case."""
         wanted = {s.lower() for s in states}
+        kinds = {t.lower() for t in types}
         error = E.coordinator_load_in_progress if any(s == LOADING for s in self.shards.values()) else E.none
         out = []
         for group in self.groups.values():
-            if group.state == GroupState.DEAD or self.check(group.group_id) != E.none:
+            if group.state.value == "Dead" or self.check(group.group_id) != E.none:
                 continue
-            if wanted and group.state.value.lower() not in wanted:
+            kind = "consumer" if isinstance(group, ConsumerGroup) else "classic"
+            if (wanted and group.state.value.lower() not in wanted) or (kinds and kind not in kinds):
                 continue
-            out.append((group.group_id, group.protocol_type or "", group.state.value))
+            out.append((group.group_id, group.protocol_type or "", group.state.value, kind))
         return error, out
 
     async def delete_groups(self, group_ids: list[str]) -> dict[str, ErrorCode]:
@@ -1062,9 +1129,9 @@ class GroupManager:
                 results[group_id] = error
                 continue
             group = self.groups.get(group_id)
-            if group is None or group.state == GroupState.DEAD:
+            if group is None or group.state.value == "Dead":
                 results[group_id] = E.group_id_not_found
-            elif group.state != GroupState.EMPTY:
+            elif not (group.is_empty if isinstance(group, ConsumerGroup) else group.state == GroupState.EMPTY):
                 results[group_id] = E.non_empty_group
             else:
                 by_partition.setdefault(self.partition_of(group_id), []).append(group)
@@ -1112,7 +1179,8 @@ class GroupManager:
                         gone = now - base(om) >= retention
                     if gone:
                         expired.append((topic, p))
-            drop_group = (group.state == GroupState.EMPTY and len(expired) == len(group.offsets)
+            empty = group.is_empty if isinstance(group, ConsumerGroup) else group.state == GroupState.EMPTY
+            drop_group = (empty and len(expired) == len(group.offsets)
                           and not group.pending_members and not group.members)
             if expired or drop_group:
                 by_partition.setdefault(self.partition_of(group.group_id), []).append((group, expired, drop_group))
@@ -1132,7 +1200,7 @@ class GroupManager:
                 for key in expired:
                     group.offsets.pop(key, None)
                 count += len(expired)
-                if drop_group and not group.offsets and group.state == GroupState.EMPTY and not group.members \
+                if drop_group and not group.offsets and not group.members \
                         and self.groups.get(group.group_id) is group:
                     del self.groups[group.group_id]
                     self._drop_group(group, E.coordinator_not_available)

@@ -680,6 +680,10 @@ class KafkaCluster:
             "num.partitions": 1,
             "auto.create.topics.enable": "true",
             "group.initial.rebalance.delay.ms": 0,
+            # KIP-848 members heartbeat every 500 ms, not 5 s: each step of a reconciliation waits for
+            # a heartbeat, so the consumer-protocol scenarios would otherwise take seconds per move
+            "group.consumer.min.heartbeat.interval.ms": 500,
+            "group.consumer.heartbeat.interval.ms": 500,
             # the cleaner looks for dirty logs every 100 ms, not 15 s, so that compaction tests
             # need not wait for it (a static setting: a dynamic change only applies after a backoff)
             "log.cleaner.backoff.ms": 100,

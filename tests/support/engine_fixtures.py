@@ -12,10 +12,11 @@ import pytest
 
 from tests.support.engine_cluster import EngineCluster
 
-# as tests/support/apache_kafka.py configures Kafka: no initial rebalance delay, and transactions past
-# their timeout looked for every 500 ms, not 10 s
+# as tests/support/apache_kafka.py configures Kafka: no initial rebalance delay, transactions past
+# their timeout looked for every 500 ms, not 10 s, and KIP-848 members heartbeating every 500 ms, not 5 s
 FAST_SETTINGS = {"group.initial.rebalance.delay.ms": "0",
-                 "transaction.abort.timed.out.transaction.cleanup.interval.ms": "500"}
+                 "transaction.abort.timed.out.transaction.cleanup.interval.ms": "500",
+                 "group.consumer.heartbeat.interval.ms": "500"}
 
 
 @pytest.fixture(scope="session")

@@ -23,22 +23,35 @@ FAST_GROUP_CONFIG = {
 }
 
 
-class Member:
-    """One group member: its assignment as the callbacks told it, and the records it read."""
+# KIP-848 members (group.protocol=consumer): the broker sets the session timeout and heartbeat
+# interval, and assigns partitions itself, so the client may not configure them.
+CONSUMER_PROTOCOL_CONFIG = {
+    "group.protocol": "consumer",
+    "auto.offset.reset": "earliest",
+    "enable.auto.commit": False,
+    "topic.metadata.refresh.interval.ms": 1000,
+}
 
-    def __init__(self, cluster, group: str, topics: list[str], commit: bool = True, name: str = "", **config):
+
+class Member:
+    """One group member: its assignment as the callbacks told it, and the records it read.
+    `protocol="consumer"` makes it a KIP-848 member (incremental assignments)."""
+
+    def __init__(self, cluster, group: str, topics: list[str], commit: bool = True, name: str = "",
+                 protocol: str = "classic", **config):
         self.name = name or f"member-{id(self):x}"
         self.commit_each_batch = commit
         self.assigned: set[tuple[str, int]] = set()
         self.assign_events: list[list[tuple[str, int]]] = []
         self.revoke_events: list[list[tuple[str, int]]] = []
         self.records: list[tuple[str, int, int, bytes]] = []  # topic, partition, offset, value
+        base = CONSUMER_PROTOCOL_CONFIG if protocol == "consumer" else FAST_GROUP_CONFIG
         self.consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group,
-                                  "client.id": self.name, **FAST_GROUP_CONFIG, **config})
+                                  "client.id": self.name, **base, **config})
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_revoke)
         self.closed = False
-        self.cooperative = "cooperative" in str(config.get("partition.assignment.strategy", ""))
+        self.cooperative = protocol == "consumer" or "cooperative" in str(config.get("partition.assignment.strategy", ""))
 
     def _on_assign(self, consumer, partitions):
         got = sorted((p.topic, p.partition) for p in partitions)
