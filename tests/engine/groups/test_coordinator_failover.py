@@ -108,3 +108,36 @@ def test_sigkill_of_the_coordinator_moves_the_group_and_keeps_its_offsets(make_e
     # The restarted broker catches up; coordination stays correct wherever it lands.
     assert until(lambda: group_offsets(cluster, group) == {0: 20, 1: 20, 2: 20}, "offsets after rejoin")
 
+
+
+def test_consumer_protocol_members_rejoin_when_their_coordinator_is_killed(make_engine):
+    """The engine keeps no KIP-848 group records (README): the new coordinator knows the offsets but
+    not the members, whose heartbeats get UNKNOWN_MEMBER_ID; they rejoin and carry on from the
+    committed offsets."""
+    cluster = make_engine(brokers=3, racks=["a", "b", "c"],
+                          settings={**SETTINGS, "group.consumer.heartbeat.interval.ms": "300"})
+    topic, group = "failover-848-t", "failover-848-g"
+    create_topic(cluster, topic, partitions=2, replication_factor=3, config={"min.insync.replicas": "2"})
+    for p in range(2):
+        produce(cluster, topic, [f"{p}-{i}".encode() for i in range(10)], partition=p, acks="all")
+    m = Member(cluster, group, [topic], name="survivor-848", protocol="consumer")
+    killed = None
+    try:
+        drive([m], lambda: len(m.records) >= 20, what="20 records")
+        assert until(lambda: group_offsets(cluster, group) == {0: 10, 1: 10}, "first commits")
+        killed = describe(cluster, group).coordinator.id
+        cluster.kill(killed)
+        for p in range(2):
+            produce(cluster, topic, [f"{p}-{i}".encode() for i in range(10, 20)], partition=p, acks="all")
+        # polled meanwhile: the rejoin's revocation and assignment run in the application's poll
+        drive([m], lambda: len({v for *_, v in m.records}) >= 40 and (m.commit() or True)
+              and group_offsets(cluster, group) == {0: 20, 1: 20}, timeout=90, what="commits with the new coordinator")
+        desc = until(lambda: (d := describe(cluster, group)).coordinator.id != killed and d, "a new coordinator")
+        assert desc.state.name == "STABLE" and [x.client_id for x in desc.members] == ["survivor-848"]
+        assert sorted(tp.partition for x in desc.members for tp in x.assignment.topic_partitions) == [0, 1]
+        # nothing committed was read again (offsets were there), and nothing skipped
+        assert {v for *_, v in m.records} == {f"{p}-{i}".encode() for p in range(2) for i in range(20)}
+    finally:
+        m.close()
+        if killed is not None:
+            cluster.start(killed)
