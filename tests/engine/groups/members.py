@@ -89,7 +89,8 @@ class Member:
         except KafkaException as exc:
             code = exc.args[0].code()
             if code in (KafkaError._NO_OFFSET, KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION,
-                        KafkaError.UNKNOWN_MEMBER_ID, KafkaError._STATE, KafkaError._ASSIGNMENT_LOST):
+                        KafkaError.UNKNOWN_MEMBER_ID, KafkaError._STATE, KafkaError._ASSIGNMENT_LOST,
+                        KafkaError.STALE_MEMBER_EPOCH, KafkaError.FENCED_MEMBER_EPOCH):  # KIP-848 members
                 return False
             raise
 
