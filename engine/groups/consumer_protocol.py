@@ -36,11 +36,11 @@ import base64
 import enum
 import logging
 import re
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from partita.engine.groups.assignors import ASSIGNORS, MemberSpec
 from partita.engine.groups.state import OffsetAndMetadata
@@ -174,7 +174,7 @@ class ConsumerGroup:
 
     protocol_type = "consumer"
     uses_consumer_protocol = True
-    pending_members: dict = {}
+    pending_members = MappingProxyType({})  # read by code shared with classic groups; never any here
 
     def __init__(self, group_id: str, now_ms: int):
         self.group_id = group_id
@@ -653,6 +653,3 @@ class ConsumerProtocol:
             member.cancel_timers()
         group.dead = True
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
