@@ -3,7 +3,9 @@
 kafka-verifiable-producer and kafka-verifiable-consumer (Kafka's system-test tools, run from the
 Maven-fetched jars) drive the Java KafkaProducer — idempotent and acks=all by default since
 Kafka 3.0 — and a KafkaConsumer in a group (classic protocol, the Java default), and print every
-acknowledgement, assignment, batch and commit as a JSON line.
+acknowledgement, assignment, batch and commit as a JSON line. The consumer reads the topic
+twice: in a classic group, and in a KIP-848 group (`--group-protocol consumer`: the broker
+assigns).
 """
 
 from __future__ import annotations
@@ -41,18 +43,23 @@ def test_java_producer_and_group_consumer(single_broker):
         ends[p] = len(offsets)
     assert all(ends.values()), ends
 
+    for protocol in ("classic", "consumer"):
+        _consume_all(cluster, topic, f"{group}-{protocol}", protocol, ends)
+
+
+def _consume_all(cluster, topic: str, group: str, protocol: str, ends: dict[int, int]) -> None:
     consumed = _events(run_kafka_tool(VERIFIABLE_CONSUMER, "--bootstrap-server", cluster.bootstrap,
                                       "--topic", topic, "--group-id", group, "--max-messages", str(RECORDS),
-                                      "--reset-policy", "earliest"))
+                                      "--reset-policy", "earliest", "--group-protocol", protocol))
     assigned = {p["partition"] for e in consumed if e["name"] == "partitions_assigned" for p in e["partitions"]}
-    assert assigned == set(range(PARTITIONS))
+    assert assigned == set(range(PARTITIONS)), protocol
     batches = [p for e in consumed if e["name"] == "records_consumed" for p in e["partitions"]]
     for p in range(PARTITIONS):  # every offset read once, in order
         mine = [b for b in batches if b["partition"] == p]
         assert [(b["minOffset"], b["maxOffset"]) for b in mine] == sorted((b["minOffset"], b["maxOffset"]) for b in mine)
         assert sum(b["count"] for b in mine) == ends[p] and (not mine or mine[-1]["maxOffset"] == ends[p] - 1)
     commits = [e for e in consumed if e["name"] == "offsets_committed"]
-    assert commits and all(e["success"] for e in commits)
+    assert commits and all(e["success"] for e in commits), protocol
 
     # what the Java consumer committed, as another client reads it
     from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
