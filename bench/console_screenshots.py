@@ -4,7 +4,7 @@
     python bench/console_screenshots.py [--out resources/screenshots] [--kill-broker 3]
 
 Starts the local engine cluster "console-demo" (3 brokers, racks a/b/c), creates a few topics,
-keeps producing, runs three consumer groups (one falling behind), optionally kills a broker so
+keeps producing, runs three consumer groups (one falling behind, one a KIP-848 group), optionally kills a broker so
 the views show a degraded cluster, then runs `partita --local console-demo --screenshot OUT`
 and stops the cluster.
 """
@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 TOPICS = {"orders": (12, 3), "payments": (6, 3), "clicks": (24, 2), "audit-log": (3, 3)}
 GROUPS = {"billing": "orders", "fraud-detector": "payments", "clickstream-etl": "clicks"}
+KIP848_GROUPS = {"clickstream-etl"}  # group.protocol=consumer: the broker assigns
 
 
 def main() -> int:
@@ -68,7 +69,8 @@ def main() -> int:
 
     def consume(group: str, topic: str, slow: bool):
         c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
-                      "client.id": f"{group}-1"})
+                      "client.id": f"{group}-1",
+                      "group.protocol": "consumer" if group in KIP848_GROUPS else "classic"})
         c.subscribe([topic])
         while not stop.is_set():
             c.consume(num_messages=20 if slow else 500, timeout=0.5)

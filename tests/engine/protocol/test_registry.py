@@ -29,9 +29,12 @@ def test_every_advertised_version_has_a_codec():
             assert codec.response_schema(key, version) is not None, (handler.name, version)
 
 
-def test_no_kip848_consumer_group_heartbeat_advertised():
-    # librdkafka switches to the KIP-848 protocol when it sees key 68: not implemented here.
-    assert 68 not in load_handlers()
+def test_kip848_consumer_group_apis_are_advertised():
+    # ConsumerGroupHeartbeat and ConsumerGroupDescribe: clients use them only when configured with
+    # group.protocol=consumer (tests/engine/groups/test_consumer_protocol.py); classic members stay classic
+    handlers = load_handlers()
+    assert (handlers[68].min_version, handlers[68].max_version) == (0, 1)
+    assert (handlers[69].min_version, handlers[69].max_version) == (0, 1)
 
 
 def _dispatcher():
