@@ -19,22 +19,18 @@ def _snapshot(bootstrap: str, zookeeper: str, timeout: float = 5.0):
 
 
 @pytest.mark.kafka
-def test_a_zookeeper_mode_cluster_shows_what_its_zookeeper_holds(tmp_path):
-    from tests.support.apache_kafka import KafkaCluster
-    from tests.support.kafka_fixtures import TEST_JVM_OPTIONS
-
-    with KafkaCluster(brokers=1, racks=("a",), workdir=tmp_path, version="3.9.1", mode="zk",
-                      jvm_options=TEST_JVM_OPTIONS) as kc:
-        s = _snapshot(kc.bootstrap, kc.zookeeper)
-        zk = s.zookeeper
-        assert zk is not None and zk.error is None, zk
-        # ZooKeeper and the Kafka protocol tell the same story
-        assert zk.controller_id == s.controller_id == 1
-        assert zk.registered == ((1, "a"),) and [(b.node_id, b.rack) for b in s.brokers] == [(1, "a")]
-        assert zk.cluster_id == s.cluster_id and zk.reassigning == 0
-        overview = dict(T.overview_table(s).rows)
-        assert overview["ZooKeeper"] == f"{kc.zookeeper}: connected"
-        assert overview["Controller (ZooKeeper)"] == "1" and overview["Brokers registered (ZooKeeper)"] == "1 (a)"
+def test_a_zookeeper_mode_cluster_shows_what_its_zookeeper_holds(apache_kafka_zk):
+    kc = apache_kafka_zk
+    s = _snapshot(kc.bootstrap, kc.zookeeper)
+    zk = s.zookeeper
+    assert zk is not None and zk.error is None, zk
+    # ZooKeeper and the Kafka protocol tell the same story
+    assert zk.controller_id == s.controller_id == 1
+    assert zk.registered == ((1, "a"),) and [(b.node_id, b.rack) for b in s.brokers] == [(1, "a")]
+    assert zk.cluster_id == s.cluster_id and zk.reassigning == 0
+    overview = dict(T.overview_table(s).rows)
+    assert overview["ZooKeeper"] == f"{kc.zookeeper}: connected"
+    assert overview["Controller (ZooKeeper)"] == "1" and overview["Brokers registered (ZooKeeper)"] == "1 (a)"
 
 
 def test_an_unreachable_zookeeper_is_said_and_the_rest_of_the_refresh_stands(engine):

@@ -13,7 +13,6 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.support.apache_kafka import KafkaCluster
-from tests.support.kafka_fixtures import TEST_JVM_OPTIONS
 
 pytestmark = pytest.mark.kafka
 
@@ -110,13 +109,12 @@ def test_stop_and_start_keeps_data(apache_kafka: KafkaCluster) -> None:
 
 
 @pytest.mark.slow
-def test_zookeeper_mode_on_kafka_3(tmp_path) -> None:
-    with KafkaCluster(brokers=1, racks=("a",), log_dirs=2, workdir=tmp_path, version="3.9.1", mode="zk",
-                      jvm_options=TEST_JVM_OPTIONS) as kc:
-        assert kc.zookeeper and kc.zookeeper.startswith("127.0.0.1:")
-        topic = _create_topic(kc, partitions=2, rf=1)
-        _produce(kc, topic, [b"z1", b"z2", b"z3"], acks="1")
-        assert sorted(_consume_all(kc, topic, 2, 3)) == [b"z1", b"z2", b"z3"]
-        assert (tmp_path / "zookeeper" / "data" / "version-2").is_dir()
+def test_zookeeper_mode_on_kafka_3(apache_kafka_zk: KafkaCluster, tmp_path) -> None:
+    kc = apache_kafka_zk
+    assert kc.zookeeper and kc.zookeeper.startswith("127.0.0.1:")
+    topic = _create_topic(kc, partitions=2, rf=1)
+    _produce(kc, topic, [b"z1", b"z2", b"z3"], acks="1")
+    assert sorted(_consume_all(kc, topic, 2, 3)) == [b"z1", b"z2", b"z3"]
+    assert (kc.workdir / "zookeeper" / "data" / "version-2").is_dir()
     with pytest.raises(ValueError):
         KafkaCluster(version="4.1.1", mode="zk", workdir=tmp_path / "x")

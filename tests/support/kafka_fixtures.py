@@ -2,6 +2,8 @@
 
 ``apache_kafka``          1 KRaft node, no rack, 1 log dir.
 ``apache_kafka_cluster``  3 KRaft nodes (all voters), racks a/b/c, 2 log dirs each.
+``apache_kafka_zk``       1 Kafka 3.9.1 node in ZooKeeper mode (rack a, 2 log dirs) with its ZooKeeper
+                          (``.zookeeper``).
 ``apache_kafka_sasl``     1 KRaft node with a SASL_PLAINTEXT listener (``.sasl_bootstrap``) for the users
                           in ``SASL_USERS``, by PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, next to its
                           PLAINTEXT one (``.bootstrap``).
@@ -33,6 +35,8 @@ FAST_FENCING = {"broker.session.timeout.ms": 4000, "broker.heartbeat.interval.ms
 # Behaviour is the same; benchmarks start Kafka without this, at full speed.
 TEST_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 
+ZOOKEEPER_VERSION = "3.9.1"  # the last Kafka with a ZooKeeper mode
+
 SASL_USERS = {"alice": "alice-secret", "bob": "bob-secret"}
 
 
@@ -61,6 +65,13 @@ def apache_kafka_sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafk
         KafkaCluster(brokers=1, racks=None, log_dirs=1, workdir=workdir, version=_version(), sasl_users=SASL_USERS,
                      jvm_options=TEST_JVM_OPTIONS)
     )
+
+
+@pytest.fixture(scope="session")
+def apache_kafka_zk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    workdir = tmp_path_factory.mktemp("apache-kafka-zk")
+    yield from _running(KafkaCluster(brokers=1, racks=("a",), log_dirs=2, workdir=workdir, version=ZOOKEEPER_VERSION,
+                                     mode="zk", jvm_options=TEST_JVM_OPTIONS))
 
 
 def _running(cluster: KafkaCluster) -> Iterator[KafkaCluster]:
