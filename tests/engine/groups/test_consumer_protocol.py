@@ -285,3 +285,25 @@ def test_kafka_consumer_groups_describes_a_consumer_protocol_group(cluster):
     finally:
         for m in members:
             m.close()
+
+
+def test_a_regex_subscription_is_matched_by_the_broker_and_follows_new_topics(engine):
+    # librdkafka sends "^..." subscriptions as SubscribedTopicRegex (v1): the broker matches the
+    # topics (RE2J on Kafka, Python's re on the engine) and adds a matching topic created later.
+    # Engine only: Kafka 4.1.1 did the same by hand, but resolves regexes in the background and took
+    # 10 s to add the new topic, too long for this suite
+    cluster = engine
+    tag = uuid.uuid4().hex[:6]
+    create_topic(cluster, f"rx{tag}-a", partitions=2)
+    create_topic(cluster, f"rx{tag}-b", partitions=1)
+    create_topic(cluster, f"other{tag}", partitions=1)
+    [member] = [Member(cluster, f"rx{tag}-g", [f"^rx{tag}-.*"], name="rx", protocol="consumer",
+                       **{"topic.metadata.refresh.interval.ms": 500})]
+    try:
+        drive([member], lambda: member.assigned == {(f"rx{tag}-a", 0), (f"rx{tag}-a", 1), (f"rx{tag}-b", 0)},
+              what="the two matching topics")
+        create_topic(cluster, f"rx{tag}-c", partitions=1)
+        drive([member], lambda: (f"rx{tag}-c", 0) in member.assigned, what="the topic created later")
+        assert not {t for t, _ in member.assigned} & {f"other{tag}"}
+    finally:
+        member.close()
