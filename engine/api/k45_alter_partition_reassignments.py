@@ -1,8 +1,9 @@
 """AlterPartitionReassignments (key 45), version 0.
 
 Sets a partition's target replicas (null replicas cancels an ongoing reassignment). The
-new replicas are added and fetch from the leader (throttled by
-follower.replication.throttled.rate when set); once all of them are in the ISR the
+new replicas are added and fetch from the leader (throttled as Kafka does: by the
+*.replication.throttled.rate of the brokers, for the replicas the topic lists in its
+*.replication.throttled.replicas; engine/broker/replication_throttle.py); once all of them are in the ISR the
 controller drops the replicas that are leaving, moves leadership if the leader leaves,
 and the leaving brokers delete their copies. Served by the controller broker (others
 answer NOT_CONTROLLER).

@@ -4,7 +4,8 @@ A follower sends Fetch with its replica id; the leader learns the follower's log
 offset from the fetch offset. After a leader change the follower first asks the new
 leader where its last epoch ends (OffsetForLeaderEpoch) and truncates anything past that,
 so replicas never diverge. Movement of replicas being added by a reassignment is limited
-to `follower.replication.throttled.rate` bytes/s when that is set.
+to the replication throttle Kafka would apply (engine/broker/replication_throttle.py: a rate,
+and the topic listing the replica in its *.throttled.replicas).
 
 Fetches go through a fetch session (KIP-227), as Kafka's replica fetchers do: after the first
 full fetch, a fetch carries only the partitions whose fetch position changed and those to
@@ -25,6 +26,7 @@ from kio.schema.offset_for_leader_epoch.v4 import request as ofle_req
 
 from partita.engine.broker.fetch_sessions import INITIAL_EPOCH, next_epoch
 from partita.engine.broker.kafka_client import KafkaConnection
+from partita.engine.broker.replication_throttle import any_rate_set, throttle_rate
 from partita.engine.protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -170,18 +172,12 @@ class LeaderFetcher:
                     partition.high_watermark = min(partition.high_watermark, plog.log_end_offset)
                 self.partitions[key] = partition.leader_epoch
 
-    def _throttle_rate(self) -> int:
-        image = self.broker.metadata
-        dynamic = {**image.broker_configs.get(-1, {}), **image.broker_configs.get(self.broker.config.node_id, {})}
-        value = dynamic.get("follower.replication.throttled.rate") or dynamic.get("leader.replication.throttled.rate")
-        return int(value) if value else UNLIMITED
-
-    def _throttled(self, partition) -> bool:
-        state = partition.state
-        return state is not None and self.broker.config.node_id in state.adding
-
     async def _fetch_once(self) -> None:
-        rate = self._throttle_rate()
+        image = self.broker.metadata
+        me = self.broker.config.node_id
+        rate = UNLIMITED
+        # a rate throttles only the replicas topics list, but without any rate there is nothing to look up
+        rates_set = any_rate_set(image)
         max_bytes = int(self.broker.config.setting("replica.fetch.max.bytes", "1048576"))
         wanted: dict[tuple[str, int], tuple] = {}
         throttled_keys = set()
@@ -190,9 +186,11 @@ class LeaderFetcher:
             if partition is None or self.partitions.get(key) is None:
                 continue
             part_max = max_bytes
-            if rate != UNLIMITED and self._throttled(partition):
+            limit = throttle_rate(image, key[0], key[1], me) if rates_set else None
+            if limit is not None:
                 throttled_keys.add(key)
-                part_max = max(1, min(max_bytes, rate // 10))
+                rate = min(rate, limit)  # one fetch, one pause: held to the lowest rate among its throttled partitions
+                part_max = max(1, min(max_bytes, limit // 10))
             wanted[key] = (partition.leader_epoch, partition.log.log_end_offset, partition.log.log_start_offset,
                            part_max)
         if not wanted:

@@ -237,32 +237,65 @@ def test_reassignment_moves_data_while_clients_keep_working(make_engine):
     assert set(acked) <= set(values), "acknowledged records lost in the move"
 
 
-def test_throttled_reassignment_moves_slowly_and_can_be_cancelled(make_engine):
-    cluster = make_engine(brokers=2, racks=["a", "b"], log_dirs=1)
-    topic = name("throttle")
-    create_topic(cluster, topic, partitions=1, replication_factor=1)
-    source = leader_of(cluster, topic, 0)
-    target = next(b for b in cluster.broker_ids if b != source)
-    produce(cluster, topic, [b"y" * 1000] * 3000, acks="all")
+def _set_configs(cluster, kind, name_: str, configs: dict[str, str | None]) -> None:
     from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 
-    client = admin(cluster)
-    for broker in cluster.broker_ids:
-        throttle = ConfigResource(ConfigResource.Type.BROKER, str(broker), incremental_configs=[
-            ConfigEntry("follower.replication.throttled.rate", "200000", incremental_operation=AlterConfigOpType.SET)])
-        client.incremental_alter_configs([throttle])[throttle].result(10)
+    entries = [ConfigEntry(k, v or "", incremental_operation=AlterConfigOpType.SET if v else AlterConfigOpType.DELETE)
+               for k, v in configs.items()]
+    resource = ConfigResource(kind, name_, incremental_configs=entries)
+    client = admin(cluster)  # kept until the answer: a destroyed client's future never resolves
+    client.incremental_alter_configs([resource])[resource].result(10)
+
+
+def _move_in_progress_after(cluster, topic: str, replicas: list[int], seconds: float) -> bool:
     ka = kafka_admin(cluster)
-    ka.alter_partition_reassignments({KTopicPartition(topic, 0): [source, target]})
-    time.sleep(2.0)
-    ongoing = ka.list_partition_reassignments()
-    assert ongoing, "a 3 MB move at 200 kB/s cannot be done in 2 s"
-    ka.alter_partition_reassignments({KTopicPartition(topic, 0): None})
-    deadline = time.monotonic() + 10
-    while ka.list_partition_reassignments():
-        assert time.monotonic() < deadline
+    ka.alter_partition_reassignments({KTopicPartition(topic, 0): replicas})
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not ka.list_partition_reassignments():
+            return False
         time.sleep(0.1)
-    md = admin(cluster).list_topics(topic, timeout=10).topics[topic].partitions[0]
-    assert list(md.replicas) == [source]
+    return True
+
+
+def test_a_throttle_slows_only_the_replicas_its_topic_lists_and_the_move_can_be_cancelled(three_brokers):
+    # Kafka's rule: a rate alone throttles nothing; it applies to the replicas listed in the topic's
+    # *.throttled.replicas, which is why kafka-reassign-partitions --throttle sets both
+    from confluent_kafka.admin import ConfigResource
+
+    cluster = three_brokers
+    # 50 kB/s: throttled, the 3 MB copy would take a minute
+    rates = {"leader.replication.throttled.rate": "50000", "follower.replication.throttled.rate": "50000"}
+    for broker in cluster.broker_ids:
+        _set_configs(cluster, ConfigResource.Type.BROKER, str(broker), rates)
+    try:
+        unlisted, listed = name("unlisted"), name("listed")
+        for topic in (unlisted, listed):
+            create_topic(cluster, topic, partitions=1, replication_factor=1)
+            produce(cluster, topic, [b"y" * 1000] * 3000, acks="all")
+        # the rate is set, but this topic lists no replica: the 3 MB copy runs at full speed
+        here = leader_of(cluster, unlisted, 0)
+        assert not _move_in_progress_after(cluster, unlisted, [here, next(b for b in cluster.broker_ids if b != here)],
+                                           20.0)
+        assert len(admin(cluster).list_topics(unlisted, timeout=10).topics[unlisted].partitions[0].replicas) == 2
+        source = leader_of(cluster, listed, 0)
+        target = next(b for b in cluster.broker_ids if b != source)
+        _set_configs(cluster, ConfigResource.Type.TOPIC, listed, {
+            "leader.replication.throttled.replicas": f"0:{source}",
+            "follower.replication.throttled.replicas": f"0:{target}"})
+        assert _move_in_progress_after(cluster, listed, [source, target], 2.0), \
+            "a 3 MB move at 50 kB/s cannot be done in 2 s"
+        ka = kafka_admin(cluster)
+        ka.alter_partition_reassignments({KTopicPartition(listed, 0): None})  # cancel
+        deadline = time.monotonic() + 10
+        while ka.list_partition_reassignments():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        md = admin(cluster).list_topics(listed, timeout=10).topics[listed].partitions[0]
+        assert list(md.replicas) == [source]
+    finally:  # the cluster is shared with later tests
+        for broker in cluster.broker_ids:
+            _set_configs(cluster, ConfigResource.Type.BROKER, str(broker), dict.fromkeys(rates))
 
 
 def test_reassignment_to_unknown_broker_is_refused(engine_cluster):
