@@ -32,8 +32,11 @@ def cmd_up(args) -> int:
     # does this process ending any other way (its terminal closed, a kill).
     info = launcher.up(_dir(args), brokers=args.brokers, racks=racks, log_dirs=args.log_dirs,
                        settings=_settings(args.set), timeout=args.timeout,
-                       owner_pid=None if args.detach else os.getpid())
+                       owner_pid=None if args.detach else os.getpid(),
+                       sasl_users=launcher.parse_sasl_users(args.sasl_users) if args.sasl_users else None)
     print(f"bootstrap.servers={info.bootstrap_servers}", flush=True)
+    if info.sasl_bootstrap_servers:
+        print(f"sasl.bootstrap.servers={info.sasl_bootstrap_servers}", flush=True)
     if args.detach:
         return 0
     print(f"cluster {info.cluster_id} running in {info.cluster_dir}; Ctrl-C stops it", file=sys.stderr, flush=True)
@@ -55,11 +58,16 @@ def cmd_status(args) -> int:
         return 1
     print(f"cluster {info.cluster_id} in {info.cluster_dir}")
     print(f"bootstrap.servers={info.bootstrap_servers}")
+    if info.sasl_bootstrap_servers:
+        print(f"sasl.bootstrap.servers={info.sasl_bootstrap_servers}")
     print(f"controller: {info.controller_id}")
-    print(f"{'id':>4} {'rack':<8} {'address':<22} {'pid':>8}  state")
+    sasl = info.sasl_bootstrap_servers is not None
+    print(f"{'id':>4} {'rack':<8} {'address':<22} " + (f"{'sasl address':<22} " if sasl else "") + f"{'pid':>8}  state")
     for b in info.brokers:
         state = b.state + ("" if b.alive or b.state != "running" else " (fenced)")
-        print(f"{b.node_id:>4} {b.rack or '-':<8} {b.host + ':' + str(b.port):<22} {b.pid or '-':>8}  {state}")
+        sasl_address = f"{b.host + ':' + str(b.sasl_port) if b.sasl_port else '-':<22} " if sasl else ""
+        print(f"{b.node_id:>4} {b.rack or '-':<8} {b.host + ':' + str(b.port):<22} {sasl_address}"
+              f"{b.pid or '-':>8}  {state}")
     return 0
 
 
@@ -102,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--detach", action="store_true", help="return once ready and leave the cluster running")
     up.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a Kafka broker setting")
     up.add_argument("--timeout", type=float, default=60.0)
+    up.add_argument("--sasl-users", metavar="USER:PASSWORD,...",
+                    help="a SASL_PLAINTEXT listener on every broker (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) "
+                         "for these users, stored as SCRAM credentials")
     up.set_defaults(run=cmd_up)
 
     st = with_dir(sub.add_parser("status", help="show the cluster's brokers"))

@@ -1,6 +1,7 @@
 """Metadata (key 3), versions 0–12.
 
-Brokers: the live ones, plus for half a second one that was just lost (see
+Brokers: the live ones, with their endpoints on the listener the request came on (PLAINTEXT
+or SASL_PLAINTEXT, as Kafka answers by listener), plus for half a second one that was just lost (see
 Broker.listed_brokers: it lets clients move partitions before they drop that broker;
 offline_replicas marks it meanwhile); a leader whose process has just ended is reported
 as unknown until the controller has moved leadership. Controller id: a live broker (the controller itself runs in the
@@ -64,9 +65,12 @@ async def handle_metadata(request, ctx):
                              else ErrorCode.unknown_topic_or_partition)
 
     alive = serving_brokers(ctx)
+    # each broker's endpoint on the listener this request came on (a broker without it is left out, as in Kafka)
+    listener = ctx.listener
     brokers = tuple(
-        codec.build(m.MetadataResponseBroker, node_id=b.node_id, host=b.host, port=b.port, rack=b.rack)
+        codec.build(m.MetadataResponseBroker, node_id=b.node_id, host=b.host, port=port, rack=b.rack)
         for b in sorted(ctx.broker.listed_brokers(), key=lambda b: b.node_id)
+        if (port := b.port_of(listener)) is not None
     )
     topics = []
     for name in names:

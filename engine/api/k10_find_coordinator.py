@@ -67,4 +67,7 @@ def _coordinator_for(ctx, key_type: int, key: str, topic_error: str | None):
     broker = image.brokers.get(leader)
     if leader < 0 or broker is None or not broker.alive:
         return ErrorCode.coordinator_not_available, "the coordinator's partition has no leader", -1, "", -1
-    return ErrorCode.none, None, broker.node_id, broker.host, broker.port
+    port = broker.port_of(ctx.listener)  # on the listener the request came on
+    if port is None:
+        return ErrorCode.coordinator_not_available, f"the coordinator has no {ctx.listener} listener", -1, "", -1
+    return ErrorCode.none, None, broker.node_id, broker.host, port

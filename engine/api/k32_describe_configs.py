@@ -30,6 +30,7 @@ from partita.engine.cluster.configs import (
 )
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
+from partita.engine.security.sasl_mechanisms import MECHANISMS
 
 TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
 # ConfigSource values
@@ -157,11 +158,18 @@ def _broker_entries(ctx, resource_name, keys, synonyms):
             if name not in BROKER_CONFIGS and (keys is None or name in keys) and not any(e[0] == name for e in out):
                 out.append((name, None, source, True, "unknown", [(name, None, source)] if synonyms else []))
     if info is not None:
-        listener = f"PLAINTEXT://{info.host}:{info.port}"  # the engine's one listener: clients and brokers alike
-        for name, value in (("broker.id", str(node_id)), ("node.id", str(node_id)), ("broker.rack", info.rack),
-                            ("log.dirs", ",".join(info.log_dirs)), ("listeners", listener),
-                            ("advertised.listeners", listener), ("inter.broker.listener.name", "PLAINTEXT"),
-                            ("process.roles", "broker")):
+        # PLAINTEXT (clients, replication, the supervisor) and, with --sasl-users, SASL_PLAINTEXT
+        names = ["PLAINTEXT", *(name for name, _port in info.listeners)]
+        listener = ",".join(f"{name}://{info.host}:{info.port_of(name)}" for name in names)
+        protocol_map = ",".join(f"{name}:{name}" for name in names)
+        static_entries = [("broker.id", str(node_id)), ("node.id", str(node_id)), ("broker.rack", info.rack),
+                          ("log.dirs", ",".join(info.log_dirs)), ("listeners", listener),
+                          ("advertised.listeners", listener), ("inter.broker.listener.name", "PLAINTEXT"),
+                          ("listener.security.protocol.map", protocol_map), ("process.roles", "broker")]
+        if info.listeners:
+            enabled = [m.strip() for m in static.get("sasl.enabled.mechanisms", ",".join(MECHANISMS)).split(",")]
+            static_entries.append(("sasl.enabled.mechanisms", ",".join(m for m in enabled if m in MECHANISMS)))
+        for name, value in static_entries:
             if keys is None or name in keys:
                 out.append((name, value, STATIC_BROKER, True, "string", [(name, value, STATIC_BROKER)] if synonyms else []))
     return out, ErrorCode.none, None

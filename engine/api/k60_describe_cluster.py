@@ -1,6 +1,7 @@
 """DescribeCluster (key 60), versions 0–2: cluster id, controller id and live brokers; v2 with
 include_fenced_brokers also lists the registered brokers that are down, flagged is_fenced
-(kafka-cluster list-endpoints --include-fenced-brokers). Only broker endpoints (type 1) are served:
+(kafka-cluster list-endpoints --include-fenced-brokers); endpoints are those of the request's
+listener (PLAINTEXT or SASL_PLAINTEXT). Only broker endpoints (type 1) are served:
 the engine's controller is not a Kafka node (UNSUPPORTED_ENDPOINT_TYPE for type 2)."""
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ async def handle_describe_cluster(request, ctx):
                            cluster_authorized_operations=NO_OPERATIONS)
     listed = image.brokers.values() if getattr(request, "include_fenced_brokers", False) else image.live_brokers()
     brokers = tuple(
-        codec.build(m.DescribeClusterBroker, broker_id=b.node_id, host=b.host, port=b.port, rack=b.rack,
+        codec.build(m.DescribeClusterBroker, broker_id=b.node_id, host=b.host, port=port, rack=b.rack,
                     is_fenced=not b.alive)
         for b in sorted(listed, key=lambda b: b.node_id)
+        if (port := b.port_of(ctx.listener)) is not None  # the endpoints of the request's listener
     )
     return codec.build(m.DescribeClusterResponse, throttle_time=timedelta(0), error_code=ErrorCode.none,
                        error_message=None, endpoint_type=1, cluster_id=image.cluster_id,

@@ -24,6 +24,7 @@ from partita.engine.broker.log_cleaning import LogCleanerTask
 from partita.engine.broker.producer_ids import ProducerIdBlock
 from partita.engine.broker.replica_fetcher import FetcherManager
 from partita.engine.broker.replica_manager import ReplicaManager
+from partita.engine.broker.sasl_connection import SASL_PLAINTEXT, SaslConnection, enabled_mechanisms
 from partita.engine.cluster.metadata import MetadataImage
 from partita.engine.cluster.processes import pid_alive
 from partita.engine.cluster.rpc import RpcClient
@@ -54,6 +55,7 @@ class Broker:
         self.cleaner = LogCleanerTask(self)
         self.controller: RpcClient | None = None
         self.server: asyncio.base_events.Server | None = None
+        self.sasl_server: asyncio.base_events.Server | None = None  # the SASL_PLAINTEXT listener, if any
         self.stopped = asyncio.Event()
         self._image_changed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -104,13 +106,17 @@ class Broker:
         # Listening at once but accepting only once registered with the metadata installed (as
         # Kafka enables request processing after its first catch-up): a client that connects
         # early waits in the backlog rather than being answered from an empty image.
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((self.config.host, self.config.port))
-        listener.listen(1024)
-        listener.setblocking(False)
-        self.server = await asyncio.get_running_loop().create_server(
-            lambda: KafkaConnection(dispatcher, max_request, limits), sock=listener, start_serving=False)
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: KafkaConnection(dispatcher, max_request, limits), sock=self._listen(self.config.port),
+            start_serving=False)
+        listeners = []
+        if self.config.sasl_port is not None:
+            sasl_dispatcher = Dispatcher(self, SASL_PLAINTEXT)
+            self.sasl_server = await loop.create_server(
+                lambda: SaslConnection(sasl_dispatcher, max_request, limits, self),
+                sock=self._listen(self.config.sasl_port), start_serving=False)
+            listeners.append([SASL_PLAINTEXT, self.config.sasl_port])
         self.controller = await RpcClient.connect(
             self.config.controller_host, self.config.controller_port, on_push=self._on_push
         )
@@ -122,6 +128,7 @@ class Broker:
             rack=self.config.rack,
             log_dirs=list(self.config.log_dirs),
             pid=os.getpid(),
+            listeners=listeners,
         )
         registered = MetadataImage.from_json(result["image"])
         # Pushes may have brought a newer image while the answer was on its way: never go back.
@@ -130,7 +137,6 @@ class Broker:
         self.replicas.start()
         if self.groups is None:
             self._attach_coordinators()
-        loop = asyncio.get_running_loop()
         self._tasks += [
             loop.create_task(self._heartbeat()),
             loop.create_task(self._retention()),
@@ -140,6 +146,18 @@ class Broker:
         loop.create_task(self._exit_when_controller_gone())
         await self.server.start_serving()
         log.info("broker %d serving on %s:%d", self.node_id, self.config.host, self.config.port)
+        if self.sasl_server is not None:
+            await self.sasl_server.start_serving()
+            log.info("broker %d serving SASL_PLAINTEXT (%s) on %s:%d", self.node_id,
+                     ",".join(enabled_mechanisms(self)), self.config.host, self.config.sasl_port)
+
+    def _listen(self, port: int) -> socket.socket:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.config.host, port))
+        listener.listen(1024)
+        listener.setblocking(False)
+        return listener
 
     def _attach_coordinators(self) -> None:
         from partita.engine.groups.coordinator import GroupCoordinator
@@ -306,6 +324,8 @@ class Broker:
         self.fetchers.stop()
         if self.server:
             self.server.close()
+        if self.sasl_server:
+            self.sasl_server.close()
         if self.groups is not None and hasattr(self.groups, "close"):
             await self.groups.close()
         if self.transactions is not None:

@@ -18,6 +18,7 @@ class BrokerConfig:
     controller_port: int
     cluster_id: str
     settings: dict[str, str] = field(default_factory=dict)  # Kafka broker config names
+    sasl_port: int | None = None  # a SASL_PLAINTEXT listener beside the PLAINTEXT one
 
     def setting(self, name: str, default: str) -> str:
         return self.settings.get(name, default)

@@ -17,3 +17,5 @@ class RequestContext:
     correlation_id: int
     client_id: str | None
     peer: str
+    listener: str = "PLAINTEXT"  # the listener the request came on (Metadata answers with its ports)
+    principal: str = "User:ANONYMOUS"  # who authenticated on a SASL listener (kept for logs; no authorizer)

@@ -12,6 +12,7 @@ from partita.engine.api import load_handlers
 from partita.engine.api.k18_api_versions import unsupported_version_body
 from partita.engine.api.registry import RawRequest
 from partita.engine.broker.context import RequestContext
+from partita.engine.cluster.metadata import PLAINTEXT
 from partita.engine.protocol import codec
 from partita.engine.protocol.framing import (
     API_VERSIONS_KEY,
@@ -23,15 +24,17 @@ from partita.engine.protocol.framing import (
 from partita.engine.protocol.request_bounds import check_request_body
 
 log = logging.getLogger(__name__)
+ANONYMOUS = "User:ANONYMOUS"
 
 
 class Dispatcher:
-    def __init__(self, broker):
+    def __init__(self, broker, listener: str = PLAINTEXT):
         self.broker = broker
+        self.listener = listener
         self.handlers = load_handlers()
         self.hooks = broker.hooks
 
-    async def dispatch(self, frame: memoryview, peer: str) -> bytes | None:
+    async def dispatch(self, frame: memoryview, peer: str, principal: str = ANONYMOUS) -> bytes | None:
         api_key, api_version, correlation_id = peek_key_version(frame)
         handler = self.handlers.get(api_key)
         if handler is None:
@@ -53,7 +56,8 @@ class Dispatcher:
                 raise MalformedRequest(f"cannot decode {handler.name} v{api_version}: {exc}") from exc
         else:
             request = RawRequest(api_version, frame[header.body_offset :])
-        ctx = RequestContext(self.broker, api_key, api_version, correlation_id, header.client_id, peer)
+        ctx = RequestContext(self.broker, api_key, api_version, correlation_id, header.client_id, peer,
+                             self.listener, principal)
         if self.hooks.active:
             await self.hooks.before(ctx)
         response = await handler.handle(request, ctx)

@@ -91,7 +91,6 @@ class Controller:
         if loaded is None:
             self._commit(self.image)
         self.client_quotas = store.load_client_quotas()
-        self.scram_credentials = store.load_scram_credentials()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -176,9 +175,11 @@ class Controller:
     # -- brokers --------------------------------------------------------------------------
 
     def register_broker(self, node_id: int, host: str, port: int, rack: str | None, log_dirs: list[str],
-                        pid: int | None = None) -> MetadataImage:
+                        pid: int | None = None, listeners=()) -> MetadataImage:
+        """`port` is the broker's PLAINTEXT listener; `listeners` its others, (name, port) pairs."""
         brokers = dict(self.image.brokers)
-        brokers[node_id] = BrokerInfo(node_id, host, port, rack, tuple(log_dirs), alive=True, pid=pid)
+        brokers[node_id] = BrokerInfo(node_id, host, port, rack, tuple(log_dirs), alive=True, pid=pid,
+                                      listeners=tuple((name, p) for name, p in listeners))
         alive = _usable(brokers)
         topics = {}
         for name, topic in self.image.topics.items():
@@ -752,15 +753,19 @@ class Controller:
             [(u["name"], u["mechanism"], u["iterations"], base64.b64decode(u["salt"]),
               base64.b64decode(u["salted_password"])) for u in upsertions])
         if changes:
-            self.store.save_scram_credentials(changes)
-            credentials = dict(self.scram_credentials)
+            # into the image, so brokers' SASL listeners see a new or deleted user with the next push
+            credentials = dict(self.image.scram)
             for key, credential in changes.items():
                 if credential is None:
                     credentials.pop(key, None)
                 else:
-                    credentials[key] = credential
-            self.scram_credentials = credentials
+                    credentials[key] = MappingProxyType(credential)
+            self._commit(replace(self.image, scram=MappingProxyType(credentials)))
         return [{"user": user, "error_code": code, "error_message": message} for user, code, message in results]
+
+    @property
+    def scram_credentials(self) -> Mapping[tuple[str, int], Mapping]:
+        return self.image.scram
 
     def describe_scram_credentials(self, users: list[str] | None) -> list[dict]:
         return [{"user": user, "error_code": code, "error_message": message,

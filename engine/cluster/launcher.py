@@ -10,9 +10,11 @@ cluster.json.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import platformdirs
 from partita.engine.cluster import layout
 from partita.engine.cluster.processes import module_command, pid_alive
 from partita.engine.cluster.rpc import RpcClient
+from partita.engine.security.sasl_mechanisms import DEFAULT_ITERATIONS, SCRAM_MECHANISMS, new_credential
 
 
 class LauncherError(RuntimeError):
@@ -37,6 +40,7 @@ class BrokerProcess:
     alive: bool
     state: str
     log_dirs: tuple[str, ...]
+    sasl_port: int | None = None  # its SASL_PLAINTEXT listener, when the cluster has one
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class ClusterInfo:
     ready: bool
     brokers: tuple[BrokerProcess, ...]
     owner_pids: tuple[int, ...] = ()  # the cluster stops when one of these processes ends
+    sasl_bootstrap_servers: str | None = None  # the brokers' SASL_PLAINTEXT listeners (up(sasl_users=...))
 
     @classmethod
     def from_description(cls, cluster_dir: Path, d: dict) -> ClusterInfo:
@@ -63,10 +68,11 @@ class ClusterInfo:
             d["ready"],
             tuple(
                 BrokerProcess(b["node_id"], b["host"], b["port"], b["rack"], b["pid"], b["alive"], b["state"],
-                              tuple(b["log_dirs"]))
+                              tuple(b["log_dirs"]), b.get("sasl_port"))
                 for b in d["brokers"]
             ),
             tuple(d.get("owner_pids", ())),
+            d.get("sasl_bootstrap_servers"),
         )
 
     def to_json(self) -> dict:
@@ -74,13 +80,14 @@ class ClusterInfo:
             "cluster_dir": str(self.cluster_dir),
             "cluster_id": self.cluster_id,
             "bootstrap_servers": self.bootstrap_servers,
+            "sasl_bootstrap_servers": self.sasl_bootstrap_servers,
             "controller_id": self.controller_id,
             "supervisor_pid": self.supervisor_pid,
             "ready": self.ready,
             "owner_pids": list(self.owner_pids),
             "brokers": [
-                {"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack, "pid": b.pid,
-                 "alive": b.alive, "state": b.state, "log_dirs": list(b.log_dirs)}
+                {"node_id": b.node_id, "host": b.host, "port": b.port, "sasl_port": b.sasl_port, "rack": b.rack,
+                 "pid": b.pid, "alive": b.alive, "state": b.state, "log_dirs": list(b.log_dirs)}
                 for b in self.brokers
             ],
         }
@@ -131,22 +138,34 @@ def up(
     settings: dict[str, str] | None = None,
     timeout: float = 60.0,
     owner_pid: int | None = None,
+    sasl_users: Mapping[str, str] | None = None,
 ) -> ClusterInfo:
     """Start the cluster in `cluster_dir` detached (creating it if new) and wait until it is ready.
 
     An existing directory keeps its shape (brokers, racks, ports, data); in a running
     cluster, brokers that were stopped or killed are started again. With `owner_pid`, the
     cluster stops once that process ends, however it ends (a test run killed, a terminal closed).
+
+    With `sasl_users` ({user: password}) every broker gets a SASL_PLAINTEXT listener beside its
+    PLAINTEXT one (kept in the cluster directory, as the users are: a later `up` brings both back),
+    and the users are stored as SCRAM-SHA-256 and SCRAM-SHA-512 credentials (4096 iterations) in
+    the controller, as `kafka-configs --alter --add-config 'SCRAM-SHA-256=[password=...]'` would.
     """
     cluster_dir = Path(cluster_dir)
     running = status(cluster_dir)
     if running is not None:
+        if sasl_users and running.sasl_bootstrap_servers is None:
+            raise LauncherError(f"the cluster in {cluster_dir} runs without a SASL listener: stop it, then "
+                                "start it with the SASL users to add one")
         if owner_pid is not None:
             _rpc(cluster_dir, "WatchOwner", pid=owner_pid)
         for broker in running.brokers:
             if broker.state not in ("running", "starting"):
                 start_broker(cluster_dir, broker.node_id)
-        return wait_ready(cluster_dir, timeout)
+        info = wait_ready(cluster_dir, timeout)
+        if sasl_users:
+            add_sasl_users(cluster_dir, sasl_users)
+        return info
     cluster_dir.mkdir(parents=True, exist_ok=True)
     spec_file = layout.spec_path(cluster_dir)
     if not spec_file.exists():
@@ -157,11 +176,15 @@ def up(
             "default.replication.factor": "1",
         }
         spec = layout.new_spec(cluster_dir, brokers, list(racks) if racks else None, log_dirs,
-                               {**defaults, **(settings or {})})
+                               {**defaults, **(settings or {})}, sasl=bool(sasl_users))
         layout.write_json_atomically(spec_file, spec.to_json())
-    elif settings:
+    elif settings or sasl_users:
         spec = layout.ClusterSpec.from_json(layout.read_json(spec_file))
-        spec.settings.update(settings)
+        spec.settings.update(settings or {})
+        if sasl_users:  # an existing cluster gains SASL listeners
+            for broker in spec.brokers:
+                if broker.sasl_port is None:
+                    broker.sasl_port = layout.free_port()
         layout.write_json_atomically(spec_file, spec.to_json())
     spec = layout.ClusterSpec.from_json(layout.read_json(spec_file))
     if not layout.port_is_free(spec.supervisor_port):
@@ -184,7 +207,42 @@ def up(
             process.kill()
             raise LauncherError(f"the cluster did not start within {timeout:.0f} s; see {logs}")
         time.sleep(0.02)
-    return wait_ready(cluster_dir, max(1.0, deadline - time.monotonic()))
+    info = wait_ready(cluster_dir, max(1.0, deadline - time.monotonic()))
+    if sasl_users:
+        add_sasl_users(cluster_dir, sasl_users)
+    return info
+
+
+def add_sasl_users(cluster_dir: Path, users: Mapping[str, str], iterations: int = DEFAULT_ITERATIONS) -> None:
+    """Store each user's password as SCRAM-SHA-256 and SCRAM-SHA-512 credentials (which PLAIN logins
+    are checked against too), through the controller as AlterUserScramCredentials does."""
+    upsertions = []
+    for user, password in users.items():
+        for mechanism, (mechanism_id, _digest) in SCRAM_MECHANISMS.items():
+            salt, salted = new_credential(mechanism, password, iterations)
+            upsertions.append({"name": user, "mechanism": mechanism_id, "iterations": iterations,
+                               "salt": base64.b64encode(salt).decode(),
+                               "salted_password": base64.b64encode(salted).decode()})
+    # one request per mechanism: Kafka refuses two alterations of one user in a request
+    for mechanism_id in (1, 2):
+        batch = [u for u in upsertions if u["mechanism"] == mechanism_id]
+        results = _rpc(cluster_dir, "AlterUserScramCredentials", deletions=[], upsertions=batch)
+        failed = [f"{r['user']}: {r['error_message'] or r['error_code']}" for r in results if r["error_code"]]
+        if failed:
+            raise LauncherError("could not store SASL users: " + "; ".join(failed))
+
+
+def parse_sasl_users(text: str) -> dict[str, str]:
+    """`alice:secret,bob:pw2` -> {"alice": "secret", "bob": "pw2"} (a password may hold ':', not ',')."""
+    users = {}
+    for entry in text.split(","):
+        if not entry.strip():
+            continue
+        user, sep, password = entry.partition(":")
+        if not sep or not user.strip() or not password:
+            raise LauncherError(f"a SASL user is USER:PASSWORD, got {entry!r}")
+        users[user.strip()] = password
+    return users
 
 
 def wait_ready(cluster_dir: Path, timeout: float = 60.0) -> ClusterInfo:

@@ -1,6 +1,6 @@
 """The cluster directory: what lives where, and the files that describe a cluster.
 
-    <dir>/spec.json        static shape: cluster id, brokers (id, rack, port, log dirs), settings
+    <dir>/spec.json        static shape: cluster id, brokers (id, rack, ports, log dirs), settings
     <dir>/cluster.json     live description: supervisor pid/port, bootstrap, brokers with pids
     <dir>/metadata.db      the controller's metadata (SQLite, WAL)
     <dir>/logs/            supervisor.log, broker-<id>.log
@@ -26,6 +26,7 @@ class BrokerSpec:
     rack: str | None
     port: int
     log_dirs: list[str]
+    sasl_port: int | None = None  # the SASL_PLAINTEXT listener's, when the cluster has one
 
 
 @dataclass
@@ -72,13 +73,14 @@ def description_path(cluster_dir: Path) -> Path:
     return cluster_dir / "cluster.json"
 
 
-def new_spec(cluster_dir: Path, brokers: int, racks: list[str] | None, log_dirs: int, settings: dict) -> ClusterSpec:
+def new_spec(cluster_dir: Path, brokers: int, racks: list[str] | None, log_dirs: int, settings: dict,
+             sasl: bool = False) -> ClusterSpec:
     specs = []
     for i in range(brokers):
         node_id = i + 1
         rack = racks[i % len(racks)] if racks else None
         dirs = [str(cluster_dir / f"broker-{node_id}" / f"disk-{k}") for k in range(log_dirs)]
-        specs.append(BrokerSpec(node_id, rack, free_port(), dirs))
+        specs.append(BrokerSpec(node_id, rack, free_port(), dirs, free_port() if sasl else None))
     return ClusterSpec(new_cluster_id(), free_port(), specs, settings)
 
 

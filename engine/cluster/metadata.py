@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 NO_LEADER = -1
+PLAINTEXT = "PLAINTEXT"  # the listener every broker has: clients, replication and the supervisor
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 
 
@@ -28,6 +29,19 @@ class BrokerInfo:
     # In controlled shutdown (Kafka's BrokerRegistration inControlledShutdown): still registered
     # and serving, listed in Metadata, but no longer eligible to lead or to join an ISR.
     shutting_down: bool = False
+    # Listeners besides PLAINTEXT (host:port above, the inter-broker listener every broker has),
+    # as (listener name, port) on the same host: ("SASL_PLAINTEXT", 40123)
+    listeners: tuple[tuple[str, int], ...] = ()
+
+    def port_of(self, listener: str) -> int | None:
+        """This broker's port on `listener`, or None when it has no such listener: Metadata,
+        DescribeCluster and FindCoordinator answer with the listener the request came on."""
+        if listener == PLAINTEXT:
+            return self.port
+        for name, port in self.listeners:
+            if name == listener:
+                return port
+        return None
 
     @property
     def usable(self) -> bool:
@@ -37,12 +51,13 @@ class BrokerInfo:
     def to_json(self) -> dict:
         return {"node_id": self.node_id, "host": self.host, "port": self.port, "rack": self.rack,
                 "log_dirs": list(self.log_dirs), "alive": self.alive, "pid": self.pid,
-                "shutting_down": self.shutting_down}
+                "shutting_down": self.shutting_down, "listeners": [list(entry) for entry in self.listeners]}
 
     @classmethod
     def from_json(cls, d: dict) -> BrokerInfo:
         return cls(d["node_id"], d["host"], d["port"], d.get("rack"), tuple(d.get("log_dirs", ())),
-                   d.get("alive", False), d.get("pid"), d.get("shutting_down", False))
+                   d.get("alive", False), d.get("pid"), d.get("shutting_down", False),
+                   tuple((name, port) for name, port in d.get("listeners", ())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +120,11 @@ class MetadataImage:
     topics: Mapping[str, TopicState]
     broker_configs: Mapping[int, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
     topic_ids: Mapping[uuid.UUID, str] = field(default_factory=lambda: MappingProxyType({}))
+    # SCRAM credentials, (user, mechanism 1|2) -> {"salt", "stored_key", "server_key" (base64),
+    # "iterations"}, as Kafka's metadata image holds them (ScramImage): what SASL listeners check
+    # logins against. Replaced as a whole when they change, so an image that keeps the very same
+    # mapping did not change them (delta_json sends them only then).
+    scram: Mapping[tuple[str, int], Mapping] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def empty(cls, cluster_id: str = "") -> MetadataImage:
@@ -132,6 +152,7 @@ class MetadataImage:
             "brokers": [b.to_json() for b in self.brokers.values()],
             "topics": [t.to_json() for t in self.topics.values()],
             "broker_configs": {str(k): dict(v) for k, v in self.broker_configs.items()},
+            "scram": _scram_json(self.scram),
         }
 
     def delta_json(self, base: MetadataImage) -> dict:
@@ -148,6 +169,7 @@ class MetadataImage:
             "topics": [t.to_json() for name, t in self.topics.items() if base.topics.get(name) is not t],
             "deleted": [name for name in base.topics if name not in self.topics],
             "broker_configs": {str(k): dict(v) for k, v in self.broker_configs.items()},
+            **({"scram": _scram_json(self.scram)} if self.scram is not base.scram else {}),
         }
 
     def with_delta(self, d: dict) -> MetadataImage:
@@ -160,19 +182,24 @@ class MetadataImage:
             topics[t["name"]] = TopicState.from_json(t)
         same_configs = {int(k): v for k, v in d.get("broker_configs", {}).items()} == {
             k: dict(v) for k, v in self.broker_configs.items()}
-        return self._assemble(d, topics, self.broker_configs if same_configs else None)
+        return self._assemble(d, topics, self.broker_configs if same_configs else None,
+                              self.scram if "scram" not in d else None)
 
     @classmethod
     def from_json(cls, d: dict) -> MetadataImage:
         return cls._assemble(d, {t["name"]: TopicState.from_json(t) for t in d["topics"]})
 
     @classmethod
-    def _assemble(cls, d: dict, topics: dict, broker_configs: Mapping | None = None) -> MetadataImage:
+    def _assemble(cls, d: dict, topics: dict, broker_configs: Mapping | None = None,
+                  scram: Mapping | None = None) -> MetadataImage:
         """An image from the small parts of `d` (whole image or delta), its topics and, when they
-        are to be kept as they are, broker configs."""
+        are to be kept as they are, broker configs and SCRAM credentials."""
         if broker_configs is None:
             broker_configs = MappingProxyType(
                 {int(k): MappingProxyType(v) for k, v in d.get("broker_configs", {}).items()})
+        if scram is None:
+            scram = MappingProxyType({(c["user"], c["mechanism"]): MappingProxyType(
+                {k: v for k, v in c.items() if k not in ("user", "mechanism")}) for c in d.get("scram", ())})
         return cls(
             d["version"],
             d["cluster_id"],
@@ -181,4 +208,9 @@ class MetadataImage:
             MappingProxyType(topics),
             broker_configs,
             MappingProxyType({t.topic_id: t.name for t in topics.values()}),
+            scram,
         )
+
+
+def _scram_json(scram: Mapping[tuple[str, int], Mapping]) -> list[dict]:
+    return [{"user": user, "mechanism": mechanism, **credential} for (user, mechanism), credential in scram.items()]

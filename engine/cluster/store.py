@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -41,7 +42,7 @@ class MetadataStore:
         brokers = {}
         for (doc,) in self.db.execute("SELECT doc FROM brokers"):
             b = BrokerInfo.from_json(json.loads(doc))
-            brokers[b.node_id] = BrokerInfo(b.node_id, b.host, b.port, b.rack, b.log_dirs, alive=False)
+            brokers[b.node_id] = replace(b, alive=False, pid=None, shutting_down=False)
         topics = {}
         for (doc,) in self.db.execute("SELECT doc FROM topics"):
             t = TopicState.from_json(json.loads(doc))
@@ -58,6 +59,8 @@ class MetadataStore:
             MappingProxyType(topics),
             MappingProxyType(configs),
             MappingProxyType({t.topic_id: t.name for t in topics.values()}),
+            MappingProxyType({key: MappingProxyType(credential)
+                              for key, credential in self.load_scram_credentials().items()}),
         )
 
     def save(self, old: MetadataImage, new: MetadataImage) -> None:
@@ -77,14 +80,16 @@ class MetadataStore:
             for node_id, c in new.broker_configs.items():
                 if old.broker_configs.get(node_id) is not c:
                     db.execute("INSERT OR REPLACE INTO broker_configs VALUES (?, ?)", (node_id, json.dumps(dict(c))))
+            if old.scram is not new.scram:
+                self._save_scram_credentials(db, old.scram, new.scram)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
-    # Client quotas and SCRAM credentials are the controller's too, but not part of the image
-    # pushed to brokers: brokers ask the controller for them (DescribeClientQuotas,
-    # DescribeUserScramCredentials), so an image stays as small as topics and brokers make it.
+    # Client quotas are the controller's too, but not part of the image pushed to brokers: brokers
+    # ask the controller for them (DescribeClientQuotas). SCRAM credentials are in the image (SASL
+    # listeners check logins against them), kept in their own table.
 
     def load_client_quotas(self) -> dict[tuple, dict[str, float]]:
         """entity ((type, name), ...) -> {quota key: value}."""
@@ -106,14 +111,14 @@ class MetadataStore:
         return {(user, mechanism): json.loads(doc)
                 for user, mechanism, doc in self.db.execute("SELECT user, mechanism, doc FROM scram_credentials")}
 
-    def save_scram_credentials(self, changed: dict[tuple[str, int], dict | None]) -> None:
-        with self._transaction() as db:
-            for (user, mechanism), credential in changed.items():
-                if credential is None:
-                    db.execute("DELETE FROM scram_credentials WHERE user = ? AND mechanism = ?", (user, mechanism))
-                else:
-                    db.execute("INSERT OR REPLACE INTO scram_credentials VALUES (?, ?, ?)",
-                               (user, mechanism, json.dumps(credential)))
+    @staticmethod
+    def _save_scram_credentials(db, old, new) -> None:
+        for (user, mechanism) in old.keys() - new.keys():
+            db.execute("DELETE FROM scram_credentials WHERE user = ? AND mechanism = ?", (user, mechanism))
+        for (user, mechanism), credential in new.items():
+            if old.get((user, mechanism)) != credential:
+                db.execute("INSERT OR REPLACE INTO scram_credentials VALUES (?, ?, ?)",
+                           (user, mechanism, json.dumps(dict(credential))))
 
     @contextlib.contextmanager
     def _transaction(self):

@@ -118,15 +118,19 @@ class Supervisor:
             except TimeoutError:
                 return
         spec = bp.spec
+        moved = False
         if not layout.port_is_free(spec.port):
-            spec.port = layout.free_port()
+            spec.port, moved = layout.free_port(), True
+        if spec.sasl_port is not None and not layout.port_is_free(spec.sasl_port):
+            spec.sasl_port, moved = layout.free_port(), True
+        if moved:
             layout.write_json_atomically(layout.spec_path(self.dir), self.spec.to_json())
         for d in spec.log_dirs:
             Path(d).mkdir(parents=True, exist_ok=True)
         config = BrokerConfig(
             node_id=node_id, host=layout.HOST, port=spec.port, rack=spec.rack, log_dirs=tuple(spec.log_dirs),
             controller_host=layout.HOST, controller_port=self.spec.supervisor_port,
-            cluster_id=self.spec.cluster_id, settings=self.spec.settings,
+            cluster_id=self.spec.cluster_id, settings=self.spec.settings, sasl_port=spec.sasl_port,
         )
         config_path = self.dir / f"broker-{node_id}" / "broker.json"
         config_path.parent.mkdir(parents=True, exist_ok=True)
@@ -285,6 +289,7 @@ class Supervisor:
                 "node_id": node_id,
                 "host": layout.HOST,
                 "port": bp.spec.port,
+                "sasl_port": bp.spec.sasl_port,
                 "rack": bp.spec.rack,
                 "log_dirs": bp.spec.log_dirs,
                 "pid": bp.process.pid if bp.process and bp.process.returncode is None else None,
@@ -296,6 +301,9 @@ class Supervisor:
             "cluster_id": self.spec.cluster_id,
             "supervisor": {"pid": os.getpid(), "port": self.spec.supervisor_port},
             "bootstrap_servers": ",".join(f"{layout.HOST}:{b['port']}" for b in brokers),
+            # the SASL_PLAINTEXT listeners (partita-engine up --sasl-users), or None
+            "sasl_bootstrap_servers": ",".join(f"{layout.HOST}:{b['sasl_port']}" for b in brokers
+                                               if b["sasl_port"] is not None) or None,
             "controller_id": image.controller_id,
             "ready": self.ready.is_set(),
             "owner_pids": sorted(self.owner_pids),
@@ -326,7 +334,7 @@ class Supervisor:
                     if bp.metadata_version >= c.image.version:
                         bp.caught_up_ms = bp.heartbeat_ms
                 image = c.register_broker(node_id, args["host"], args["port"], args.get("rack"), args["log_dirs"],
-                                          args.get("pid"))
+                                          args.get("pid"), args.get("listeners", ()))
                 return {"image": image.to_json()}
             if op == "BrokerHeartbeat":
                 bp = self.brokers.get(args["node_id"])
@@ -339,7 +347,7 @@ class Supervisor:
                     live = c.image.brokers.get(args["node_id"])
                     if live is not None and not live.alive and bp.state == "running":
                         c.register_broker(live.node_id, live.host, live.port, live.rack, list(live.log_dirs),
-                                          live.pid)
+                                          live.pid, live.listeners)
                 return {}
             if op == "ControlledShutdown":
                 return self._controlled_shutdown(args["node_id"], args.get("done", False))
