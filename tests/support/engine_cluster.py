@@ -20,11 +20,14 @@ from partita.engine.cluster import launcher
 class EngineCluster:
     kind = "engine"
 
-    def __init__(self, workdir: Path, brokers: int = 1, racks=None, log_dirs: int = 1, settings=None):
+    def __init__(self, workdir: Path, brokers: int = 1, racks=None, log_dirs: int = 1, settings=None,
+                 sasl_users: dict[str, str] | None = None):
         self.dir = Path(workdir)
+        self.sasl_users = dict(sasl_users or {})
         # owned by this process: a test run that dies (a client library's segfault) takes it along
         self.info = launcher.up(self.dir, brokers=brokers, racks=racks, log_dirs=log_dirs,
-                                settings=settings or {}, timeout=60, owner_pid=os.getpid())
+                                settings=settings or {}, timeout=60, owner_pid=os.getpid(),
+                                sasl_users=self.sasl_users or None)
 
     def refresh(self) -> launcher.ClusterInfo:
         info = launcher.status(self.dir)
@@ -58,6 +61,33 @@ class EngineCluster:
 
     def client_config(self, **extra) -> dict:
         return {"bootstrap.servers": self.bootstrap, **extra}
+
+    # -- the SASL_PLAINTEXT listener (sasl_users={user: password}), as KafkaCluster has it -------
+
+    @property
+    def sasl_bootstrap(self) -> str:
+        bootstrap = self.refresh().sasl_bootstrap_servers
+        if bootstrap is None:
+            raise RuntimeError("this EngineCluster has no SASL listener: pass sasl_users={user: password}")
+        return bootstrap
+
+    def sasl_address(self, node_id: int) -> str:
+        b = self.broker(node_id)
+        if b.sasl_port is None:
+            raise RuntimeError("this EngineCluster has no SASL listener: pass sasl_users={user: password}")
+        return f"{b.host}:{b.sasl_port}"
+
+    def sasl_client_config(self, user: str, mechanism: str = "PLAIN", password: str | None = None,
+                           **extra) -> dict:
+        """A confluent-kafka config for the SASL listener, as ``user`` with its password (or ``password``)."""
+        return {
+            "bootstrap.servers": self.sasl_bootstrap,
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": mechanism,
+            "sasl.username": user,
+            "sasl.password": self.sasl_users[user] if password is None else password,
+            **extra,
+        }
 
     def kill(self, node_id: int) -> None:
         launcher.kill_broker(self.dir, node_id)
