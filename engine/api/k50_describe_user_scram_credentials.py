@@ -6,8 +6,8 @@ means every user; a named user without credentials answers RESOURCE_NOT_FOUND an
 user named twice DUPLICATE_RESOURCE, with Kafka 4.1's messages. Any broker answers,
 asking the controller.
 
-The engine has no SASL listener: the credentials are stored and described as Kafka
-does, but nothing authenticates with them.
+The SASL_PLAINTEXT listener (partita-engine up --sasl-users) authenticates with these
+credentials: SCRAM-SHA-256/512 directly, PLAIN by salting the password with them.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ request, deleting only what exists; engine/cluster/scram_credentials.py), derive
 StoredKey and ServerKey from the client's salted password and persists them with salt
 and iterations — the salted password itself is never stored — before answering.
 
-The engine has no SASL listener: the credentials are kept and described as Kafka keeps
-them, but nothing authenticates with them.
+The credentials are part of the metadata image the controller pushes, so the brokers' SASL
+listeners accept a new user, or refuse a deleted one, from their next image on.
 """
 
 from __future__ import annotations
