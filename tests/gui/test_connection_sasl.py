@@ -60,6 +60,12 @@ def test_wrong_password_is_an_authentication_failure_not_a_timeout(apache_kafka_
     assert elapsed < TIMEOUT - 1, f"took {elapsed:.1f}s: it waited for the timeout instead of reporting the failure"
 
 
+def test_the_engines_sasl_listener_reports_a_wrong_password_as_kafka_does(engine_sasl):
+    r = check_connection(sasl_settings(engine_sasl.sasl_bootstrap, "SCRAM-SHA-256", password="x"), timeout=TIMEOUT)
+    assert (r.ok, r.stage) == (False, "authentication"), r
+    assert r.message.startswith("Authentication failed") and "SCRAM-SHA-256" in r.detail
+
+
 @kafka
 @pytest.mark.parametrize("mechanism", SASL_MECHANISMS)
 def test_unknown_user_is_an_authentication_failure(apache_kafka_sasl, mechanism):
@@ -92,8 +98,17 @@ def test_plaintext_client_on_the_sasl_listener_is_not_reported_as_success(apache
 @kafka
 @pytest.mark.parametrize("mechanism", SASL_MECHANISMS)
 def test_cluster_client_reads_a_snapshot_through_sasl(apache_kafka_sasl, mechanism):
+    _snapshot_through_sasl(apache_kafka_sasl, mechanism)
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
+def test_cluster_client_reads_a_snapshot_through_the_engines_sasl_listener(engine_sasl, mechanism):
+    _snapshot_through_sasl(engine_sasl, mechanism)
+
+
+def _snapshot_through_sasl(cluster, mechanism: str) -> None:
     # the poller's path: ClusterClient over KafkaReader (confluent-kafka and kafka-python, both by SASL)
-    client = ClusterClient(KafkaReader(sasl_settings(apache_kafka_sasl.sasl_bootstrap, mechanism), timeout=5))
+    client = ClusterClient(KafkaReader(sasl_settings(cluster.sasl_bootstrap, mechanism), timeout=5))
     try:
         s = wait_snapshot(
             client, lambda s: [b.node_id for b in s.brokers] == [1] and s.kafka_version is not None, timeout=30
@@ -103,7 +118,7 @@ def test_cluster_client_reads_a_snapshot_through_sasl(apache_kafka_sasl, mechani
     [broker] = s.brokers
     assert broker.alive and broker.reachable
     # Metadata on the SASL listener advertises that listener
-    assert (broker.host, broker.port) == ("127.0.0.1", int(apache_kafka_sasl.sasl_bootstrap.rsplit(":", 1)[1]))
+    assert (broker.host, broker.port) == ("127.0.0.1", int(cluster.sasl_bootstrap.rsplit(":", 1)[1]))
     assert s.cluster_id and s.kafka_version.startswith("4.")
     assert broker.log_dirs, "log dirs come from kafka-python's admin client: it did not authenticate"
 
