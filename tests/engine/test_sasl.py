@@ -7,6 +7,7 @@ RFC 7677's test vector first, without any process."""
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import socket
 import struct
@@ -90,6 +91,15 @@ def test_plain_is_checked_against_the_stored_scram_credential():
         with pytest.raises(AuthenticationFailed) as failed:
             PlainServer(_store()).evaluate(token)
         assert client_message(failed.value, "PLAIN") == PLAIN_FAILURE
+
+
+def test_sasl_users_on_the_command_line():
+    from partita.engine.cluster.launcher import LauncherError, parse_sasl_users
+
+    assert parse_sasl_users("alice:secret,bob:pw:2") == {"alice": "secret", "bob": "pw:2"}
+    for bad in ("alice", "alice:", ":pw"):
+        with pytest.raises(LauncherError):
+            parse_sasl_users(bad)
 
 
 # -- helpers for real clients ----------------------------------------------------------------------
@@ -297,3 +307,19 @@ def test_broker_configs_report_both_listeners(engine_sasl):
     assert configs["listener.security.protocol.map"].value == "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
     assert configs["inter.broker.listener.name"].value == "PLAINTEXT"
     assert configs["sasl.enabled.mechanisms"].value == ",".join(MECHANISMS)
+
+
+def test_up_again_brings_back_the_sasl_listeners_and_users(tmp_path):
+    from partita.engine.cluster import launcher
+    from tests.support.engine_cluster import EngineCluster
+
+    cluster = EngineCluster(tmp_path / "c", sasl_users={"dave": "dave-secret"})
+    try:
+        first = cluster.sasl_bootstrap
+        launcher.stop(cluster.dir)
+        again = launcher.up(cluster.dir, timeout=60, owner_pid=os.getpid())  # no users given this time
+        assert again.sasl_bootstrap_servers == first
+        metadata, error = _login(cluster.sasl_client_config("dave", "SCRAM-SHA-512"))
+        assert error is None and {b.port for b in metadata.brokers.values()} == _ports(first)
+    finally:
+        cluster.close()
