@@ -105,9 +105,15 @@ _SLICE_S = 0.25
 _MAX_SLICE_S = 2.0
 
 
+def _new_admin(config: dict):
+    """The connection test's client (the tests hand in one whose broker refuses the password)."""
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient(config)
+
+
 def _kafka_handshake(settings: ConnectionSettings, timeout: float) -> TestResult:
     from confluent_kafka import KafkaError, KafkaException
-    from confluent_kafka.admin import AdminClient
 
     errors: list[KafkaError] = []
     lock = threading.Lock()
@@ -116,7 +122,7 @@ def _kafka_handshake(settings: ConnectionSettings, timeout: float) -> TestResult
         with lock:
             errors.append(err)
 
-    admin = AdminClient(confluent_config(settings, error_cb=on_error))
+    admin = _new_admin(confluent_config(settings, error_cb=on_error))
     t0 = time.monotonic()
     deadline = t0 + timeout
     # Metadata, answered by any broker (DescribeCluster through librdkafka waits for the controller).

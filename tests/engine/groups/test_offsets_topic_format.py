@@ -146,16 +146,18 @@ def offsets_topic_records(cluster, group: str):
                 ends[p] = high
                 todo.append(TopicPartition(OFFSETS_TOPIC, p, OFFSET_BEGINNING))
         reader.assign(todo)
-        out, positions = [], dict.fromkeys(ends, -1)
+        out, positions = [], dict.fromkeys(ends, 0)
         deadline = time.monotonic() + 30
-        while any(positions[p] < ends[p] - 1 for p in ends):
+        # done by the reader's position, not the last record's offset: a partition may end in a
+        # transaction marker (a group's transactional commit), which no consumer is handed
+        while any(positions[p] < ends[p] for p in ends):
             assert time.monotonic() < deadline, f"could not read {OFFSETS_TOPIC}: {positions} of {ends}"
             for msg in reader.consume(500, 0.5):
                 assert not msg.error(), msg.error()
-                positions[msg.partition()] = msg.offset()
                 key = msg.key()
                 if key is not None and decode_key(key)[0] != "other" and decode_key(key)[2] == group:
                     out.append((msg.partition(), key, msg.value()))
+            positions.update((tp.partition, tp.offset) for tp in reader.position(todo) if tp.offset >= 0)
         return out, len(md.partitions)
     finally:
         reader.close()
