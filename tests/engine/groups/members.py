@@ -8,6 +8,7 @@ threads. Works against the engine and against Apache Kafka alike.
 from __future__ import annotations
 
 import struct
+import threading
 import time
 from collections import Counter
 
@@ -101,6 +102,42 @@ class Member:
 
     def values(self) -> list[bytes]:
         return [r[3] for r in self.records]
+
+
+class BackgroundProducer:
+    """Writes numbered records ("topic:partition:round") to every partition of a topic, a round
+    every 20 ms, from its own thread while members rebalance; `stop` gives back all it wrote."""
+
+    def __init__(self, cluster, topic: str, partitions: int):
+        from tests.engine.helpers import produce
+
+        self._produce = produce
+        self.cluster, self.topic, self.partitions = cluster, topic, partitions
+        self._produced: set[bytes] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> set[bytes]:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(30)
+        with self._lock:
+            return set(self._produced)
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            batch = [f"{self.topic}:{p}:{i}".encode() for p in range(self.partitions)]
+            for p, value in enumerate(batch):
+                self._produce(self.cluster, self.topic, [value], partition=p)
+            with self._lock:
+                self._produced.update(batch)
+            i += 1
+            time.sleep(0.02)
 
 
 def drive(members: list[Member], until, timeout: float = 60.0, what: str = "condition") -> None:

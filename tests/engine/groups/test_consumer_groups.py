@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from tests.engine.groups.members import Member, balanced, committed, drive
+from tests.engine.groups.members import BackgroundProducer, Member, balanced, committed, drive
 from tests.engine.helpers import admin, create_topic, produce
 
 
@@ -58,22 +58,7 @@ def test_members_leaving_and_joining_rebalance_without_skipping_records(cluster)
     topic, group = "grp-churn", "grp-churn-g"
     create_topic(cluster, topic, partitions=6)
     members = [Member(cluster, group, [topic], name=f"churn-{i}") for i in range(3)]
-    produced: set[bytes] = set()
-    stop = threading.Event()
-    lock = threading.Lock()
-
-    def produce_loop():
-        i = 0
-        while not stop.is_set():
-            batch = {f"{topic}:{p}:{i}".encode(): p for p in range(6)}
-            for value, p in batch.items():
-                produce(cluster, topic, [value], partition=p)
-            with lock:
-                produced.update(batch)
-            i += 1
-            time.sleep(0.02)
-
-    producer = threading.Thread(target=produce_loop, daemon=True)
+    producer = BackgroundProducer(cluster, topic, 6)
     try:
         drive(members, lambda: balanced(members, topic, 6), what="initial balance")
         producer.start()
@@ -86,10 +71,7 @@ def test_members_leaving_and_joining_rebalance_without_skipping_records(cluster)
         drive(members, lambda: balanced(members, topic, 6) and len(members[3].assigned) == 2,
               what="rebalance after a join")
         time.sleep(0.3)
-        stop.set()
-        producer.join(30)
-        with lock:
-            expected = set(produced)
+        expected = producer.stop()
         drive(members, lambda: expected <= {v for m in members for v in m.values()}, what="every record read")
         for m in members:
             if not m.closed:
@@ -99,7 +81,7 @@ def test_members_leaving_and_joining_rebalance_without_skipping_records(cluster)
         rebalances = sum(len(m.assign_events) for m in members)
         assert rebalances >= 6  # each member was assigned again at least once
     finally:
-        stop.set()
+        producer.stop()
         for m in members:
             m.close()
 
@@ -223,7 +205,6 @@ def test_assign_based_consumer_commits_with_generation_minus_one(cluster):
 
 
 def test_kafka_python_group_consumer_shares_a_group_with_librdkafka(cluster):
-    import threading
 
     from kafka import KafkaConsumer
 

@@ -6,7 +6,6 @@ step of a reconciliation takes half a second, not five."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections import Counter
@@ -23,7 +22,7 @@ from kio.schema.offset_commit.v9.request import (
     OffsetCommitRequestTopic,
 )
 
-from tests.engine.groups.members import Member, balanced, committed, drive
+from tests.engine.groups.members import BackgroundProducer, Member, balanced, committed, drive
 from tests.engine.groups.raw import RawClient
 from tests.engine.helpers import admin, create_topic, produce, wait_for
 from tests.support.kafka_cli import run_kafka_tool
@@ -93,28 +92,13 @@ def test_partitions_move_on_leave_and_join_without_two_owners_or_a_record_lost(c
     topic, group = "cgp-churn", "cgp-churn-g"
     create_topic(cluster, topic, partitions=6)
     members = members_of(cluster, group, topic, 3, "cgp-churn")
-    produced: set[bytes] = set()
-    stop = threading.Event()
-    lock = threading.Lock()
-
-    def produce_loop():
-        i = 0
-        while not stop.is_set():
-            batch = [f"{topic}:{p}:{i}".encode() for p in range(6)]
-            for p, value in enumerate(batch):
-                produce(cluster, topic, [value], partition=p)
-            with lock:
-                produced.update(batch)
-            i += 1
-            time.sleep(0.02)
-
+    producer = BackgroundProducer(cluster, topic, 6)
     owners_seen: list[Counter] = []
 
     def check_owners():
         owners_seen.append(Counter(tp for m in members if not m.closed for tp in m.assigned))
         return True
 
-    producer = threading.Thread(target=produce_loop, daemon=True)
     try:
         drive(members, lambda: balanced(members, topic, 6), what="initial balance")
         producer.start()
@@ -125,10 +109,7 @@ def test_partitions_move_on_leave_and_join_without_two_owners_or_a_record_lost(c
         members.append(Member(cluster, group, [topic], name="cgp-churn-new", protocol="consumer"))
         drive(members, lambda: check_owners() and balanced(members, topic, 6) and len(members[3].assigned) == 2,
               what="rebalance after a join")
-        stop.set()
-        producer.join(30)
-        with lock:
-            expected = set(produced)
+        expected = producer.stop()
         drive(members, lambda: expected <= {v for m in members for v in m.values()}, what="every record read")
         for m in members:
             if not m.closed:
@@ -141,7 +122,7 @@ def test_partitions_move_on_leave_and_join_without_two_owners_or_a_record_lost(c
         ends = {p: len([v for v in expected if v.split(b":")[1] == str(p).encode()]) for p in range(6)}
         assert committed(cluster, group, topic, 6) == ends
     finally:
-        stop.set()
+        producer.stop()
         for m in members:
             m.close()
 
