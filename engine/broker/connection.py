@@ -122,11 +122,7 @@ class KafkaConnection(asyncio.Protocol):
         try:
             while True:
                 if not frames:
-                    self._frames_ready.clear()
-                    if self._reading_paused:
-                        self._reading_paused = False
-                        self.transport.resume_reading()
-                    await self._frames_ready.wait()
+                    await self._frames_queued()
                 # Answer the requests that are queued now, as one write; later arrivals wait for
                 # the next round, so a client that keeps sending is never starved of answers.
                 out = []
@@ -154,6 +150,14 @@ class KafkaConnection(asyncio.Protocol):
         except Exception:
             log.exception("connection from %s failed; closing it", self.peer)
             self._close()
+
+    async def _frames_queued(self) -> None:
+        """Wait until a frame is queued, reading again first if a full queue had paused it."""
+        self._frames_ready.clear()
+        if self._reading_paused:
+            self._reading_paused = False
+            self.transport.resume_reading()
+        await self._frames_ready.wait()
 
     async def _write(self, out: list) -> None:
         self.transport.write(out[0] if len(out) == 1 else b"".join(out))

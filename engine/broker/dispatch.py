@@ -39,23 +39,9 @@ class Dispatcher:
         handler = self.handlers.get(api_key)
         if handler is None:
             raise MalformedRequest(f"unknown API key {api_key}")
-        if not handler.min_version <= api_version <= handler.max_version:
-            if api_key == API_VERSIONS_KEY:
-                return frame_response(correlation_id, unsupported_version_body(), False)
-            raise MalformedRequest(
-                f"{handler.name} v{api_version} is not supported "
-                f"(versions {handler.min_version}–{handler.max_version})"
-            )
-        has_schema = codec.request_schema(api_key, api_version) is not None
-        header = parse_request_header(frame, has_schema and codec.request_is_flexible(api_key, api_version))
-        if has_schema:
-            check_request_body(codec.request_schema(api_key, api_version), frame, header.body_offset)
-            try:
-                request = codec.decode_request(api_key, api_version, frame, header.body_offset)
-            except Exception as exc:
-                raise MalformedRequest(f"cannot decode {handler.name} v{api_version}: {exc}") from exc
-        else:
-            request = RawRequest(api_version, frame[header.body_offset :])
+        if not handler.min_version <= api_version <= handler.max_version and api_key == API_VERSIONS_KEY:
+            return frame_response(correlation_id, unsupported_version_body(), False)
+        header, request = self.decode(frame, api_key, api_version, handler)
         ctx = RequestContext(self.broker, api_key, api_version, correlation_id, header.client_id, peer,
                              self.listener, principal)
         if self.hooks.active:
@@ -65,6 +51,28 @@ class Dispatcher:
             return None
         body = response if isinstance(response, bytes | bytearray | list) else codec.encode(response)
         return frame_response(correlation_id, body, self._flexible_response(api_key, api_version))
+
+    def decode(self, frame: memoryview, api_key: int, api_version: int, handler=None):
+        """(header, request) of a request frame the registry serves (a RawRequest for an API without a
+        schema); MalformedRequest for an unknown key, an unserved version or a body that is not one."""
+        if handler is None:
+            handler = self.handlers.get(api_key)
+            if handler is None:
+                raise MalformedRequest(f"unknown API key {api_key}")
+        if not handler.min_version <= api_version <= handler.max_version:
+            raise MalformedRequest(
+                f"{handler.name} v{api_version} is not supported "
+                f"(versions {handler.min_version}–{handler.max_version})"
+            )
+        schema = codec.request_schema(api_key, api_version)
+        header = parse_request_header(frame, schema is not None and codec.request_is_flexible(api_key, api_version))
+        if schema is None:
+            return header, RawRequest(api_version, frame[header.body_offset :])
+        check_request_body(schema, frame, header.body_offset)
+        try:
+            return header, codec.decode_request(api_key, api_version, frame, header.body_offset)
+        except Exception as exc:
+            raise MalformedRequest(f"cannot decode {handler.name} v{api_version}: {exc}") from exc
 
     @staticmethod
     def _flexible_response(api_key: int, api_version: int) -> bool:

@@ -22,7 +22,6 @@ import logging
 import struct
 from datetime import timedelta
 
-from partita.engine.api import load_handlers
 from partita.engine.broker.connection import KafkaConnection
 from partita.engine.protocol import codec
 from partita.engine.protocol.errors import ErrorCode
@@ -30,7 +29,6 @@ from partita.engine.protocol.framing import (
     API_VERSIONS_KEY,
     MalformedRequest,
     frame_response,
-    parse_request_header,
     peek_key_version,
 )
 from partita.engine.security.sasl_mechanisms import (
@@ -43,7 +41,6 @@ from partita.engine.security.sasl_mechanisms import (
 log = logging.getLogger(__name__)
 SASL_PLAINTEXT = "SASL_PLAINTEXT"
 SASL_HANDSHAKE_KEY, SASL_AUTHENTICATE_KEY = 17, 36
-HANDSHAKE_VERSIONS, AUTHENTICATE_VERSIONS = (0, 1), (0, 2)
 # Kafka's sasl.server.max.receive.size: the largest frame accepted before authentication
 MAX_RECEIVE_BEFORE_AUTH = 524288
 
@@ -94,11 +91,7 @@ class SaslConnection(KafkaConnection):
     async def _next_frame(self) -> memoryview:
         frames = self.frames
         while not frames:
-            self._frames_ready.clear()
-            if self._reading_paused:
-                self._reading_paused = False
-                self.transport.resume_reading()
-            await self._frames_ready.wait()
+            await self._frames_queued()
         return memoryview(frames.popleft())
 
     async def _authenticate(self) -> str | None:
@@ -121,20 +114,13 @@ class SaslConnection(KafkaConnection):
                     continue
                 expected = SASL_HANDSHAKE_KEY if server is None else SASL_AUTHENTICATE_KEY
                 if api_key != expected:
-                    handler = load_handlers().get(api_key)
+                    handler = self.dispatcher.handlers.get(api_key)
                     name = handler.name.upper() if handler is not None else f"API key {api_key}"
                     during = "handshake" if server is None else "authentication"
                     await self._refuse(f"Unexpected Kafka request of type {name} during SASL {during}", None)
                     return None
-                lo, hi = HANDSHAKE_VERSIONS if server is None else AUTHENTICATE_VERSIONS
-                if not lo <= api_version <= hi:
-                    raise MalformedRequest(f"API key {api_key} v{api_version} is not supported (versions {lo}–{hi})")
-                flexible = codec.request_is_flexible(api_key, api_version)
-                header = parse_request_header(frame, flexible)
-                try:
-                    request = codec.decode_request(api_key, api_version, frame, header.body_offset)
-                except Exception as exc:
-                    raise MalformedRequest(f"cannot decode API key {api_key} v{api_version}: {exc}") from exc
+                # the versions the handler registry serves, decoded as every request is
+                request = self.dispatcher.decode(frame, api_key, api_version)[1]
                 m = codec.response_module(api_key, api_version)
                 respond_flexible = codec.response_is_flexible(api_key, api_version)
                 if server is None:

@@ -327,10 +327,10 @@ class KafkaReader:
         if self._auth_error:
             raise ClusterUnreachable(f"Authentication failed: {self._auth_error}") from cause
 
-    def _raise_if_all_brokers_down(self, admin, cause: BaseException) -> None:
+    def _raise_if_all_brokers_down(self, cause: BaseException) -> None:
         # every broker refused or dropped its connection: a second try would only wait out its
         # timeout as well, and the operator would learn of the outage that much later
-        admin.poll(0)
+        # (error_cb was served just before, by _raise_if_authentication_failed's poll)
         if self._all_brokers_down:
             raise ClusterUnreachable(f"{_reason(cause)} (all brokers are down)") from cause
 
@@ -391,7 +391,7 @@ class KafkaReader:
                 # answer: one more try, which librdkafka sends to a broker it can still reach;
                 # a refused password stays refused, so that is said at once
                 self._raise_if_authentication_failed(admin, first)
-                self._raise_if_all_brokers_down(admin, first)
+                self._raise_if_all_brokers_down(first)
                 md = admin.list_topics(timeout=t)
         except Exception as e:
             self._raise_if_authentication_failed(admin, e)

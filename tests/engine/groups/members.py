@@ -15,6 +15,8 @@ from collections import Counter
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from tests.engine.helpers import produce
+
 FAST_GROUP_CONFIG = {
     "session.timeout.ms": 10000,
     "heartbeat.interval.ms": 300,
@@ -109,9 +111,6 @@ class BackgroundProducer:
     every 20 ms, from its own thread while members rebalance; `stop` gives back all it wrote."""
 
     def __init__(self, cluster, topic: str, partitions: int):
-        from tests.engine.helpers import produce
-
-        self._produce = produce
         self.cluster, self.topic, self.partitions = cluster, topic, partitions
         self._produced: set[bytes] = set()
         self._lock = threading.Lock()
@@ -133,11 +132,27 @@ class BackgroundProducer:
         while not self._stop.is_set():
             batch = [f"{self.topic}:{p}:{i}".encode() for p in range(self.partitions)]
             for p, value in enumerate(batch):
-                self._produce(self.cluster, self.topic, [value], partition=p)
+                produce(self.cluster, self.topic, [value], partition=p)
             with self._lock:
                 self._produced.update(batch)
             i += 1
             time.sleep(0.02)
+
+
+def produce_numbered(cluster, topic: str, partitions: int, count: int, start: int = 0) -> set[bytes]:
+    """`count` numbered values ("topic:partition:i", i from `start`) to each partition; all of them."""
+    values = set()
+    for p in range(partitions):
+        batch = [f"{topic}:{p}:{i}".encode() for i in range(start, start + count)]
+        produce(cluster, topic, batch, partition=p)
+        values.update(batch)
+    return values
+
+
+def per_partition(values: set[bytes], partitions: int) -> dict[int, int]:
+    """How many numbered values (BackgroundProducer's, produce_numbered's) went to each partition."""
+    counts = Counter(int(v.split(b":")[1]) for v in values)
+    return {p: counts[p] for p in range(partitions)}
 
 
 def drive(members: list[Member], until, timeout: float = 60.0, what: str = "condition") -> None:

@@ -10,7 +10,15 @@ from collections import Counter
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from tests.engine.groups.members import BackgroundProducer, Member, balanced, committed, drive
+from tests.engine.groups.members import (
+    BackgroundProducer,
+    Member,
+    balanced,
+    committed,
+    drive,
+    per_partition,
+    produce_numbered,
+)
 from tests.engine.helpers import admin, create_topic, produce
 
 
@@ -23,15 +31,6 @@ def cluster(request):
 def describe(cluster, group: str):
     client = admin(cluster)  # a client destroyed before its future resolves never answers
     return client.describe_consumer_groups([group])[group].result(timeout=15)
-
-
-def produce_numbered(cluster, topic: str, partitions: int, per_partition: int, start: int = 0) -> set[bytes]:
-    values = set()
-    for p in range(partitions):
-        batch = [f"{topic}:{p}:{i}".encode() for i in range(start, start + per_partition)]
-        produce(cluster, topic, batch, partition=p)
-        values.update(batch)
-    return values
 
 
 def test_three_consumers_split_six_partitions_and_read_everything_once(cluster):
@@ -76,8 +75,7 @@ def test_members_leaving_and_joining_rebalance_without_skipping_records(cluster)
         for m in members:
             if not m.closed:
                 m.commit()
-        ends = {p: len([v for v in expected if v.split(b":")[1] == str(p).encode()]) for p in range(6)}
-        assert committed(cluster, group, topic, 6) == ends
+        assert committed(cluster, group, topic, 6) == per_partition(expected, 6)
         rebalances = sum(len(m.assign_events) for m in members)
         assert rebalances >= 6  # each member was assigned again at least once
     finally:

@@ -22,9 +22,17 @@ from kio.schema.offset_commit.v9.request import (
     OffsetCommitRequestTopic,
 )
 
-from tests.engine.groups.members import BackgroundProducer, Member, balanced, committed, drive
+from tests.engine.groups.members import (
+    BackgroundProducer,
+    Member,
+    balanced,
+    committed,
+    drive,
+    per_partition,
+    produce_numbered,
+)
 from tests.engine.groups.raw import RawClient
-from tests.engine.helpers import admin, create_topic, produce, wait_for
+from tests.engine.helpers import admin, create_topic, wait_for
 from tests.support.kafka_cli import run_kafka_tool
 
 CONSUMER_GROUP_COMMAND = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
@@ -38,15 +46,6 @@ def cluster(request):
 
 def members_of(cluster, group, topic, n, prefix, **config):
     return [Member(cluster, group, [topic], name=f"{prefix}-{i}", protocol="consumer", **config) for i in range(n)]
-
-
-def produce_numbered(cluster, topic: str, partitions: int, per_partition: int) -> set[bytes]:
-    values = set()
-    for p in range(partitions):
-        batch = [f"{topic}:{p}:{i}".encode() for i in range(per_partition)]
-        produce(cluster, topic, batch, partition=p)
-        values.update(batch)
-    return values
 
 
 def describe(cluster, group: str):
@@ -119,8 +118,7 @@ def test_partitions_move_on_leave_and_join_without_two_owners_or_a_record_lost(c
         # the partitions that moved were revoked from one member before another got them, so a
         # record was read twice only where a commit had not landed yet: never more than twice
         assert max(Counter(v for m in members for v in m.values()).values()) <= 2
-        ends = {p: len([v for v in expected if v.split(b":")[1] == str(p).encode()]) for p in range(6)}
-        assert committed(cluster, group, topic, 6) == ends
+        assert committed(cluster, group, topic, 6) == per_partition(expected, 6)
     finally:
         producer.stop()
         for m in members:
